@@ -1,0 +1,179 @@
+/**
+ * The executor contract: everything that crosses the wire between the Convex control plane and the executor
+ * service on the Windows machine. Both `convex/` and `executor/` import this module; nothing else defines
+ * these shapes.
+ *
+ *   Convex  ── POST {EXECUTOR_URL}/jobs              (JobPayload, signed) ──►  executor
+ *   Convex  ── POST {EXECUTOR_URL}/jobs/{id}/cancel  (CancelRequest, signed) ► executor
+ *   executor ─ POST {CONVEX_SITE_URL}/executor/progress   (ProgressCallback, signed) ─► Convex
+ *   executor ─ POST {CONVEX_SITE_URL}/executor/complete   (CompletionCallback, signed) ► Convex
+ *   executor ─ POST {CONVEX_SITE_URL}/executor/heartbeat  (Heartbeat, signed) ─────────► Convex
+ *
+ * Signing is in ./signing.ts. Every callback carries an `eventId` so receivers can drop repeats.
+ */
+import { z } from "zod";
+
+export const CONTRACT_VERSION = 1;
+
+/** Paths on the executor (relative to EXECUTOR_URL). */
+export const executorRoutes = {
+  jobs: "/jobs",
+  job: (jobId: string) => `/jobs/${encodeURIComponent(jobId)}`,
+  cancel: (jobId: string) => `/jobs/${encodeURIComponent(jobId)}/cancel`,
+  health: "/health",
+} as const;
+
+/** Paths on the Convex deployment's HTTP actions (relative to the `.convex.site` URL). */
+export const callbackRoutes = {
+  progress: "/executor/progress",
+  complete: "/executor/complete",
+  heartbeat: "/executor/heartbeat",
+} as const;
+
+/**
+ * A Convex table, qualified by its component path: `messages` for the root app,
+ * `workpool/pendingStart` for table `pendingStart` of component `workpool`, `a/b/t` for nested components.
+ */
+export const qualifiedTableName = z
+  .string()
+  .min(1)
+  .max(1024)
+  .regex(/^([A-Za-z_][A-Za-z0-9_]*\/)*[A-Za-z_][A-Za-z0-9_]*$/, "expected <component>/.../<table>");
+
+/** SQL schema names we accept from the control plane (the executor still quotes them). */
+export const targetSchemaName = z
+  .string()
+  .min(1)
+  .max(128)
+  .regex(/^[A-Za-z_][A-Za-z0-9_]*$/, "letters, digits and _ only, not starting with a digit");
+
+export const jobPayload = z.object({
+  contractVersion: z.literal(CONTRACT_VERSION),
+  jobId: z.string().min(1).max(128),
+  attempt: z.number().int().min(1),
+  app: z.object({ slug: z.string().min(1).max(64), name: z.string().max(200) }),
+  source: z.object({
+    /** e.g. https://happy-animal-123.convex.cloud */
+    deploymentUrl: z.url(),
+    /** Sent only in this payload, only over the tunnel. Never logged or written to disk by the executor. */
+    deployKey: z.string().min(1),
+  }),
+  snapshot: z.object({
+    /** The export's start_ts in nanoseconds, as a decimal string; the download id. */
+    snapshotTs: z.string().regex(/^\d+$/),
+    exportId: z.string().optional(),
+    includeStorage: z.boolean().default(false),
+  }),
+  /** null = every table in the snapshot. */
+  tables: z.array(qualifiedTableName).nullable(),
+  targetSchema: targetSchemaName,
+  /** Epoch ms after which the control plane gives up on this attempt. */
+  deadline: z.number().int(),
+});
+export type JobPayload = z.infer<typeof jobPayload>;
+
+export const tableState = z.enum(["pending", "loading", "loaded", "swapped", "skipped", "failed"]);
+export type TableState = z.infer<typeof tableState>;
+
+export const tableFigures = z.object({
+  table: qualifiedTableName,
+  sqlTable: z.string().optional(),
+  state: tableState,
+  rows: z.number().int().min(0),
+  bytes: z.number().int().min(0),
+  /** Uncompressed size of the table's documents.jsonl, when known: lets the dashboard draw a real bar. */
+  totalBytes: z.number().int().min(0).optional(),
+  columns: z.number().int().min(0).optional(),
+  seconds: z.number().min(0).optional(),
+});
+export type TableFigures = z.infer<typeof tableFigures>;
+
+export const jobPhase = z.enum(["queued", "downloading", "importing", "swapping", "finished"]);
+export type JobPhase = z.infer<typeof jobPhase>;
+
+const callbackBase = {
+  /** Unique per callback; a receiver that has seen it already answers 200 and changes nothing. */
+  eventId: z.string().min(8).max(128),
+  executorId: z.string().min(1).max(128),
+  /** Epoch ms on the executor when the event was created. */
+  at: z.number().int(),
+};
+
+export const progressCallback = z.object({
+  ...callbackBase,
+  jobId: z.string().min(1).max(128),
+  attempt: z.number().int().min(1),
+  phase: jobPhase,
+  download: z.object({ bytes: z.number().int().min(0), totalBytes: z.number().int().min(0).optional() }).optional(),
+  tables: z.array(tableFigures).max(10_000),
+  message: z.string().max(2000).optional(),
+});
+export type ProgressCallback = z.infer<typeof progressCallback>;
+
+export const jobOutcome = z.enum(["succeeded", "failed", "cancelled", "interrupted"]);
+export type JobOutcome = z.infer<typeof jobOutcome>;
+
+export const jobError = z.object({
+  message: z.string().max(4000),
+  /** Machine-readable class, e.g. "download_unauthorized", "bad_snapshot", "target_unreachable". */
+  code: z.string().max(100).optional(),
+  /** Where it happened, e.g. "users/documents.jsonl line 12 field age". */
+  where: z.string().max(1000).optional(),
+  /** True when a later attempt may succeed (network, timeouts); false for bad input or bad credentials. */
+  retryable: z.boolean().default(true),
+});
+export type JobError = z.infer<typeof jobError>;
+
+export const completionCallback = z.object({
+  ...callbackBase,
+  jobId: z.string().min(1).max(128),
+  attempt: z.number().int().min(1),
+  outcome: jobOutcome,
+  tables: z.array(tableFigures).max(10_000),
+  totalRows: z.number().int().min(0),
+  durationMs: z.number().int().min(0),
+  error: jobError.optional(),
+});
+export type CompletionCallback = z.infer<typeof completionCallback>;
+
+export const targetKind = z.enum(["mssql", "postgres", "pglite"]);
+export type TargetKind = z.infer<typeof targetKind>;
+
+export const heartbeat = z.object({
+  ...callbackBase,
+  version: z.string().max(50),
+  contractVersion: z.number().int(),
+  /** Never credentials: only what an admin needs to recognise the target. */
+  target: z.object({
+    kind: targetKind,
+    host: z.string().max(255).optional(),
+    database: z.string().max(255).optional(),
+    reachable: z.boolean(),
+    error: z.string().max(1000).optional(),
+  }),
+  freeDiskBytes: z.number().int().min(0).optional(),
+  runningJobs: z.array(z.string()).max(100),
+  queuedJobs: z.number().int().min(0),
+});
+export type Heartbeat = z.infer<typeof heartbeat>;
+
+export const cancelRequest = z.object({
+  jobId: z.string().min(1).max(128),
+  reason: z.string().max(500).optional(),
+});
+export type CancelRequest = z.infer<typeof cancelRequest>;
+
+/** The executor's view of a job, returned by POST /jobs, GET /jobs/{id} and POST /jobs/{id}/cancel. */
+export const executorJobStatus = z.object({
+  jobId: z.string(),
+  attempt: z.number().int().min(1),
+  state: z.enum(["queued", "running", "succeeded", "failed", "cancelled", "interrupted"]),
+  phase: jobPhase,
+  tables: z.array(tableFigures),
+  error: jobError.optional(),
+});
+export type ExecutorJobStatus = z.infer<typeof executorJobStatus>;
+
+/** Error body for any non-2xx answer from either side. */
+export const errorBody = z.object({ error: z.string(), code: z.string().optional() });
+export type ErrorBody = z.infer<typeof errorBody>;
