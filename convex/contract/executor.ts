@@ -104,7 +104,9 @@ export const progressCallback = z.object({
   jobId: z.string().min(1).max(128),
   attempt: z.number().int().min(1),
   phase: jobPhase,
-  download: z.object({ bytes: z.number().int().min(0), totalBytes: z.number().int().min(0).optional() }).optional(),
+  download: z
+    .object({ bytes: z.number().int().min(0), totalBytes: z.number().int().min(0).optional() })
+    .optional(),
   tables: z.array(tableFigures).max(10_000),
   message: z.string().max(2000).optional(),
 });

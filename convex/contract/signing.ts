@@ -34,7 +34,10 @@ export async function signedHeaders(
 ): Promise<Record<string, string>> {
   if (!secret) throw new Error("signing secret is empty");
   const timestamp = String(Math.floor(nowMs / 1000));
-  return { [TIMESTAMP_HEADER]: timestamp, [SIGNATURE_HEADER]: await computeSignature(secret, timestamp, rawBody) };
+  return {
+    [TIMESTAMP_HEADER]: timestamp,
+    [SIGNATURE_HEADER]: await computeSignature(secret, timestamp, rawBody),
+  };
 }
 
 /** Compares two strings in time that depends only on their lengths' maximum, never on where they differ. */
@@ -61,8 +64,10 @@ export async function verifySignature(
   const timestamp = headers.get(TIMESTAMP_HEADER);
   const signature = headers.get(SIGNATURE_HEADER);
   if (!timestamp || !signature) return { ok: false, reason: "missing_headers" };
-  if (!/^\d{1,12}$/.test(timestamp) || !/^[0-9a-f]{64}$/.test(signature)) return { ok: false, reason: "malformed" };
-  if (Math.abs(nowMs / 1000 - Number(timestamp)) > SIGNATURE_WINDOW_SECONDS) return { ok: false, reason: "stale" };
+  if (!/^\d{1,12}$/.test(timestamp) || !/^[0-9a-f]{64}$/.test(signature))
+    return { ok: false, reason: "malformed" };
+  if (Math.abs(nowMs / 1000 - Number(timestamp)) > SIGNATURE_WINDOW_SECONDS)
+    return { ok: false, reason: "stale" };
   const expected = await computeSignature(secret, timestamp, rawBody);
   return constantTimeEqual(expected, signature) ? { ok: true } : { ok: false, reason: "bad_signature" };
 }

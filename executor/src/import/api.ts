@@ -62,7 +62,9 @@ export class SnapshotFormatError extends Error {
     readonly line?: number,
     readonly field?: string,
   ) {
-    super(`${entry}${line !== undefined ? ` line ${line}` : ""}${field ? ` field ${field}` : ""}: ${message}`);
+    super(
+      `${entry}${line !== undefined ? ` line ${line}` : ""}${field ? ` field ${field}` : ""}: ${message}`,
+    );
     this.name = "SnapshotFormatError";
   }
   get where(): string {
