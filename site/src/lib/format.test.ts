@@ -1,0 +1,47 @@
+import { describe, expect, it } from "vitest";
+import {
+  formatBytes,
+  formatCount,
+  formatDuration,
+  formatPercent,
+  formatRelative,
+  statusTone,
+} from "./format";
+
+describe("formatting for people", () => {
+  it("groups counts and shows a dash for missing values", () => {
+    expect(formatCount(1234567)).toBe("1,234,567");
+    expect(formatCount(undefined)).toBe("—");
+  });
+
+  it("scales bytes to the largest whole unit", () => {
+    expect(formatBytes(512)).toBe("512 B");
+    expect(formatBytes(1536)).toBe("1.5 KB");
+    expect(formatBytes(250 * 1024 * 1024)).toBe("250 MB");
+  });
+
+  it("writes durations from milliseconds to hours", () => {
+    expect(formatDuration(850)).toBe("850 ms");
+    expect(formatDuration(12_300)).toBe("12 s");
+    expect(formatDuration(4_300)).toBe("4.3 s");
+    expect(formatDuration(245_000)).toBe("4 min 05 s");
+    expect(formatDuration(7_380_000)).toBe("2 h 03 min");
+  });
+
+  it("says how long ago or until, and falls back to a date after a week", () => {
+    const now = Date.UTC(2026, 10, 28, 12);
+    expect(formatRelative(now - 10_000, now)).toBe("just now");
+    expect(formatRelative(now - 5 * 60_000, now)).toBe("5 min ago");
+    expect(formatRelative(now + 3 * 3_600_000, now)).toBe("in 3 h");
+    expect(formatRelative(now - 86_400_000, now)).toBe("1 day ago");
+    expect(formatRelative(now - 30 * 86_400_000, now)).toMatch(/2026/);
+  });
+
+  it("colours statuses by what they mean", () => {
+    expect(statusTone("succeeded")).toBe("ok");
+    expect(statusTone("failed")).toBe("bad");
+    expect(statusTone("running")).toBe("active");
+    expect(statusTone("cancelled")).toBe("warn");
+    expect(formatPercent(0.875)).toBe("88%");
+  });
+});
