@@ -194,6 +194,7 @@ class ShapeParser {
       const name = this.quoted();
       if (seen.has(name)) this.fail(`field "${name}" appears twice`, keyStart);
       seen.add(name);
+      this.skipSpace();
       const optional = this.text[this.pos] === "?";
       if (optional) this.pos++;
       this.expect(":", `after field name "${name}"`);
