@@ -1,0 +1,278 @@
+/**
+ * The executor's jobs: accepts payloads (idempotent by job id), queues them per target, runs them, cancels them,
+ * recovers after a restart and shuts down gracefully. Deploy keys live only in memory, only until the job ends.
+ *
+ *   const jobs = await JobManager.start({ ...deps, dataDir, concurrency: 1 });
+ *   const { status, created } = jobs.submit(payload);
+ */
+import { readdir, rm, stat } from "node:fs/promises";
+import path from "node:path";
+import type { ExecutorJobStatus, JobPayload } from "../../../convex/contract/executor.js";
+import type { CallbackOutbox } from "./callbacks.js";
+import type { DownloadPolicy } from "./download.js";
+import { JobStopped } from "./jobErrors.js";
+import { ACTIVE_STATES, JobJournal, toStatus, type JobRecord } from "./journal.js";
+import { createLogger } from "./log.js";
+import { JobQueue } from "./queue.js";
+import type { ImportFn } from "./runImport.js";
+import { eventBase, runJob, type RunnerDeps } from "./runner.js";
+
+const log = createLogger("jobs");
+
+export const CANCEL_WAIT_MS = 10_000;
+const SWEEP_INTERVAL_MS = 3_600_000;
+
+export interface JobManagerOptions {
+  dataDir: string;
+  target: string;
+  executorId: string;
+  concurrency: number;
+  progressIntervalMs: number;
+  keepFailedZipMs: number;
+  importFn: ImportFn;
+  outbox: CallbackOutbox;
+  downloadPolicy?: Partial<DownloadPolicy>;
+}
+
+export class NotAcceptingJobsError extends Error {
+  constructor() {
+    super("the executor is shutting down and accepts no new jobs");
+    this.name = "NotAcceptingJobsError";
+  }
+}
+
+interface RunningJob {
+  controller: AbortController;
+  done: Promise<void>;
+}
+
+export class JobManager {
+  private readonly deployKeys = new Map<string, string>();
+  private readonly runningJobs = new Map<string, RunningJob>();
+  private readonly queue: JobQueue;
+  private readonly runner: RunnerDeps;
+  private accepting = true;
+  private sweepTimer: NodeJS.Timeout | undefined;
+
+  private constructor(
+    private readonly options: JobManagerOptions,
+    private readonly journal: JobJournal,
+  ) {
+    this.runner = {
+      target: options.target,
+      downloadsDir: path.join(options.dataDir, "downloads"),
+      executorId: options.executorId,
+      progressIntervalMs: options.progressIntervalMs,
+      keepFailedZipMs: options.keepFailedZipMs,
+      importFn: options.importFn,
+      outbox: options.outbox,
+      journal,
+      ...(options.downloadPolicy ? { downloadPolicy: options.downloadPolicy } : {}),
+    };
+    this.queue = new JobQueue(options.concurrency, (jobId) => this.run(jobId));
+  }
+
+  /** Opens the journal, reports jobs a previous run left unfinished as interrupted, and clears old downloads. */
+  static async start(options: JobManagerOptions): Promise<JobManager> {
+    const journal = await JobJournal.open(path.join(options.dataDir, "jobs"));
+    const manager = new JobManager(options, journal);
+    await manager.reportInterrupted();
+    await manager.sweepDownloads();
+    manager.sweepTimer = setInterval(() => void manager.sweepDownloads(), SWEEP_INTERVAL_MS).unref();
+    return manager;
+  }
+
+  get isAccepting(): boolean {
+    return this.accepting;
+  }
+
+  get runningJobIds(): string[] {
+    return this.queue.active;
+  }
+
+  get queuedCount(): number {
+    return this.queue.queued.length;
+  }
+
+  status(jobId: string): ExecutorJobStatus | undefined {
+    const record = this.journal.get(jobId);
+    return record && toStatus(record);
+  }
+
+  /**
+   * Queues a job unless this job id is known: then it returns the job's current state and starts nothing. A higher
+   * attempt of a job that has ended starts a new run.
+   */
+  submit(payload: JobPayload): { status: ExecutorJobStatus; created: boolean } {
+    const existing = this.journal.get(payload.jobId);
+    if (existing && (ACTIVE_STATES.has(existing.state) || existing.attempt >= payload.attempt)) {
+      return { status: toStatus(existing), created: false };
+    }
+    if (!this.accepting) throw new NotAcceptingJobsError();
+    const { source, contractVersion: _version, ...rest } = payload;
+    const record: JobRecord = {
+      ...rest,
+      source: { deploymentUrl: source.deploymentUrl },
+      state: "queued",
+      phase: "queued",
+      tableFigures: [],
+      receivedAt: Date.now(),
+    };
+    // The in-memory record is set before the first await (inside save), so a concurrent repeat sees it.
+    void this.journal
+      .save(record)
+      .catch((error: unknown) => log.error("journal write failed", { error: String(error) }));
+    this.deployKeys.set(payload.jobId, source.deployKey);
+    this.queue.push(payload.jobId);
+    log.info("job accepted", {
+      jobId: payload.jobId,
+      attempt: payload.attempt,
+      queued: this.queue.queued.length,
+    });
+    return { status: toStatus(record), created: true };
+  }
+
+  /** Cancels a queued or running job (waiting briefly for a running one to roll back); undefined if unknown. */
+  async cancel(
+    jobId: string,
+    reason = "cancelled by the control plane",
+  ): Promise<ExecutorJobStatus | undefined> {
+    const record = this.journal.get(jobId);
+    if (!record) return undefined;
+    if (record.state === "queued" && this.queue.remove(jobId)) {
+      await this.finishWithoutRunning(record, "cancelled", reason);
+    } else {
+      const running = this.runningJobs.get(jobId);
+      if (running) {
+        running.controller.abort(new JobStopped("cancelled", reason));
+        await Promise.race([running.done, new Promise((r) => setTimeout(r, CANCEL_WAIT_MS).unref())]);
+      }
+    }
+    return this.status(jobId);
+  }
+
+  /**
+   * Stops accepting jobs, reports queued ones as interrupted, lets running ones finish for `graceMs`, then stops
+   * them (the import engine rolls back, so their targets stay as they were).
+   */
+  async shutdown(graceMs: number): Promise<void> {
+    this.accepting = false;
+    clearInterval(this.sweepTimer);
+    for (const jobId of this.queue.drain()) {
+      const record = this.journal.get(jobId);
+      if (record)
+        await this.finishWithoutRunning(
+          record,
+          "interrupted",
+          "the executor shut down before the job started",
+        );
+    }
+    const idle = this.queue.idle();
+    const graceOver = await Promise.race([
+      idle.then(() => false),
+      new Promise<boolean>((r) => setTimeout(() => r(true), graceMs).unref()),
+    ]);
+    if (graceOver) {
+      log.warn("grace period over; stopping running jobs", { jobs: [...this.runningJobs.keys()] });
+      for (const running of this.runningJobs.values()) {
+        running.controller.abort(new JobStopped("interrupted", "the executor was shut down during the job"));
+      }
+      await idle;
+    }
+  }
+
+  private async run(jobId: string): Promise<void> {
+    const record = this.journal.get(jobId);
+    const deployKey = this.deployKeys.get(jobId);
+    if (!record || deployKey === undefined) return;
+    const controller = new AbortController();
+    const done = runJob(this.runner, record, deployKey, controller.signal).finally(() => {
+      this.deployKeys.delete(jobId);
+      this.runningJobs.delete(jobId);
+    });
+    this.runningJobs.set(jobId, { controller, done });
+    await done;
+  }
+
+  private async finishWithoutRunning(
+    record: JobRecord,
+    outcome: "cancelled" | "interrupted",
+    reason: string,
+  ): Promise<void> {
+    this.deployKeys.delete(record.jobId);
+    const error = {
+      message: `${reason}; the target tables were left unchanged`,
+      code: outcome === "cancelled" ? "cancelled" : "executor_stopped",
+      retryable: true,
+    };
+    Object.assign(record, { state: outcome, phase: "finished", finishedAt: Date.now(), error });
+    await this.journal.save(record);
+    await this.options.outbox.enqueue("complete", {
+      ...eventBase(this.runner),
+      jobId: record.jobId,
+      attempt: record.attempt,
+      outcome,
+      tables: record.tableFigures,
+      totalRows: 0,
+      durationMs: 0,
+      error,
+    });
+  }
+
+  /** Jobs the journal shows as queued or running belong to a previous process that died: report them. */
+  private async reportInterrupted(): Promise<void> {
+    for (const record of this.journal.all()) {
+      if (!ACTIVE_STATES.has(record.state)) continue;
+      const wasRunning = record.state === "running";
+      const error = {
+        message: wasRunning
+          ? `the executor stopped during the job (phase ${record.phase}); the import was rolled back and the target tables are unchanged`
+          : "the executor stopped before the job started",
+        code: "executor_restarted",
+        retryable: true,
+      };
+      const finishedAt = Date.now();
+      record.tableFigures = record.tableFigures.map((t) =>
+        t.state === "loading" || t.state === "loaded" ? { ...t, state: "pending" } : t,
+      );
+      Object.assign(record, { state: "interrupted", phase: "finished", finishedAt, error });
+      delete record.zipPath;
+      await this.journal.save(record);
+      await this.options.outbox.enqueue("complete", {
+        ...eventBase(this.runner),
+        jobId: record.jobId,
+        attempt: record.attempt,
+        outcome: "interrupted",
+        tables: record.tableFigures,
+        totalRows: 0,
+        durationMs: finishedAt - (record.startedAt ?? record.receivedAt),
+        error,
+      });
+      log.warn("job from a previous run reported as interrupted", {
+        jobId: record.jobId,
+        phase: record.phase,
+      });
+    }
+  }
+
+  /** Deletes downloads that no job needs any more (partial files, successful ones, failed ones past their time). */
+  private async sweepDownloads(): Promise<void> {
+    const dir = this.runner.downloadsDir;
+    const names = await readdir(dir).catch(() => [] as string[]);
+    const now = Date.now();
+    const keep = new Set<string>();
+    for (const record of this.journal.all()) {
+      if (!record.zipPath) continue;
+      if (ACTIVE_STATES.has(record.state) || (record.keepZipUntil ?? 0) > now) {
+        keep.add(path.basename(record.zipPath));
+        keep.add(`${path.basename(record.zipPath)}.part`);
+      }
+    }
+    for (const name of names) {
+      if (keep.has(name)) continue;
+      const file = path.join(dir, name);
+      const info = await stat(file).catch(() => undefined);
+      if (info?.isFile()) await rm(file, { force: true });
+    }
+  }
+}

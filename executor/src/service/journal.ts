@@ -1,0 +1,105 @@
+/**
+ * The on-disk journal of jobs: one small JSON file per job under `<dataDir>/jobs/`, replaced atomically on every
+ * state change. After a crash it tells which jobs were running, so they can be reported as interrupted.
+ * It holds no secrets: the deploy key is never part of a record.
+ */
+import { createHash } from "node:crypto";
+import { mkdir, readdir, readFile, rename, rm, writeFile } from "node:fs/promises";
+import path from "node:path";
+import { z } from "zod";
+import {
+  executorJobStatus,
+  jobError,
+  jobPayload,
+  tableFigures,
+  type ExecutorJobStatus,
+} from "../../../convex/contract/executor.js";
+import { createLogger } from "./log.js";
+
+const log = createLogger("journal");
+
+/** Finished jobs are forgotten after this long (a repeated POST of such an old job is refused as stale anyway). */
+export const JOURNAL_RETENTION_MS = 30 * 24 * 3_600_000;
+
+export const jobRecord = z.object({
+  ...jobPayload.omit({ source: true, contractVersion: true }).shape,
+  source: z.object({ deploymentUrl: z.string() }),
+  state: executorJobStatus.shape.state,
+  phase: executorJobStatus.shape.phase,
+  tableFigures: z.array(tableFigures),
+  download: z.object({ bytes: z.number(), totalBytes: z.number().optional() }).optional(),
+  error: jobError.optional(),
+  receivedAt: z.number(),
+  startedAt: z.number().optional(),
+  finishedAt: z.number().optional(),
+  /** The downloaded ZIP while it exists; kept until `keepZipUntil` after a failure. */
+  zipPath: z.string().optional(),
+  keepZipUntil: z.number().optional(),
+});
+export type JobRecord = z.infer<typeof jobRecord>;
+
+export const ACTIVE_STATES: ReadonlySet<JobRecord["state"]> = new Set(["queued", "running"]);
+
+export function toStatus(record: JobRecord): ExecutorJobStatus {
+  return {
+    jobId: record.jobId,
+    attempt: record.attempt,
+    state: record.state,
+    phase: record.phase,
+    tables: record.tableFigures,
+    ...(record.error ? { error: record.error } : {}),
+  };
+}
+
+/** A file name that is safe on every file system, whatever characters the job id has. */
+export function jobFileStem(jobId: string): string {
+  return createHash("sha256").update(jobId).digest("hex").slice(0, 32);
+}
+
+export class JobJournal {
+  private readonly records = new Map<string, JobRecord>();
+
+  private constructor(private readonly dir: string) {}
+
+  static async open(dir: string, now = Date.now()): Promise<JobJournal> {
+    const journal = new JobJournal(dir);
+    await mkdir(dir, { recursive: true });
+    for (const name of await readdir(dir)) {
+      const file = path.join(dir, name);
+      if (!name.endsWith(".json")) {
+        if (name.endsWith(".tmp")) await rm(file, { force: true });
+        continue;
+      }
+      const parsed = jobRecord.safeParse(JSON.parse(await readFile(file, "utf8").catch(() => "null")));
+      if (!parsed.success) {
+        log.error("unreadable journal entry ignored", { file: name });
+        continue;
+      }
+      const record = parsed.data;
+      if (
+        !ACTIVE_STATES.has(record.state) &&
+        (record.finishedAt ?? record.receivedAt) < now - JOURNAL_RETENTION_MS
+      ) {
+        await rm(file, { force: true });
+        continue;
+      }
+      journal.records.set(record.jobId, record);
+    }
+    return journal;
+  }
+
+  get(jobId: string): JobRecord | undefined {
+    return this.records.get(jobId);
+  }
+
+  all(): JobRecord[] {
+    return [...this.records.values()];
+  }
+
+  async save(record: JobRecord): Promise<void> {
+    this.records.set(record.jobId, record);
+    const file = path.join(this.dir, `${jobFileStem(record.jobId)}.json`);
+    await writeFile(`${file}.tmp`, JSON.stringify(record));
+    await rename(`${file}.tmp`, file);
+  }
+}

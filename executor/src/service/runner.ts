@@ -1,0 +1,203 @@
+/**
+ * Runs one job: download the snapshot, import it, report progress at a steady interval and the completion
+ * (with per-table figures or the error) through the outbox. Keeps the job's journal record current.
+ */
+import { randomUUID } from "node:crypto";
+import { rm } from "node:fs/promises";
+import path from "node:path";
+import type { JobPhase, TableFigures } from "../../../convex/contract/executor.js";
+import type { ImportPhase, ImportResult } from "../import/api.js";
+import type { CallbackOutbox } from "./callbacks.js";
+import { downloadSnapshot, type DownloadPolicy } from "./download.js";
+import { DeadlinePassedError, describeFailure } from "./jobErrors.js";
+import { jobFileStem, type JobJournal, type JobRecord } from "./journal.js";
+import { createLogger } from "./log.js";
+import type { ImportFn } from "./runImport.js";
+
+const log = createLogger("runner");
+
+export interface RunnerDeps {
+  target: string;
+  downloadsDir: string;
+  executorId: string;
+  progressIntervalMs: number;
+  keepFailedZipMs: number;
+  importFn: ImportFn;
+  outbox: CallbackOutbox;
+  journal: JobJournal;
+  downloadPolicy?: Partial<DownloadPolicy>;
+}
+
+const IMPORT_PHASES: Record<ImportPhase, JobPhase> = {
+  reading: "importing",
+  loading: "importing",
+  swapping: "swapping",
+  done: "finished",
+};
+
+export function zipPathFor(downloadsDir: string, record: Pick<JobRecord, "jobId" | "snapshot">): string {
+  return path.join(downloadsDir, `job-${jobFileStem(record.jobId)}_${record.snapshot.snapshotTs}.zip`);
+}
+
+export async function runJob(
+  deps: RunnerDeps,
+  record: JobRecord,
+  deployKey: string,
+  signal: AbortSignal,
+): Promise<void> {
+  const started = Date.now();
+  const reporter = new ProgressReporter(deps, record);
+  const zipPath = zipPathFor(deps.downloadsDir, record);
+  Object.assign(record, { state: "running", phase: "downloading", startedAt: started, zipPath });
+  await deps.journal.save(record);
+  log.info("job started", { jobId: record.jobId, attempt: record.attempt, app: record.app.slug });
+  reporter.start();
+  try {
+    if (started > record.deadline) throw new DeadlinePassedError(record.deadline);
+    await downloadSnapshot({
+      deploymentUrl: record.source.deploymentUrl,
+      deployKey,
+      snapshotTs: record.snapshot.snapshotTs,
+      destination: zipPath,
+      signal,
+      policy: deps.downloadPolicy,
+      onProgress: (bytes, totalBytes) => {
+        record.download = { bytes, ...(totalBytes !== undefined ? { totalBytes } : {}) };
+        reporter.changed();
+      },
+    });
+    record.phase = "importing";
+    await deps.journal.save(record);
+    await reporter.sendNow();
+    const result = await deps.importFn({
+      snapshotPath: zipPath,
+      target: deps.target,
+      schema: record.targetSchema,
+      tables: record.tables,
+      snapshotTs: record.snapshot.snapshotTs,
+      includeStorage: record.snapshot.includeStorage,
+      signal,
+      progressIntervalMs: Math.min(deps.progressIntervalMs, 1_000),
+      onProgress: (progress) => {
+        record.phase = IMPORT_PHASES[progress.phase];
+        record.tableFigures = progress.tables;
+        reporter.changed();
+      },
+    });
+    await reporter.stop();
+    record.tableFigures = finalFigures(result, record.tableFigures);
+    Object.assign(record, { state: "succeeded", phase: "finished", finishedAt: Date.now() });
+    delete record.zipPath;
+    await rm(zipPath, { force: true });
+    await deps.journal.save(record);
+    await deps.outbox.enqueue("complete", {
+      ...eventBase(deps),
+      jobId: record.jobId,
+      attempt: record.attempt,
+      outcome: "succeeded",
+      tables: record.tableFigures,
+      totalRows: result.totalRows,
+      durationMs: Date.now() - started,
+    });
+    log.info("job succeeded", { jobId: record.jobId, tables: result.tables.length, rows: result.totalRows });
+  } catch (thrown) {
+    await reporter.stop();
+    const { outcome, error } = describeFailure(thrown, signal, [deployKey]);
+    const finishedAt = Date.now();
+    record.tableFigures = record.tableFigures.map((t) =>
+      t.state === "loading" || t.state === "loaded"
+        ? { ...t, state: outcome === "failed" ? "failed" : "pending" }
+        : t,
+    );
+    Object.assign(record, { state: outcome, phase: "finished", finishedAt, error });
+    const keep = outcome === "failed" && deps.keepFailedZipMs > 0;
+    await rm(`${zipPath}.part`, { force: true });
+    if (keep) record.keepZipUntil = finishedAt + deps.keepFailedZipMs;
+    else {
+      await rm(zipPath, { force: true });
+      delete record.zipPath;
+    }
+    await deps.journal.save(record);
+    await deps.outbox.enqueue("complete", {
+      ...eventBase(deps),
+      jobId: record.jobId,
+      attempt: record.attempt,
+      outcome,
+      tables: record.tableFigures,
+      totalRows: 0,
+      durationMs: finishedAt - started,
+      error,
+    });
+    const level = outcome === "failed" ? "error" : "warn";
+    log[level](`job ${outcome}`, { jobId: record.jobId, code: error.code, message: error.message });
+  }
+}
+
+function finalFigures(result: ImportResult, lastKnown: TableFigures[]): TableFigures[] {
+  const totals = new Map(lastKnown.map((t) => [t.table, t.totalBytes]));
+  return result.tables.map((t) => {
+    const totalBytes = totals.get(t.table);
+    return {
+      table: t.table,
+      sqlTable: t.sqlTable,
+      state: "swapped",
+      rows: t.rows,
+      bytes: t.bytes,
+      ...(totalBytes !== undefined ? { totalBytes } : {}),
+      columns: t.columns,
+      seconds: t.seconds,
+    };
+  });
+}
+
+export function eventBase(deps: Pick<RunnerDeps, "executorId">) {
+  return { eventId: randomUUID(), executorId: deps.executorId, at: Date.now() };
+}
+
+/** Sends the job's latest figures every `progressIntervalMs` while they change. */
+class ProgressReporter {
+  private timer: NodeJS.Timeout | undefined;
+  private dirty = true;
+  private inFlight: Promise<void> = Promise.resolve();
+
+  constructor(
+    private readonly deps: RunnerDeps,
+    private readonly record: JobRecord,
+  ) {}
+
+  start(): void {
+    this.timer = setInterval(() => {
+      if (this.dirty) void this.sendNow();
+    }, this.deps.progressIntervalMs);
+  }
+
+  changed(): void {
+    this.dirty = true;
+  }
+
+  sendNow(): Promise<void> {
+    this.dirty = false;
+    this.inFlight = this.inFlight.then(() => this.send());
+    return this.inFlight;
+  }
+
+  private async send(): Promise<void> {
+    const { record } = this;
+    await this.deps.outbox
+      .enqueue("progress", {
+        ...eventBase(this.deps),
+        jobId: record.jobId,
+        attempt: record.attempt,
+        phase: record.phase,
+        ...(record.download ? { download: record.download } : {}),
+        tables: record.tableFigures,
+      })
+      .catch((error: unknown) => log.warn("could not queue a progress callback", { error: String(error) }));
+  }
+
+  /** Stops the timer and waits for a progress callback being queued, so none lands after the completion. */
+  async stop(): Promise<void> {
+    clearInterval(this.timer);
+    await this.inFlight;
+  }
+}

@@ -1,0 +1,99 @@
+/**
+ * Is the target reachable? A light check for the heartbeat: log in and run `SELECT 1` for PostgreSQL and
+ * SQL Server; for PGlite, that its directory (or the nearest existing parent) is writable. Error texts never
+ * include the connection string.
+ */
+import { constants } from "node:fs";
+import { access } from "node:fs/promises";
+import path from "node:path";
+import type { TargetSpec } from "../import/load/target.js";
+import { errorMessage } from "./log.js";
+import { redact } from "./jobErrors.js";
+
+export const PROBE_TIMEOUT_MS = 5_000;
+
+export interface ProbeResult {
+  reachable: boolean;
+  error?: string;
+}
+
+export async function probeTarget(spec: TargetSpec): Promise<ProbeResult> {
+  try {
+    switch (spec.kind) {
+      case "pglite":
+        await access(await nearestExisting(spec.dataDir), constants.W_OK);
+        return { reachable: true };
+      case "postgres":
+        await probePostgres(spec.connectionString);
+        return { reachable: true };
+      case "mssql":
+        await probeMssql(spec);
+        return { reachable: true };
+    }
+  } catch (error) {
+    const secrets = secretsOf(spec);
+    return { reachable: false, error: redact(errorMessage(error), secrets).slice(0, 1000) };
+  }
+}
+
+async function nearestExisting(dir: string): Promise<string> {
+  for (let current = path.resolve(dir); ; current = path.dirname(current)) {
+    try {
+      await access(current);
+      return current;
+    } catch {
+      if (path.dirname(current) === current) throw new Error(`no existing parent directory for ${dir}`);
+    }
+  }
+}
+
+async function probePostgres(connectionString: string): Promise<void> {
+  const { default: pg } = await import("pg");
+  const client = new pg.Client({
+    connectionString,
+    connectionTimeoutMillis: PROBE_TIMEOUT_MS,
+    query_timeout: PROBE_TIMEOUT_MS,
+  });
+  client.on("error", () => {});
+  try {
+    await client.connect();
+    await client.query("SELECT 1");
+  } finally {
+    await client.end().catch(() => {});
+  }
+}
+
+/** Not run here (no SQL Server on this machine): kept to the driver's documented connect/query calls. */
+async function probeMssql(spec: Extract<TargetSpec, { kind: "mssql" }>): Promise<void> {
+  const { default: mssql } = await import("mssql");
+  const c = spec.connection;
+  const pool = new mssql.ConnectionPool({
+    server: c.server,
+    ...(c.instanceName ? {} : { port: c.port }),
+    database: c.database,
+    ...(c.user !== undefined ? { user: c.user } : {}),
+    ...(c.password !== undefined ? { password: c.password } : {}),
+    connectionTimeout: PROBE_TIMEOUT_MS,
+    requestTimeout: PROBE_TIMEOUT_MS,
+    options: {
+      encrypt: c.encrypt,
+      trustServerCertificate: c.trustServerCertificate,
+      ...(c.instanceName ? { instanceName: c.instanceName } : {}),
+    },
+  });
+  try {
+    await pool.connect();
+    await pool.request().query("SELECT 1");
+  } finally {
+    await pool.close().catch(() => {});
+  }
+}
+
+function secretsOf(spec: TargetSpec): string[] {
+  if (spec.kind === "postgres") {
+    const password = new URL(spec.connectionString).password;
+    return [spec.connectionString, ...(password ? [password, decodeURIComponent(password)] : [])];
+  }
+  if (spec.kind === "mssql" && spec.connection.password) return [spec.connection.password];
+  return [];
+}
