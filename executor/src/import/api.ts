@@ -17,6 +17,8 @@ export interface ImportOptions {
   schema?: string;
   /** Qualified Convex table names (`table`, `component/table`) to import; undefined or null = all. */
   tables?: readonly string[] | null;
+  /** Snapshot timestamp (ns since epoch, decimal) recorded in `_convex_tables`; default: from the file name. */
+  snapshotTs?: string | null;
   /** Import `_storage` file metadata as a table (file bodies are never imported). */
   includeStorage?: boolean;
   /** Called at most every `progressIntervalMs` while loading, and once per table state change. */

@@ -44,6 +44,7 @@ export function decodeLegacyDocument(doc: Record<string, unknown>, schema: Legac
 function decodeValue(value: unknown, plan: Plan, context: ExportContext): ConvexValue {
   switch (typeof value) {
     case "string":
+      if (context === INFER && plan.plainString) return value;
       return decodeString(value, plan, context);
     case "number":
       if (context.kind !== "infer") misfit(`the override says ${context.kind} but the value is a number`);
@@ -177,7 +178,7 @@ function decodeObject(object: Record<string, unknown>, plan: Plan, context: Expo
   else if (plan.anything) return object as ConvexObject;
   let hintsUsed = 0;
   let out: ConvexObject | null = null;
-  for (const key in object) {
+  for (const key of Object.keys(object)) {
     const item = object[key];
     path.push(key);
     const fieldPlan = plan.fields.get(key) ?? plan.otherField;

@@ -38,6 +38,8 @@ export interface Plan {
   readonly nanOk: boolean;
   readonly bytesOk: boolean;
   readonly inferString: StringRule;
+  /** Without an override any string is kept as is (inferString "string" and no literal list). */
+  readonly plainString: boolean;
   /** Plan of array elements; null when no array may appear. */
   readonly element: Plan | null;
   /** Object fields named by some object member of the shape. */
@@ -63,6 +65,7 @@ const ALL_KINDS_PLAN: Plan = {
   bytesOk: true,
   // Convex: `unknown` allows every string reading, so without an override a string stays a string.
   inferString: "string",
+  plainString: true,
   get element(): Plan {
     return ALL_KINDS_PLAN;
   },
@@ -168,19 +171,22 @@ export function compilePlan(shapes: readonly Shape[]): Plan {
     fields.set(name, compilePlan([...fieldShapes, ...recordValues]));
   }
 
+  const inferString = stringRule(readings);
+  const literalList = !anyString && literals.size > 0 ? literals : null;
   return {
     anything: false,
     nullOk: atoms.has("null"),
     booleanOk: atoms.has("boolean"),
     numberOk: atoms.has("float64") || atoms.has("normalfloat64") || atoms.has("-0"),
     anyString,
-    literals: !anyString && literals.size > 0 ? literals : null,
+    literals: literalList,
     int64Ok: atoms.has("int64"),
     posInfOk: atoms.has("inf") || atoms.has("float64"),
     negInfOk: atoms.has("-inf") || atoms.has("float64"),
     nanOk: atoms.has("NaN") || atoms.has("float64"),
     bytesOk: atoms.has("bytes"),
-    inferString: stringRule(readings),
+    inferString,
+    plainString: inferString === "string" && literalList === null,
     element: elements.length > 0 ? compilePlan(elements) : null,
     fields,
     otherField: recordValues.length > 0 ? compilePlan(recordValues) : null,

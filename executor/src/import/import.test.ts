@@ -1,0 +1,107 @@
+import { mkdtemp } from "node:fs/promises";
+import os from "node:os";
+import path from "node:path";
+import { describe, expect, it } from "vitest";
+import { fakeId, writeSnapshotZip, type FixtureTable } from "../../../test/fixtures/snapshot-zip.js";
+import { testTargets, uniqueSchema } from "../../../test/fixtures/targets.js";
+import { importSnapshot } from "./index.js";
+import type { ConvexObject } from "./values.js";
+
+async function tmpZip(tables: FixtureTable[]): Promise<string> {
+  const dir = await mkdtemp(path.join(os.tmpdir(), "snap-"));
+  const file = path.join(dir, "snapshot_happy-animal-123_1745162191687970000.zip");
+  await writeSnapshotZip(file, tables);
+  return file;
+}
+
+const t0 = 1745162191687.9707;
+function doc(n: number, fields: Record<string, unknown>): ConvexObject {
+  return { _creationTime: t0 + n, _id: fakeId(n), ...fields } as ConvexObject;
+}
+
+for (const target of testTargets()) {
+  describe(`import into ${target.name}`, () => {
+    it("maps every Convex type to its column type, exactly", async () => {
+      const zip = await tmpZip([
+        {
+          name: "users",
+          docs: [
+            doc(1, {
+              name: "Ada",
+              age: 36n,
+              big: 9223372036854775807n,
+              small: -9223372036854775808n,
+              score: 1.5,
+              active: true,
+              avatar: Buffer.from([0, 1, 2, 255]),
+              tags: ["a", "b"],
+              address: { city: "Rome", zip: 100n },
+            }),
+            doc(2, { name: "Bob", age: 41n, score: -0, active: false, tags: [] }),
+          ],
+        },
+      ]);
+      const schema = uniqueSchema();
+      const url = await target.fresh();
+      const result = await importSnapshot({ snapshotPath: zip, target: url, schema });
+      expect(result.totalRows).toBe(2);
+      expect(result.snapshotTs).toBe("1745162191687970000");
+      const rows = await target.query<Record<string, unknown>>(
+        url,
+        `SELECT "_id", "_creationTime", "_creationTimeUtc", name, age::text AS age, big::text AS big,
+                small::text AS small, score, active, encode(avatar, 'hex') AS avatar, tags::text AS tags,
+                address::text AS address
+           FROM "${schema}".users ORDER BY name`,
+      );
+      expect(rows).toHaveLength(2);
+      expect(rows[0]).toMatchObject({
+        _id: fakeId(1),
+        _creationTime: t0 + 1,
+        name: "Ada",
+        age: "36",
+        big: "9223372036854775807",
+        small: "-9223372036854775808",
+        score: 1.5,
+        active: true,
+        avatar: "000102ff",
+        tags: '["a", "b"]',
+        address: '{"zip": 100, "city": "Rome"}',
+      });
+      expect(new Date(rows[0]!._creationTimeUtc as string).toISOString()).toBe("2025-04-20T15:16:31.688Z");
+      expect(Object.is(rows[1]!.score, -0)).toBe(true);
+      expect(rows[1]).toMatchObject({ big: null, avatar: null, address: null, tags: "[]" });
+
+      const columns = await target.query<{ convex_field: string; sql_type: string }>(
+        url,
+        `SELECT convex_field, sql_type FROM "${schema}"._convex_columns WHERE sql_table = 'users' ORDER BY ordinal_position`,
+      );
+      expect(Object.fromEntries(columns.map((c) => [c.convex_field, c.sql_type]))).toEqual({
+        _id: "text",
+        _creationTime: "double precision",
+        _creationTimeUtc: "timestamptz",
+        name: "text",
+        age: "bigint",
+        big: "bigint",
+        small: "bigint",
+        score: "double precision",
+        active: "boolean",
+        avatar: "bytea",
+        tags: "jsonb",
+        address: "jsonb",
+      });
+      const tables = await target.query(
+        url,
+        `SELECT convex_table, component, sql_table, row_count::int AS row_count, snapshot_ts::text AS snapshot_ts FROM "${schema}"._convex_tables`,
+      );
+      expect(tables).toEqual([
+        {
+          convex_table: "users",
+          component: "",
+          sql_table: "users",
+          row_count: 2,
+          snapshot_ts: "1745162191687970000",
+        },
+      ]);
+    });
+  });
+}

@@ -1,0 +1,104 @@
+/**
+ * Row values for tedious' bulk load (the value conversions it expects; see mssql-loading.md §1.6):
+ * BIGINT takes a bigint (exact), VARBINARY a Buffer, BIT a real boolean, DATETIME2 a Date, (MAX) columns need
+ * `length: Infinity` in the column declaration.
+ */
+import tedious from "tedious";
+import type { ColumnType, PlannedColumn } from "../../mapping/types.js";
+import type { ValueRules } from "../../mapping/plan.js";
+import { toExportJson, type ConvexObject, type ConvexValue, type ValueKind } from "../../values.js";
+import { CellError, cellValue } from "../connection.js";
+
+const { TYPES } = tedious;
+
+/** SQL Server's FLOAT has no NaN or ±Infinity: such a field is stored as JSON text, losslessly. */
+export const mssqlValueRules: ValueRules = {
+  typeForValue(kind: ValueKind, value: ConvexValue): ColumnType {
+    switch (kind) {
+      case "float64":
+        return Number.isFinite(value as number) ? "float64" : "json";
+      case "array":
+      case "object":
+        return "json";
+      case "null":
+        return "unset";
+      default:
+        return kind;
+    }
+  },
+};
+
+export interface BulkColumn {
+  name: string;
+  type: (typeof TYPES)[keyof typeof TYPES];
+  options: { nullable: boolean; length?: number; scale?: number };
+}
+
+export function bulkColumn(col: PlannedColumn): BulkColumn {
+  const nullable = !col.required;
+  switch (col.type) {
+    case "id":
+      return { name: col.sqlName, type: TYPES.NVarChar, options: { nullable, length: 128 } };
+    case "string":
+    case "unset":
+    case "json":
+      return { name: col.sqlName, type: TYPES.NVarChar, options: { nullable, length: Infinity } };
+    case "int64":
+      return { name: col.sqlName, type: TYPES.BigInt, options: { nullable } };
+    case "float64":
+      return { name: col.sqlName, type: TYPES.Float, options: { nullable } };
+    case "boolean":
+      return { name: col.sqlName, type: TYPES.Bit, options: { nullable } };
+    case "bytes":
+      return { name: col.sqlName, type: TYPES.VarBinary, options: { nullable, length: Infinity } };
+    case "timestamp":
+      return { name: col.sqlName, type: TYPES.DateTime2, options: { nullable, scale: 3 } };
+  }
+}
+
+type Cell = string | bigint | number | boolean | Buffer | Date | null;
+
+function mismatch(col: PlannedColumn, value: ConvexValue): never {
+  throw new CellError(
+    `value of type ${typeof value} does not fit column type ${col.type} (internal planning error)`,
+  );
+}
+
+export function encodeCell(col: PlannedColumn, value: ConvexValue | undefined): Cell {
+  if (value === undefined || value === null) return null;
+  switch (col.type) {
+    case "id":
+    case "string":
+    case "unset":
+      return typeof value === "string" ? value : mismatch(col, value);
+    case "int64":
+      return typeof value === "bigint" ? value : mismatch(col, value);
+    case "float64":
+      if (typeof value !== "number") return mismatch(col, value);
+      if (!Number.isFinite(value))
+        throw new CellError(`${value} cannot be stored in a SQL Server FLOAT column`);
+      return value;
+    case "boolean":
+      return typeof value === "boolean" ? value : mismatch(col, value);
+    case "bytes":
+      return Buffer.isBuffer(value) ? value : mismatch(col, value);
+    case "timestamp":
+      return typeof value === "number" ? new Date(Math.floor(value)) : mismatch(col, value);
+    case "json":
+      return toExportJson(value);
+  }
+}
+
+export function encodeRow(columns: readonly PlannedColumn[], doc: ConvexObject, docIndex: number): Cell[] {
+  const row = new Array<Cell>(columns.length);
+  for (let c = 0; c < columns.length; c++) {
+    const col = columns[c]!;
+    try {
+      row[c] = encodeCell(col, cellValue(doc, col.field));
+    } catch (err) {
+      if (err instanceof CellError) Object.assign(err, { field: col.field, docIndex });
+      throw err;
+    }
+  }
+  return row;
+}

@@ -1,0 +1,211 @@
+/**
+ * TargetConnection for the PostgreSQL family. PostgreSQL and PGlite run the same SQL and differ only in how a
+ * query is sent and how COPY data travels (see ./transports.ts).
+ */
+import type { TargetKind } from "../../../../../convex/contract/executor.js";
+import { defaultValueRules, type PriorColumn } from "../../mapping/plan.js";
+import type { PlannedColumn } from "../../mapping/types.js";
+import type { ConvexObject } from "../../values.js";
+import {
+  stagingSchemaName,
+  type PriorTable,
+  type StagingWriter,
+  type SwapMetadata,
+  type SwapTable,
+  type TargetConnection,
+} from "../connection.js";
+import { encodeRows } from "./encode.js";
+import {
+  addColumnsSql,
+  columnTypeFromPg,
+  copySql,
+  createTableSql,
+  lockSql,
+  metadataTablesSql,
+  pgIdentifierRules,
+  pgType,
+  primaryKeySql,
+  qualifiedName,
+  quoteIdent,
+} from "./sql.js";
+
+export interface CopySink {
+  write(text: string): Promise<void>;
+  end(): Promise<void>;
+  abort(): Promise<void>;
+}
+
+export interface PgTransport {
+  query<T = Record<string, unknown>>(sql: string, params?: unknown[]): Promise<T[]>;
+  /** What follows FROM in a COPY statement: `STDIN` or PGlite's `'/dev/blob'`. */
+  readonly copySource: string;
+  copyIn(sql: string): Promise<CopySink>;
+  close(): Promise<void>;
+}
+
+export class PostgresConnection implements TargetConnection {
+  readonly identifierRules = pgIdentifierRules;
+  readonly valueRules = defaultValueRules;
+  private schema = "";
+  private staging = "";
+  private readonly stagingTables = new Set<string>();
+
+  constructor(
+    readonly kind: TargetKind,
+    private readonly db: PgTransport,
+  ) {}
+
+  async begin(schema: string): Promise<void> {
+    this.schema = schema;
+    this.staging = stagingSchemaName(schema);
+    const [row] = await this.db.query<{ locked: boolean }>(lockSql(), [`convex-warehouse-sync:${schema}`]);
+    if (!row?.locked)
+      throw new Error(`another import into schema "${schema}" is running on this target; try again later`);
+    await this.db.query(`CREATE SCHEMA IF NOT EXISTS ${quoteIdent(schema)}`);
+    await this.db.query(`CREATE SCHEMA IF NOT EXISTS ${quoteIdent(this.staging)}`);
+    const leftovers = await this.db.query<{ tablename: string }>(
+      `SELECT tablename FROM pg_tables WHERE schemaname = $1`,
+      [this.staging],
+    );
+    for (const { tablename } of leftovers)
+      await this.db.query(`DROP TABLE ${qualifiedName(this.staging, tablename)}`);
+  }
+
+  async readPrior(): Promise<Map<string, PriorTable>> {
+    const [exists] = await this.db.query<{ ok: boolean }>(
+      `SELECT to_regclass($1) IS NOT NULL AND to_regclass($2) IS NOT NULL AS ok`,
+      [qualifiedName(this.schema, "_convex_tables"), qualifiedName(this.schema, "_convex_columns")],
+    );
+    const prior = new Map<string, PriorTable>();
+    if (!exists?.ok) return prior;
+    const rows = await this.db.query<{
+      component: string;
+      convex_table: string;
+      sql_table: string;
+      convex_field: string | null;
+      sql_column: string | null;
+      sql_type: string | null;
+    }>(
+      `SELECT t.component, t.convex_table, t.sql_table, c.convex_field, c.sql_column, c.sql_type
+         FROM ${qualifiedName(this.schema, "_convex_tables")} t
+         LEFT JOIN ${qualifiedName(this.schema, "_convex_columns")} c ON c.sql_table = t.sql_table
+        ORDER BY t.sql_table, c.ordinal_position`,
+    );
+    for (const row of rows) {
+      const qualified = row.component ? `${row.component}/${row.convex_table}` : row.convex_table;
+      let table = prior.get(qualified);
+      if (!table) prior.set(qualified, (table = { qualified, sqlTable: row.sql_table, columns: [] }));
+      if (row.convex_field === null || row.sql_column === null || row.sql_type === null) continue;
+      const type = columnTypeFromPg(row.sql_type, row.convex_field);
+      if (type)
+        table.columns.push({ field: row.convex_field, sqlName: row.sql_column, type } satisfies PriorColumn);
+    }
+    return prior;
+  }
+
+  async createStaging(sqlTable: string, columns: readonly PlannedColumn[]): Promise<void> {
+    await this.db.query(`DROP TABLE IF EXISTS ${qualifiedName(this.staging, sqlTable)}`);
+    await this.db.query(createTableSql(this.staging, sqlTable, columns));
+    this.stagingTables.add(sqlTable);
+  }
+
+  async openWriter(sqlTable: string, initialColumns: readonly PlannedColumn[]): Promise<StagingWriter> {
+    const db = this.db;
+    const staging = this.staging;
+    let columns = [...initialColumns];
+    let sink: CopySink | undefined;
+    let rows = 0;
+    const open = async () => (sink = await db.copyIn(copySql(staging, sqlTable, columns, db.copySource)));
+    await open();
+    return {
+      async write(docs: readonly ConvexObject[]) {
+        if (docs.length === 0) return;
+        await sink!.write(encodeRows(columns, docs));
+        rows += docs.length;
+      },
+      async addColumns(added: readonly PlannedColumn[]) {
+        if (added.length === 0) return;
+        await sink!.end();
+        await db.query(addColumnsSql(staging, sqlTable, added));
+        columns = [...columns, ...added];
+        await open();
+      },
+      async finish() {
+        await sink!.end();
+        return rows;
+      },
+      async abort() {
+        await sink?.abort().catch(() => {});
+      },
+    };
+  }
+
+  async finalizeStaging(sqlTable: string): Promise<void> {
+    try {
+      await this.db.query(primaryKeySql(this.staging, sqlTable));
+    } catch (err) {
+      throw new Error(`table ${sqlTable}: cannot add the primary key on _id (${(err as Error).message})`);
+    }
+  }
+
+  async swap(tables: readonly SwapTable[], meta: SwapMetadata): Promise<void> {
+    const s = this.schema;
+    await this.db.query("BEGIN");
+    try {
+      for (const sql of metadataTablesSql(s)) await this.db.query(sql);
+      for (const t of tables) {
+        try {
+          await this.db.query(`DROP TABLE IF EXISTS ${qualifiedName(s, t.sqlTable)}`);
+        } catch (err) {
+          throw new Error(
+            `cannot replace ${qualifiedName(s, t.sqlTable)}: ${(err as Error).message}. ` +
+              `Views that depend on warehouse tables must be dropped before a load and recreated after it.`,
+          );
+        }
+        await this.db.query(
+          `ALTER TABLE ${qualifiedName(this.staging, t.sqlTable)} SET SCHEMA ${quoteIdent(s)}`,
+        );
+        await this.db.query(
+          `DELETE FROM ${qualifiedName(s, "_convex_tables")} WHERE component = $1 AND convex_table = $2`,
+          [t.component, t.convexTable],
+        );
+        await this.db.query(
+          `INSERT INTO ${qualifiedName(s, "_convex_tables")} ` +
+            `(convex_table, component, sql_table, row_count, snapshot_ts, loaded_at) VALUES ($1, $2, $3, $4, $5, $6)`,
+          [t.convexTable, t.component, t.sqlTable, t.rows, meta.snapshotTs, meta.loadedAt.toISOString()],
+        );
+        await this.db.query(`DELETE FROM ${qualifiedName(s, "_convex_columns")} WHERE sql_table = $1`, [
+          t.sqlTable,
+        ]);
+        await this.db.query(
+          `INSERT INTO ${qualifiedName(s, "_convex_columns")} ` +
+            `(sql_table, convex_field, sql_column, sql_type, ordinal_position) ` +
+            `SELECT $1, f, c, ty, o FROM unnest($2::text[], $3::text[], $4::text[], $5::int[]) AS u(f, c, ty, o)`,
+          [
+            t.sqlTable,
+            t.columns.map((c) => c.field),
+            t.columns.map((c) => c.sqlName),
+            t.columns.map((c) => pgType(c.type)),
+            t.columns.map((_, i) => i + 1),
+          ],
+        );
+        this.stagingTables.delete(t.sqlTable);
+      }
+      await this.db.query("COMMIT");
+    } catch (err) {
+      await this.db.query("ROLLBACK").catch(() => {});
+      throw err;
+    }
+  }
+
+  async cleanup(): Promise<void> {
+    for (const table of this.stagingTables) {
+      await this.db.query(`DROP TABLE IF EXISTS ${qualifiedName(this.staging, table)}`).catch(() => {});
+    }
+    this.stagingTables.clear();
+  }
+
+  async close(): Promise<void> {
+    await this.db.close();
+  }
+}

@@ -1,0 +1,94 @@
+/**
+ * How SQL and COPY data reach the server: `pg` + pg-copy-streams for PostgreSQL (true streaming with
+ * backpressure), and PGlite's COPY FROM '/dev/blob' in bounded chunks (PGlite takes a whole Blob per COPY).
+ */
+import { mkdir } from "node:fs/promises";
+import { once } from "node:events";
+import pg from "pg";
+import { from as copyFrom } from "pg-copy-streams";
+import type { CopySink, PgTransport } from "./session.js";
+
+/** PGlite gets one COPY per this many characters of row text. */
+export const PGLITE_COPY_CHUNK_CHARS = 8 * 1024 * 1024;
+
+export async function connectPostgres(connectionString: string): Promise<PgTransport> {
+  const client = new pg.Client({ connectionString, application_name: "convex-warehouse-sync" });
+  await client.connect();
+  let lostError: Error | undefined;
+  client.on("error", (err) => (lostError = err));
+  return {
+    copySource: "STDIN",
+    async query<T>(sql: string, params?: unknown[]) {
+      if (lostError) throw lostError;
+      return (await client.query(sql, params)).rows as T[];
+    },
+    async copyIn(sql: string): Promise<CopySink> {
+      const stream = client.query(copyFrom(sql));
+      let failure: Error | undefined;
+      stream.on("error", (err: Error) => (failure ??= err));
+      const finished = new Promise<void>((resolve, reject) => {
+        stream.on("finish", resolve);
+        stream.on("error", reject);
+      });
+      finished.catch(() => {});
+      return {
+        async write(text: string) {
+          if (failure) throw failure;
+          if (!stream.write(text)) {
+            await Promise.race([once(stream, "drain"), finished]);
+            if (failure) throw failure;
+          }
+        },
+        async end() {
+          stream.end();
+          await finished;
+        },
+        async abort() {
+          stream.destroy(new Error("aborted"));
+          await finished.catch(() => {});
+        },
+      };
+    },
+    async close() {
+      await client.end().catch(() => {});
+    },
+  };
+}
+
+export async function openPglite(dataDir: string): Promise<PgTransport> {
+  await mkdir(dataDir, { recursive: true });
+  const { PGlite } = await import("@electric-sql/pglite");
+  const db = await PGlite.create({ dataDir });
+  return {
+    copySource: "'/dev/blob'",
+    async query<T>(sql: string, params?: unknown[]) {
+      return (await db.query<T>(sql, params)).rows;
+    },
+    async copyIn(sql: string): Promise<CopySink> {
+      let parts: string[] = [];
+      let size = 0;
+      const flush = async () => {
+        if (size === 0) return;
+        const blob = new Blob(parts);
+        parts = [];
+        size = 0;
+        await db.query(sql, [], { blob });
+      };
+      return {
+        async write(text: string) {
+          parts.push(text);
+          size += text.length;
+          if (size >= PGLITE_COPY_CHUNK_CHARS) await flush();
+        },
+        end: flush,
+        async abort() {
+          parts = [];
+          size = 0;
+        },
+      };
+    },
+    async close() {
+      await db.close();
+    },
+  };
+}
