@@ -1,0 +1,67 @@
+/** Command-line arguments of `npm run import`. */
+import { parseArgs } from "node:util";
+import { DEFAULT_TARGET } from "../import/load/target.js";
+
+export const USAGE = `Usage: npm run import -- <snapshot.zip> [options]
+
+Imports a Convex snapshot export into a SQL warehouse, all tables swapped in together.
+
+Options:
+  --target <url>       mssql://user:pass@host:1433/db, an ADO string (Server=…;Database=…),
+                       postgres://user@host:5432/db, or pglite:<dir>   (default: ${DEFAULT_TARGET})
+  --schema <name>      SQL schema for the tables (default: convex)
+  --tables <a,b,...>   only these tables (component tables as component/table)
+  --include-storage    also import _storage file metadata (file bodies are never imported)
+  --snapshot-ts <ns>   snapshot time to record (default: from the file name)
+  -h, --help           show this help`;
+
+export interface ImportArgs {
+  snapshotPath: string;
+  target: string;
+  schema: string;
+  tables: string[] | null;
+  includeStorage: boolean;
+  snapshotTs: string | null;
+}
+
+export class UsageError extends Error {}
+
+export function parseImportArgs(argv: string[], env: NodeJS.ProcessEnv = {}): ImportArgs | "help" {
+  let parsed;
+  try {
+    parsed = parseArgs({
+      args: argv,
+      allowPositionals: true,
+      options: {
+        target: { type: "string" },
+        schema: { type: "string" },
+        tables: { type: "string" },
+        "include-storage": { type: "boolean" },
+        "snapshot-ts": { type: "string" },
+        help: { type: "boolean", short: "h" },
+      },
+    });
+  } catch (err) {
+    throw new UsageError((err as Error).message);
+  }
+  const { values, positionals } = parsed;
+  if (values.help) return "help";
+  if (positionals.length !== 1) throw new UsageError("expected exactly one snapshot ZIP path");
+  const snapshotTs = values["snapshot-ts"] ?? null;
+  if (snapshotTs !== null && !/^\d+$/.test(snapshotTs))
+    throw new UsageError("--snapshot-ts must be an integer (ns)");
+  const tables = values.tables
+    ? values.tables
+        .split(",")
+        .map((t) => t.trim())
+        .filter(Boolean)
+    : null;
+  return {
+    snapshotPath: positionals[0]!,
+    target: values.target ?? env.WAREHOUSE_TARGET ?? DEFAULT_TARGET,
+    schema: values.schema ?? "convex",
+    tables: tables && tables.length > 0 ? tables : null,
+    includeStorage: values["include-storage"] ?? false,
+    snapshotTs,
+  };
+}
