@@ -1,0 +1,118 @@
+/* eslint-disable */
+/**
+ * Generated `api` utility.
+ *
+ * THIS CODE IS AUTOMATICALLY GENERATED.
+ *
+ * To regenerate, run `npx convex dev`.
+ * @module
+ */
+
+import type * as access from "../access.js";
+import type * as admins from "../admins.js";
+import type * as apps from "../apps.js";
+import type * as audit from "../audit.js";
+import type * as auth from "../auth.js";
+import type * as callbacks from "../callbacks.js";
+import type * as contract_executor from "../contract/executor.js";
+import type * as contract_signing from "../contract/signing.js";
+import type * as crons from "../crons.js";
+import type * as dispatch from "../dispatch.js";
+import type * as email from "../email.js";
+import type * as emailNode from "../emailNode.js";
+import type * as executors from "../executors.js";
+import type * as exports from "../exports.js";
+import type * as http from "../http.js";
+import type * as httpApi from "../httpApi.js";
+import type * as jobQueries from "../jobQueries.js";
+import type * as jobs from "../jobs.js";
+import type * as lib_adminList from "../lib/adminList.js";
+import type * as lib_alertMessage from "../lib/alertMessage.js";
+import type * as lib_appInput from "../lib/appInput.js";
+import type * as lib_backoff from "../lib/backoff.js";
+import type * as lib_cron from "../lib/cron.js";
+import type * as lib_crypto from "../lib/crypto.js";
+import type * as lib_executorConfig from "../lib/executorConfig.js";
+import type * as lib_jobStateMachine from "../lib/jobStateMachine.js";
+import type * as lib_sourceDeployment from "../lib/sourceDeployment.js";
+import type * as maintenance from "../maintenance.js";
+import type * as rateLimits from "../rateLimits.js";
+import type * as schedules from "../schedules.js";
+import type * as settings from "../settings.js";
+import type * as sources from "../sources.js";
+import type * as stats from "../stats.js";
+import type * as tokens from "../tokens.js";
+
+import type {
+  ApiFromModules,
+  FilterApi,
+  FunctionReference,
+} from "convex/server";
+
+declare const fullApi: ApiFromModules<{
+  access: typeof access;
+  admins: typeof admins;
+  apps: typeof apps;
+  audit: typeof audit;
+  auth: typeof auth;
+  callbacks: typeof callbacks;
+  "contract/executor": typeof contract_executor;
+  "contract/signing": typeof contract_signing;
+  crons: typeof crons;
+  dispatch: typeof dispatch;
+  email: typeof email;
+  emailNode: typeof emailNode;
+  executors: typeof executors;
+  exports: typeof exports;
+  http: typeof http;
+  httpApi: typeof httpApi;
+  jobQueries: typeof jobQueries;
+  jobs: typeof jobs;
+  "lib/adminList": typeof lib_adminList;
+  "lib/alertMessage": typeof lib_alertMessage;
+  "lib/appInput": typeof lib_appInput;
+  "lib/backoff": typeof lib_backoff;
+  "lib/cron": typeof lib_cron;
+  "lib/crypto": typeof lib_crypto;
+  "lib/executorConfig": typeof lib_executorConfig;
+  "lib/jobStateMachine": typeof lib_jobStateMachine;
+  "lib/sourceDeployment": typeof lib_sourceDeployment;
+  maintenance: typeof maintenance;
+  rateLimits: typeof rateLimits;
+  schedules: typeof schedules;
+  settings: typeof settings;
+  sources: typeof sources;
+  stats: typeof stats;
+  tokens: typeof tokens;
+}>;
+
+/**
+ * A utility for referencing Convex functions in your app's public API.
+ *
+ * Usage:
+ * ```js
+ * const myFunctionReference = api.myModule.myFunction;
+ * ```
+ */
+export declare const api: FilterApi<
+  typeof fullApi,
+  FunctionReference<any, "public">
+>;
+
+/**
+ * A utility for referencing Convex functions in your app's internal API.
+ *
+ * Usage:
+ * ```js
+ * const myFunctionReference = internal.myModule.myFunction;
+ * ```
+ */
+export declare const internal: FilterApi<
+  typeof fullApi,
+  FunctionReference<any, "internal">
+>;
+
+export declare const components: {
+  crons: import("@convex-dev/crons/_generated/component.js").ComponentApi<"crons">;
+  rateLimiter: import("@convex-dev/rate-limiter/_generated/component.js").ComponentApi<"rateLimiter">;
+};

@@ -1,0 +1,282 @@
+/**
+ * Sync apps: the source deployments to copy, with their encrypted deploy keys. Writes that carry a secret
+ * are actions (encryption needs real randomness for the IV); the rest are mutations.
+ */
+import { v } from "convex/values";
+import { internal } from "./_generated/api";
+import type { Doc, Id } from "./_generated/dataModel";
+import { internalMutation, internalQuery, type MutationCtx } from "./_generated/server";
+import { adminAction, adminActor, adminMutation, adminQuery } from "./access";
+import { recordAudit } from "./audit";
+import { activeJobOf } from "./jobs";
+import { DEFAULT_RETRY_POLICY } from "./lib/backoff";
+import { encryptSecret, maskSecret } from "./lib/crypto";
+import {
+  checkDeployKey,
+  checkDeploymentUrl,
+  checkName,
+  checkRetry,
+  checkSchedule,
+  checkSlug,
+  checkTables,
+  checkTargetSchema,
+} from "./lib/appInput";
+import { appSchedule, jobStatus, retryPolicy } from "./schema";
+import { nextRunsOf, syncAppSchedule, unregisterAppSchedule } from "./schedules";
+
+export const MAX_APPS = 500;
+
+/** What a client may see of an app: no ciphertext, a masked key. */
+export const appView = v.object({
+  id: v.id("apps"),
+  name: v.string(),
+  slug: v.string(),
+  deploymentUrl: v.string(),
+  deployKeyHint: v.string(),
+  tables: v.union(v.array(v.string()), v.null()),
+  targetSchema: v.string(),
+  schedule: v.union(appSchedule, v.null()),
+  enabled: v.boolean(),
+  retry: retryPolicy,
+  includeStorage: v.boolean(),
+  createdAt: v.number(),
+  updatedAt: v.number(),
+  lastJob: v.union(v.object({ id: v.id("jobs"), status: jobStatus, at: v.number() }), v.null()),
+  failureStreak: v.number(),
+  nextRuns: v.array(v.number()),
+});
+export type AppView = typeof appView.type;
+
+export function toAppView(app: Doc<"apps">, nextRuns: number[]): AppView {
+  return {
+    id: app._id,
+    name: app.name,
+    slug: app.slug,
+    deploymentUrl: app.deploymentUrl,
+    deployKeyHint: app.deployKeyHint,
+    tables: app.tables,
+    targetSchema: app.targetSchema,
+    schedule: app.schedule,
+    enabled: app.enabled,
+    retry: app.retry,
+    includeStorage: app.includeStorage,
+    createdAt: app.createdAt,
+    updatedAt: app.updatedAt,
+    lastJob:
+      app.lastJobId && app.lastJobStatus && app.lastJobAt
+        ? { id: app.lastJobId, status: app.lastJobStatus, at: app.lastJobAt }
+        : null,
+    failureStreak: app.failureStreak,
+    nextRuns,
+  };
+}
+
+/** Apps with their last job, status and next scheduled runs (the Apps and Scheduling pages). */
+export const list = adminQuery({
+  args: {},
+  returns: v.array(appView),
+  handler: async (ctx): Promise<AppView[]> => {
+    const apps = await ctx.db.query("apps").withIndex("by_name").take(MAX_APPS);
+    const now = Date.now();
+    return apps.map((app) => toAppView(app, nextRunsOf(app, now, 3)));
+  },
+});
+
+export const get = adminQuery({
+  args: { appId: v.id("apps") },
+  returns: v.union(appView, v.null()),
+  handler: async (ctx, args): Promise<AppView | null> => {
+    const app = await ctx.db.get(args.appId);
+    return app ? toAppView(app, nextRunsOf(app, Date.now(), 5)) : null;
+  },
+});
+
+const editableFields = {
+  name: v.string(),
+  slug: v.string(),
+  deploymentUrl: v.string(),
+  tables: v.union(v.array(v.string()), v.null()),
+  targetSchema: v.string(),
+  schedule: v.union(appSchedule, v.null()),
+  enabled: v.boolean(),
+  retry: v.optional(retryPolicy),
+  includeStorage: v.optional(v.boolean()),
+};
+
+export const createArgs = { ...editableFields, deployKey: v.string() };
+
+function checkedFields(args: {
+  name: string;
+  slug: string;
+  deploymentUrl: string;
+  tables: string[] | null;
+  targetSchema: string;
+  schedule: { cron: string; timeZone: string } | null;
+  enabled: boolean;
+  retry?: typeof retryPolicy.type;
+  includeStorage?: boolean;
+}) {
+  return {
+    name: checkName(args.name),
+    slug: checkSlug(args.slug),
+    deploymentUrl: checkDeploymentUrl(args.deploymentUrl),
+    tables: checkTables(args.tables),
+    targetSchema: checkTargetSchema(args.targetSchema),
+    schedule: checkSchedule(args.schedule),
+    enabled: args.enabled,
+    retry: checkRetry(args.retry ?? DEFAULT_RETRY_POLICY),
+    includeStorage: args.includeStorage ?? false,
+  };
+}
+
+async function assertSlugFree(ctx: MutationCtx, slug: string, except?: Id<"apps">): Promise<void> {
+  const other = await ctx.db
+    .query("apps")
+    .withIndex("by_slug", (q) => q.eq("slug", slug))
+    .first();
+  if (other && other._id !== except) throw new Error(`slug: "${slug}" is already used by app ${other.name}`);
+}
+
+export const insertApp = internalMutation({
+  args: {
+    fields: v.object({ ...editableFields, retry: retryPolicy, includeStorage: v.boolean() }),
+    deployKeyCiphertext: v.string(),
+    deployKeyHint: v.string(),
+    actor: v.string(),
+  },
+  handler: async (ctx, args): Promise<Id<"apps">> => {
+    const fields = checkedFields(args.fields);
+    await assertSlugFree(ctx, fields.slug);
+    const now = Date.now();
+    const appId = await ctx.db.insert("apps", {
+      ...fields,
+      deployKeyCiphertext: args.deployKeyCiphertext,
+      deployKeyHint: args.deployKeyHint,
+      createdAt: now,
+      updatedAt: now,
+      failureStreak: 0,
+    });
+    await syncAppSchedule(ctx, appId);
+    await recordAudit(ctx, { actor: args.actor, action: "apps.create", outcome: "ok", target: fields.slug });
+    return appId;
+  },
+});
+
+export const create = adminAction({
+  args: createArgs,
+  handler: async (ctx, args): Promise<Id<"apps">> => {
+    const { deployKey, ...rest } = args;
+    const key = checkDeployKey(deployKey);
+    const fields = checkedFields(rest);
+    return await ctx.runMutation(internal.apps.insertApp, {
+      fields,
+      deployKeyCiphertext: await encryptSecret(key),
+      deployKeyHint: maskSecret(key),
+      actor: adminActor(ctx.admin),
+    });
+  },
+});
+
+export const updateArgs = { appId: v.id("apps"), ...editableFields };
+
+export const update = adminMutation({
+  args: updateArgs,
+  handler: async (ctx, args): Promise<null> => {
+    const app = await ctx.db.get(args.appId);
+    if (!app) throw new Error(`apps.update: no app ${args.appId}`);
+    const { appId, ...rest } = args;
+    const fields = checkedFields({ retry: app.retry, includeStorage: app.includeStorage, ...rest });
+    await assertSlugFree(ctx, fields.slug, appId);
+    await ctx.db.patch(appId, { ...fields, updatedAt: Date.now() });
+    await syncAppSchedule(ctx, appId);
+    await recordAudit(ctx, {
+      actor: adminActor(ctx.admin),
+      action: "apps.update",
+      outcome: "ok",
+      target: fields.slug,
+    });
+    return null;
+  },
+});
+
+export const setEnabled = adminMutation({
+  args: { appId: v.id("apps"), enabled: v.boolean() },
+  handler: async (ctx, args): Promise<null> => {
+    const app = await ctx.db.get(args.appId);
+    if (!app) throw new Error(`apps.setEnabled: no app ${args.appId}`);
+    await ctx.db.patch(app._id, { enabled: args.enabled, updatedAt: Date.now() });
+    await syncAppSchedule(ctx, app._id);
+    await recordAudit(ctx, {
+      actor: adminActor(ctx.admin),
+      action: args.enabled ? "apps.enable" : "apps.disable",
+      outcome: "ok",
+      target: app.slug,
+    });
+    return null;
+  },
+});
+
+export const storeDeployKey = internalMutation({
+  args: {
+    appId: v.id("apps"),
+    deployKeyCiphertext: v.string(),
+    deployKeyHint: v.string(),
+    actor: v.string(),
+  },
+  handler: async (ctx, args): Promise<null> => {
+    const app = await ctx.db.get(args.appId);
+    if (!app) throw new Error(`apps.setDeployKey: no app ${args.appId}`);
+    await ctx.db.patch(app._id, {
+      deployKeyCiphertext: args.deployKeyCiphertext,
+      deployKeyHint: args.deployKeyHint,
+      updatedAt: Date.now(),
+    });
+    await recordAudit(ctx, {
+      actor: args.actor,
+      action: "apps.setDeployKey",
+      outcome: "ok",
+      target: app.slug,
+    });
+    return null;
+  },
+});
+
+export const setDeployKey = adminAction({
+  args: { appId: v.id("apps"), deployKey: v.string() },
+  handler: async (ctx, args): Promise<null> => {
+    const key = checkDeployKey(args.deployKey);
+    await ctx.runMutation(internal.apps.storeDeployKey, {
+      appId: args.appId,
+      deployKeyCiphertext: await encryptSecret(key),
+      deployKeyHint: maskSecret(key),
+      actor: adminActor(ctx.admin),
+    });
+    return null;
+  },
+});
+
+export const remove = adminMutation({
+  args: { appId: v.id("apps") },
+  handler: async (ctx, args): Promise<null> => {
+    const app = await ctx.db.get(args.appId);
+    if (!app) return null;
+    const active = await activeJobOf(ctx, app._id);
+    if (active)
+      throw new Error(`apps.remove: ${app.slug} has an active job (${active.status}); cancel it first`);
+    await unregisterAppSchedule(ctx, app._id);
+    await ctx.db.delete(app._id);
+    await recordAudit(ctx, {
+      actor: adminActor(ctx.admin),
+      action: "apps.remove",
+      outcome: "ok",
+      target: app.slug,
+    });
+    return null;
+  },
+});
+
+/** For actions that talk to the source deployment: the app including its key ciphertext. Internal only. */
+export const getWithSecret = internalQuery({
+  args: { appId: v.id("apps") },
+  handler: async (ctx, args): Promise<Doc<"apps"> | null> => ctx.db.get(args.appId),
+});

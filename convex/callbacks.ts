@@ -1,0 +1,120 @@
+/**
+ * Executor callbacks (progress, completion, heartbeat), applied after http.ts has verified the signature and
+ * parsed the body with the contract's zod schemas. Each is idempotent: the callback's `eventId` is recorded
+ * and a repeat changes nothing. Callbacks for another attempt or a finished job are ignored.
+ */
+import type { Doc, Id } from "./_generated/dataModel";
+import type { MutationCtx } from "./_generated/server";
+import type { CompletionCallback, Heartbeat, ProgressCallback } from "./contract/executor";
+import { appendEvent, failAttempt, transitionJob } from "./jobs";
+import { isFinal } from "./lib/jobStateMachine";
+
+export type CallbackResult = "applied" | "duplicate" | "ignored" | "unknown_job";
+
+async function firstReceipt(ctx: MutationCtx, eventId: string, kind: string): Promise<boolean> {
+  const seen = await ctx.db
+    .query("callbackReceipts")
+    .withIndex("by_event", (q) => q.eq("eventId", eventId))
+    .first();
+  if (seen) return false;
+  await ctx.db.insert("callbackReceipts", { eventId, kind, receivedAt: Date.now() });
+  return true;
+}
+
+async function jobOf(ctx: MutationCtx, jobId: string): Promise<Doc<"jobs"> | null> {
+  const id = ctx.db.normalizeId("jobs", jobId);
+  return id ? ctx.db.get(id as Id<"jobs">) : null;
+}
+
+export async function applyProgress(ctx: MutationCtx, p: ProgressCallback): Promise<CallbackResult> {
+  if (!(await firstReceipt(ctx, p.eventId, "progress"))) return "duplicate";
+  const job = await jobOf(ctx, p.jobId);
+  if (!job) return "unknown_job";
+  if (job.attempt !== p.attempt || (job.status !== "dispatched" && job.status !== "running"))
+    return "ignored";
+  const now = Date.now();
+  const figures = {
+    phase: p.phase,
+    tables: p.tables,
+    executorId: p.executorId,
+    lastSignOfLifeAt: now,
+    ...(p.download ? { download: p.download } : {}),
+  };
+  const phaseChanged = job.phase !== p.phase;
+  if (job.status === "dispatched") {
+    await transitionJob(ctx, job, "running", figures, { level: "info", message: `running: ${p.phase}` });
+  } else {
+    await ctx.db.patch(job._id, { ...figures, updatedAt: now });
+    if (phaseChanged) await appendEvent(ctx, job._id, "info", `phase ${p.phase}`);
+  }
+  if (p.message) await appendEvent(ctx, job._id, "info", p.message);
+  return "applied";
+}
+
+export async function applyCompletion(ctx: MutationCtx, c: CompletionCallback): Promise<CallbackResult> {
+  if (!(await firstReceipt(ctx, c.eventId, "complete"))) return "duplicate";
+  const job = await jobOf(ctx, c.jobId);
+  if (!job) return "unknown_job";
+  if (
+    job.attempt !== c.attempt ||
+    isFinal(job.status) ||
+    (job.status !== "dispatched" && job.status !== "running")
+  )
+    return "ignored";
+  const figures = { tables: c.tables, totalRows: c.totalRows, executorId: c.executorId, phase: "finished" };
+  switch (c.outcome) {
+    case "succeeded":
+      await transitionJob(ctx, job, "succeeded", figures, {
+        level: "info",
+        message: `succeeded: ${c.totalRows} rows in ${Math.round(c.durationMs / 1000)} s`,
+      });
+      return "applied";
+    case "cancelled":
+      await transitionJob(ctx, job, "cancelled", figures, {
+        level: "warn",
+        message: "cancelled by the executor",
+      });
+      return "applied";
+    case "failed":
+    case "interrupted": {
+      await ctx.db.patch(job._id, figures);
+      const error = c.error ?? { message: `executor reported ${c.outcome}`, retryable: true };
+      // "interrupted": the executor restarted mid-job; always worth another attempt.
+      await failAttempt(ctx, (await ctx.db.get(job._id))!, {
+        message: c.outcome === "interrupted" ? `executor restarted mid-job: ${error.message}` : error.message,
+        ...(error.code ? { code: error.code } : c.outcome === "interrupted" ? { code: "interrupted" } : {}),
+        ...(error.where ? { where: error.where } : {}),
+        retryable: c.outcome === "interrupted" ? true : error.retryable,
+      });
+      return "applied";
+    }
+    default:
+      return c.outcome satisfies never;
+  }
+}
+
+export async function applyHeartbeat(ctx: MutationCtx, h: Heartbeat): Promise<CallbackResult> {
+  if (!(await firstReceipt(ctx, h.eventId, "heartbeat"))) return "duplicate";
+  const row = {
+    executorId: h.executorId,
+    version: h.version,
+    contractVersion: h.contractVersion,
+    target: h.target,
+    runningJobs: h.runningJobs,
+    queuedJobs: h.queuedJobs,
+    lastHeartbeatAt: Date.now(),
+    ...(h.freeDiskBytes !== undefined ? { freeDiskBytes: h.freeDiskBytes } : {}),
+  };
+  const existing = await ctx.db
+    .query("executors")
+    .withIndex("by_executor", (q) => q.eq("executorId", h.executorId))
+    .unique();
+  if (existing) await ctx.db.replace(existing._id, row);
+  else await ctx.db.insert("executors", row);
+  // A heartbeat naming a running job is a sign of life for it.
+  for (const jobId of h.runningJobs.slice(0, 20)) {
+    const job = await jobOf(ctx, jobId);
+    if (job?.active) await ctx.db.patch(job._id, { lastSignOfLifeAt: Date.now() });
+  }
+  return "applied";
+}

@@ -1,0 +1,256 @@
+/**
+ * Handing jobs to the executor: POST {EXECUTOR_URL}/jobs with the contract's JobPayload, signed
+ * (contract/signing.ts), plus Cloudflare Access headers when configured. Transient failures (unreachable,
+ * timeout, 408/429/5xx) retry with exponential backoff and jitter up to DISPATCH_MAX_TRIES; anything else fails
+ * the job at once. Also sends cancel requests for jobs the executor holds.
+ */
+import { v } from "convex/values";
+import { internal } from "./_generated/api";
+import type { Doc } from "./_generated/dataModel";
+import { internalAction, internalMutation, internalQuery } from "./_generated/server";
+import {
+  CONTRACT_VERSION,
+  executorJobStatus,
+  executorRoutes,
+  jobPayload,
+  type CancelRequest,
+  type JobPayload,
+} from "./contract/executor";
+import { signedHeaders } from "./contract/signing";
+import { appendEvent, failAttempt, jobForStep, transitionJob } from "./jobs";
+import {
+  backoffDelay,
+  DISPATCH_BASE_DELAY_MS,
+  DISPATCH_MAX_DELAY_MS,
+  DISPATCH_MAX_TRIES,
+} from "./lib/backoff";
+import { decryptSecret } from "./lib/crypto";
+import {
+  classifyStatus,
+  EXECUTOR_REQUEST_TIMEOUT_MS,
+  executorConfig,
+  type ExecutorConfig,
+  type PostOutcome,
+} from "./lib/executorConfig";
+
+/** How long one attempt may take on the executor before the watchdog gives up on it. */
+export const ATTEMPT_DEADLINE_MS = 12 * 60 * 60_000;
+export const CANCEL_MAX_TRIES = 5;
+
+const stepArgs = { jobId: v.id("jobs"), attempt: v.number() };
+
+export const stepContext = internalQuery({
+  args: { ...stepArgs, check: v.optional(v.number()), tryNumber: v.optional(v.number()) },
+  handler: async (ctx, args): Promise<{ job: Doc<"jobs">; app: Doc<"apps"> } | null> => {
+    const job = await ctx.db.get(args.jobId);
+    if (!job || job.attempt !== args.attempt) return null;
+    const app = await ctx.db.get(job.appId);
+    return app ? { job, app } : null;
+  },
+});
+
+export function buildPayload(
+  job: Doc<"jobs">,
+  app: Doc<"apps">,
+  deployKey: string,
+  deadline: number,
+): JobPayload {
+  if (!job.export?.snapshotTs) throw new Error(`job ${job._id} has no snapshot to dispatch`);
+  return jobPayload.parse({
+    contractVersion: CONTRACT_VERSION,
+    jobId: job._id,
+    attempt: job.attempt,
+    app: { slug: app.slug, name: app.name },
+    source: { deploymentUrl: app.deploymentUrl, deployKey },
+    snapshot: {
+      snapshotTs: job.export.snapshotTs,
+      ...(job.export.exportId ? { exportId: job.export.exportId } : {}),
+      includeStorage: app.includeStorage,
+    },
+    tables: app.tables,
+    targetSchema: app.targetSchema,
+    deadline,
+  });
+}
+
+/** POSTs `body` (already serialised) to the executor, signed. Never throws. */
+export async function postToExecutor(
+  config: ExecutorConfig,
+  path: string,
+  body: string,
+): Promise<PostOutcome> {
+  let response: Response;
+  try {
+    response = await fetch(`${config.url}${path}`, {
+      method: "POST",
+      headers: {
+        "Content-Type": "application/json",
+        ...config.accessHeaders,
+        ...(await signedHeaders(config.secret, body)),
+      },
+      body,
+      signal: AbortSignal.timeout(EXECUTOR_REQUEST_TIMEOUT_MS),
+    });
+  } catch (error) {
+    const name = error instanceof Error ? error.name : "";
+    const reason =
+      name === "TimeoutError"
+        ? "timed out"
+        : `unreachable (${error instanceof Error ? error.message : String(error)})`;
+    return { kind: "transient", message: `executor ${reason}` };
+  }
+  const text = await response.text().catch(() => "");
+  let parsed: unknown = null;
+  try {
+    parsed = text ? JSON.parse(text) : null;
+  } catch {
+    parsed = null;
+  }
+  const kind = classifyStatus(response.status);
+  if (kind === "ok") return { kind, status: response.status, body: parsed };
+  const detail = (parsed as { error?: unknown } | null)?.error;
+  const message = `executor answered ${response.status}${typeof detail === "string" ? `: ${detail.slice(0, 300)}` : ""}`;
+  return { kind, message };
+}
+
+export const dispatchJob = internalAction({
+  args: { ...stepArgs, tryNumber: v.number() },
+  handler: async (ctx, args): Promise<null> => {
+    const step = await ctx.runQuery(internal.dispatch.stepContext, args);
+    if (!step || step.job.status !== "exporting" || step.job.cancelRequested) return null;
+    let outcome: PostOutcome;
+    const deadline = Date.now() + ATTEMPT_DEADLINE_MS;
+    try {
+      const config = executorConfig();
+      const payload = buildPayload(
+        step.job,
+        step.app,
+        await decryptSecret(step.app.deployKeyCiphertext),
+        deadline,
+      );
+      outcome = await postToExecutor(config, executorRoutes.jobs, JSON.stringify(payload));
+    } catch (error) {
+      outcome = { kind: "permanent", message: error instanceof Error ? error.message : String(error) };
+    }
+    await ctx.runMutation(internal.dispatch.recordDispatch, { ...args, outcome, deadline });
+    return null;
+  },
+});
+
+export const postOutcomeValidator = v.union(
+  v.object({ kind: v.literal("ok"), status: v.number(), body: v.any() }),
+  v.object({ kind: v.union(v.literal("transient"), v.literal("permanent")), message: v.string() }),
+);
+
+export const recordDispatch = internalMutation({
+  args: { ...stepArgs, tryNumber: v.number(), outcome: postOutcomeValidator, deadline: v.number() },
+  handler: async (ctx, args): Promise<null> => {
+    const job = await jobForStep(ctx, args.jobId, args.attempt, "exporting");
+    if (!job) return null;
+    const { outcome } = args;
+    if (outcome.kind === "ok") {
+      await transitionJob(
+        ctx,
+        job,
+        "dispatched",
+        { dispatchAttempts: args.tryNumber, nextDispatchAt: undefined, attemptDeadline: args.deadline },
+        { level: "info", message: `dispatched to the executor (try ${args.tryNumber})` },
+      );
+      return null;
+    }
+    if (outcome.kind === "transient" && args.tryNumber < DISPATCH_MAX_TRIES) {
+      const delay = backoffDelay(args.tryNumber, DISPATCH_BASE_DELAY_MS, DISPATCH_MAX_DELAY_MS);
+      const now = Date.now();
+      await ctx.db.patch(job._id, {
+        dispatchAttempts: args.tryNumber,
+        nextDispatchAt: now + delay,
+        lastSignOfLifeAt: now + delay,
+        updatedAt: now,
+      });
+      await appendEvent(
+        ctx,
+        job._id,
+        "warn",
+        `dispatch try ${args.tryNumber} of ${DISPATCH_MAX_TRIES}: ${outcome.message}; retrying in ${Math.round(delay / 1000)} s`,
+      );
+      await ctx.scheduler.runAfter(delay, internal.dispatch.dispatchJob, {
+        jobId: job._id,
+        attempt: job.attempt,
+        tryNumber: args.tryNumber + 1,
+      });
+      return null;
+    }
+    await ctx.db.patch(job._id, { dispatchAttempts: args.tryNumber });
+    await failAttempt(ctx, job, {
+      message:
+        outcome.kind === "transient"
+          ? `dispatch gave up after ${args.tryNumber} tries: ${outcome.message}`
+          : `dispatch refused: ${outcome.message}`,
+      code: outcome.kind === "transient" ? "dispatch_unreachable" : "dispatch_refused",
+      retryable: outcome.kind === "transient",
+    });
+    return null;
+  },
+});
+
+export const sendCancel = internalAction({
+  args: { ...stepArgs, tryNumber: v.number() },
+  handler: async (ctx, args): Promise<null> => {
+    const step = await ctx.runQuery(internal.dispatch.stepContext, args);
+    if (!step || !step.job.active) return null;
+    const request: CancelRequest = {
+      jobId: step.job._id,
+      ...(step.job.cancelRequested?.reason ? { reason: step.job.cancelRequested.reason } : {}),
+    };
+    let outcome: PostOutcome;
+    try {
+      outcome = await postToExecutor(
+        executorConfig(),
+        executorRoutes.cancel(step.job._id),
+        JSON.stringify(request),
+      );
+    } catch (error) {
+      outcome = { kind: "permanent", message: error instanceof Error ? error.message : String(error) };
+    }
+    if (outcome.kind === "ok") {
+      const status = executorJobStatus.safeParse(outcome.body);
+      // The executor may finish the cancel later; it then reports completion with outcome "cancelled".
+      if (status.success && status.data.state === "cancelled")
+        await ctx.runMutation(internal.jobs.markCancelled, {
+          ...args,
+          message: "cancelled; the executor confirmed",
+        });
+      else
+        await ctx.runMutation(internal.jobs.logEvent, {
+          jobId: args.jobId,
+          level: "info",
+          message: "the executor accepted the cancel request",
+        });
+      return null;
+    }
+    // 404: the executor does not know the job (never received it or lost it): nothing can change the warehouse.
+    if (outcome.kind === "permanent" && /answered 404/.test(outcome.message)) {
+      await ctx.runMutation(internal.jobs.markCancelled, {
+        ...args,
+        message: "cancelled; the executor does not hold the job",
+      });
+      return null;
+    }
+    const retry = outcome.kind === "transient" && args.tryNumber < CANCEL_MAX_TRIES;
+    await ctx.runMutation(internal.jobs.logEvent, {
+      jobId: args.jobId,
+      level: "warn",
+      message: `cancel request failed: ${outcome.message}${retry ? "; retrying" : ""}`,
+    });
+    if (retry)
+      await ctx.scheduler.runAfter(
+        backoffDelay(args.tryNumber, DISPATCH_BASE_DELAY_MS, DISPATCH_MAX_DELAY_MS),
+        internal.dispatch.sendCancel,
+        {
+          ...args,
+          tryNumber: args.tryNumber + 1,
+        },
+      );
+    return null;
+  },
+});

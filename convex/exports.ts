@@ -1,0 +1,189 @@
+/**
+ * Snapshot exports on the source deployment: request one, then follow it to `completed` with scheduled
+ * re-checks (never a blocking loop), then hand the job to dispatch. See shared notes convex-export.md §2.
+ */
+import { v } from "convex/values";
+import { internal } from "./_generated/api";
+import { internalAction, internalMutation } from "./_generated/server";
+import { appendEvent, failAttempt, jobForStep, transitionJob } from "./jobs";
+import { decryptSecret } from "./lib/crypto";
+import {
+  latestExport,
+  nsToMs,
+  requestExport,
+  SourceDeploymentError,
+  type ExportState,
+} from "./lib/sourceDeployment";
+
+export const FIRST_CHECK_DELAY_MS = 5_000;
+export const MAX_CHECK_DELAY_MS = 60_000;
+/** Give up on one export after this long (the attempt fails, retryably). */
+export const MAX_EXPORT_WAIT_MS = 6 * 60 * 60_000;
+/** A completed export must stay downloadable this long for the executor to fetch it. */
+export const MIN_EXPORT_LIFETIME_MS = 30 * 60_000;
+
+export function checkDelay(check: number): number {
+  return Math.min(MAX_CHECK_DELAY_MS, Math.round(FIRST_CHECK_DELAY_MS * 1.5 ** Math.max(0, check - 1)));
+}
+
+const stepArgs = { jobId: v.id("jobs"), attempt: v.number() };
+
+function errorOf(error: unknown, code: string): { message: string; code: string; retryable: boolean } {
+  if (error instanceof SourceDeploymentError)
+    return { message: error.message, code: `source_${error.kind}`, retryable: error.retryable };
+  return { message: error instanceof Error ? error.message : String(error), code, retryable: true };
+}
+
+export const startExport = internalAction({
+  args: stepArgs,
+  handler: async (ctx, args): Promise<null> => {
+    const step = await ctx.runQuery(internal.dispatch.stepContext, args);
+    if (!step || step.job.status !== "queued") return null;
+    try {
+      const deployKey = await decryptSecret(step.app.deployKeyCiphertext);
+      const result = await requestExport({ url: step.app.deploymentUrl, deployKey }, step.app.includeStorage);
+      await ctx.runMutation(internal.exports.exportRequested, {
+        ...args,
+        alreadyRunning: result === "in_progress",
+      });
+    } catch (error) {
+      await ctx.runMutation(internal.exports.attemptFailed, {
+        ...args,
+        error: errorOf(error, "export_request"),
+      });
+    }
+    return null;
+  },
+});
+
+export const exportRequested = internalMutation({
+  args: { ...stepArgs, alreadyRunning: v.boolean() },
+  handler: async (ctx, args): Promise<null> => {
+    const job = await jobForStep(ctx, args.jobId, args.attempt, "queued");
+    if (!job) return null;
+    const now = Date.now();
+    await transitionJob(
+      ctx,
+      job,
+      "exporting",
+      { export: { requestedAt: now, checks: 0 } },
+      {
+        level: "info",
+        message: args.alreadyRunning
+          ? "an export was already running on the source; following it"
+          : "snapshot export requested",
+      },
+    );
+    await ctx.scheduler.runAfter(checkDelay(1), internal.exports.checkExport, { ...args, check: 1 });
+    return null;
+  },
+});
+
+export const attemptFailed = internalMutation({
+  args: {
+    ...stepArgs,
+    error: v.object({ message: v.string(), code: v.string(), retryable: v.boolean() }),
+  },
+  handler: async (ctx, args): Promise<null> => {
+    const job = await ctx.db.get(args.jobId);
+    if (!job || job.attempt !== args.attempt) return null;
+    await failAttempt(ctx, job, args.error);
+    return null;
+  },
+});
+
+export const checkExport = internalAction({
+  args: { ...stepArgs, check: v.number() },
+  handler: async (ctx, args): Promise<null> => {
+    const step = await ctx.runQuery(internal.dispatch.stepContext, args);
+    if (!step || step.job.status !== "exporting" || step.job.cancelRequested) return null;
+    let state: ExportState;
+    try {
+      const deployKey = await decryptSecret(step.app.deployKeyCiphertext);
+      state = await latestExport({ url: step.app.deploymentUrl, deployKey });
+    } catch (error) {
+      const failure = errorOf(error, "export_check");
+      // A blip while polling is not worth an attempt: keep checking until the wait limit.
+      if (failure.retryable) state = { state: "requested", progress: `check failed: ${failure.message}` };
+      else {
+        await ctx.runMutation(internal.exports.attemptFailed, { ...args, error: failure });
+        return null;
+      }
+    }
+    await ctx.runMutation(internal.exports.recordCheck, { ...args, state });
+    return null;
+  },
+});
+
+export const exportStateValidator = v.union(
+  v.object({ state: v.literal("none") }),
+  v.object({
+    state: v.union(v.literal("requested"), v.literal("in_progress")),
+    progress: v.optional(v.string()),
+  }),
+  v.object({
+    state: v.literal("completed"),
+    exportId: v.string(),
+    startTs: v.string(),
+    completeTs: v.string(),
+    expirationTs: v.optional(v.string()),
+  }),
+  v.object({ state: v.union(v.literal("failed"), v.literal("canceled")), exportId: v.optional(v.string()) }),
+);
+
+export const recordCheck = internalMutation({
+  args: { ...stepArgs, check: v.number(), state: exportStateValidator },
+  handler: async (ctx, args): Promise<null> => {
+    const job = await jobForStep(ctx, args.jobId, args.attempt, "exporting");
+    if (!job?.export) return null;
+    const now = Date.now();
+    const exp = { ...job.export, checks: args.check, state: args.state.state };
+    const s = args.state;
+    if (s.state === "completed" && nsToMs(s.completeTs) >= job.export.requestedAt - 1_000) {
+      if (s.expirationTs && nsToMs(s.expirationTs) < now + MIN_EXPORT_LIFETIME_MS) {
+        await failAttempt(ctx, job, {
+          message: "the snapshot export expired before it could be used",
+          code: "export_expired",
+          retryable: true,
+        });
+        return null;
+      }
+      await ctx.db.patch(job._id, {
+        export: { ...exp, snapshotTs: s.startTs, exportId: s.exportId, progress: undefined },
+        lastSignOfLifeAt: now,
+        updatedAt: now,
+      });
+      await appendEvent(ctx, job._id, "info", `snapshot ready (start_ts ${s.startTs})`);
+      await ctx.scheduler.runAfter(0, internal.dispatch.dispatchJob, {
+        jobId: job._id,
+        attempt: job.attempt,
+        tryNumber: 1,
+      });
+      return null;
+    }
+    if (s.state === "failed" || s.state === "canceled") {
+      await failAttempt(ctx, job, {
+        message: `the source deployment reports the export ${s.state}`,
+        code: "export_failed",
+        retryable: true,
+      });
+      return null;
+    }
+    if (now - job.export.requestedAt > MAX_EXPORT_WAIT_MS) {
+      await failAttempt(ctx, job, {
+        message: `the export did not complete within ${MAX_EXPORT_WAIT_MS / 3_600_000} h`,
+        code: "export_timeout",
+        retryable: true,
+      });
+      return null;
+    }
+    const progress = s.state === "requested" || s.state === "in_progress" ? s.progress : undefined;
+    await ctx.db.patch(job._id, { export: { ...exp, progress }, lastSignOfLifeAt: now, updatedAt: now });
+    await ctx.scheduler.runAfter(checkDelay(args.check + 1), internal.exports.checkExport, {
+      jobId: args.jobId,
+      attempt: args.attempt,
+      check: args.check + 1,
+    });
+    return null;
+  },
+});

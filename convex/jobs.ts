@@ -1,0 +1,292 @@
+/**
+ * A job's lifecycle: start (with the one-active-job rule), transitions through the state machine, retries of
+ * failed attempts, cancellation, and the bounded event log. Every write to a job's status goes through
+ * {@link transitionJob}.
+ */
+import { v } from "convex/values";
+import { internal } from "./_generated/api";
+import type { Doc, Id } from "./_generated/dataModel";
+import { internalMutation, type MutationCtx } from "./_generated/server";
+import { adminActor, adminMutation } from "./access";
+import { recordAudit } from "./audit";
+import { scheduleAlert } from "./email";
+import { backoffDelay } from "./lib/backoff";
+import { assertTransition, executorMayHold, isFinal } from "./lib/jobStateMachine";
+import type { JobStatus, JobTrigger, StoredJobError } from "./schema";
+
+export const MAX_EVENTS_PER_JOB = 200;
+const MAX_EVENT_MESSAGE = 1000;
+
+type EventLevel = "info" | "warn" | "error";
+
+/** Appends to the job's event log, dropping the oldest entry once the log holds MAX_EVENTS_PER_JOB. */
+export async function appendEvent(
+  ctx: MutationCtx,
+  jobId: Id<"jobs">,
+  level: EventLevel,
+  message: string,
+): Promise<void> {
+  const job = await ctx.db.get(jobId);
+  if (!job) return;
+  if (job.eventCount >= MAX_EVENTS_PER_JOB) {
+    const oldest = await ctx.db
+      .query("jobEvents")
+      .withIndex("by_job", (q) => q.eq("jobId", jobId))
+      .first();
+    if (oldest) await ctx.db.delete(oldest._id);
+  } else {
+    await ctx.db.patch(jobId, { eventCount: job.eventCount + 1 });
+  }
+  await ctx.db.insert("jobEvents", {
+    jobId,
+    at: Date.now(),
+    level,
+    message: message.slice(0, MAX_EVENT_MESSAGE),
+  });
+}
+
+export async function activeJobOf(ctx: MutationCtx, appId: Id<"apps">): Promise<Doc<"jobs"> | null> {
+  return ctx.db
+    .query("jobs")
+    .withIndex("by_app_active", (q) => q.eq("appId", appId).eq("active", true))
+    .first();
+}
+
+export interface StartResult {
+  jobId: Id<"jobs">;
+  status: JobStatus;
+  /** false when the app already had an active job, which is returned instead. */
+  created: boolean;
+}
+
+export class AppDisabledError extends Error {
+  constructor(slug: string) {
+    super(`app ${slug} is disabled`);
+  }
+}
+
+/** Starts a sync of `app`, or returns its active job (one active job per app). */
+export async function startJob(
+  ctx: MutationCtx,
+  app: Doc<"apps">,
+  trigger: JobTrigger,
+  triggeredBy: string,
+): Promise<StartResult> {
+  const active = await activeJobOf(ctx, app._id);
+  if (active) return { jobId: active._id, status: active.status, created: false };
+  if (!app.enabled) throw new AppDisabledError(app.slug);
+  const now = Date.now();
+  const jobId = await ctx.db.insert("jobs", {
+    appId: app._id,
+    appSlug: app.slug,
+    status: "queued",
+    active: true,
+    trigger,
+    triggeredBy,
+    attempt: 1,
+    maxAttempts: app.retry.maxAttempts,
+    createdAt: now,
+    updatedAt: now,
+    lastSignOfLifeAt: now,
+    dispatchAttempts: 0,
+    tables: [],
+    eventCount: 0,
+  });
+  await appendEvent(ctx, jobId, "info", `queued (${trigger} by ${triggeredBy})`);
+  await ctx.db.patch(app._id, { lastJobId: jobId, lastJobStatus: "queued", lastJobAt: now });
+  await ctx.scheduler.runAfter(0, internal.exports.startExport, { jobId, attempt: 1 });
+  return { jobId, status: "queued", created: true };
+}
+
+type JobPatch = Partial<Omit<Doc<"jobs">, "_id" | "_creationTime" | "status" | "active">>;
+
+/**
+ * Moves a job to `to` (validated by the state machine), applies `patch`, logs `event`, and runs the
+ * side effects of reaching a final state (app summary, failure streak, alert emails).
+ */
+export async function transitionJob(
+  ctx: MutationCtx,
+  job: Doc<"jobs">,
+  to: JobStatus,
+  patch: JobPatch = {},
+  event?: { level: EventLevel; message: string },
+): Promise<Doc<"jobs">> {
+  assertTransition(job._id, job.status, to);
+  const now = Date.now();
+  const final = isFinal(to);
+  await ctx.db.patch(job._id, {
+    lastSignOfLifeAt: now,
+    ...patch,
+    status: to,
+    active: !final,
+    updatedAt: now,
+    ...(final ? { finishedAt: now, durationMs: now - job.createdAt } : {}),
+  });
+  await appendEvent(ctx, job._id, event?.level ?? (to === "failed" ? "error" : "info"), event?.message ?? to);
+  const app = await ctx.db.get(job.appId);
+  if (app && app.lastJobId === job._id) {
+    await ctx.db.patch(app._id, { lastJobStatus: to, lastJobAt: now });
+    if (to === "failed") {
+      await ctx.db.patch(app._id, { failureStreak: app.failureStreak + 1 });
+      await scheduleAlert(ctx, job._id, "failure");
+    } else if (to === "succeeded") {
+      if (app.failureStreak > 0) await scheduleAlert(ctx, job._id, "recovery");
+      await ctx.db.patch(app._id, { failureStreak: 0 });
+    }
+  }
+  const updated = await ctx.db.get(job._id);
+  if (!updated) throw new Error(`job ${job._id} vanished during a transition`);
+  return updated;
+}
+
+/**
+ * Ends the current attempt with `error`. With attempts left and a retryable error the job goes back to
+ * `queued` and a fresh attempt starts after the app's backoff; otherwise the job fails for good.
+ */
+export async function failAttempt(
+  ctx: MutationCtx,
+  job: Doc<"jobs">,
+  error: StoredJobError,
+): Promise<Doc<"jobs">> {
+  if (isFinal(job.status)) return job;
+  if (job.cancelRequested)
+    return transitionJob(
+      ctx,
+      job,
+      "cancelled",
+      { error },
+      { level: "warn", message: `cancelled: ${error.message}` },
+    );
+  const app = await ctx.db.get(job.appId);
+  if (error.retryable && job.attempt < job.maxAttempts && app) {
+    const delay = backoffDelay(job.attempt, app.retry.baseDelayMs, app.retry.maxDelayMs);
+    const attempt = job.attempt + 1;
+    const next = await transitionJob(
+      ctx,
+      job,
+      "queued",
+      {
+        attempt,
+        error,
+        dispatchAttempts: 0,
+        export: undefined,
+        phase: undefined,
+        download: undefined,
+        tables: [],
+        nextDispatchAt: undefined,
+        // The watchdog must not count the backoff as silence.
+        lastSignOfLifeAt: Date.now() + delay,
+      },
+      {
+        level: "warn",
+        message: `attempt ${job.attempt} failed: ${error.message}; attempt ${attempt} of ${job.maxAttempts} in ${Math.round(delay / 1000)} s`,
+      },
+    );
+    await ctx.scheduler.runAfter(delay, internal.exports.startExport, { jobId: job._id, attempt });
+    return next;
+  }
+  const why = !error.retryable ? "not retryable" : `attempt ${job.attempt} of ${job.maxAttempts}`;
+  return transitionJob(
+    ctx,
+    job,
+    "failed",
+    { error },
+    { level: "error", message: `failed (${why}): ${error.message}` },
+  );
+}
+
+/** Loads a job for a scheduled step, or null when the step is stale (other attempt, job over, cancel asked). */
+export async function jobForStep(
+  ctx: MutationCtx,
+  jobId: Id<"jobs">,
+  attempt: number,
+  expected: JobStatus,
+): Promise<Doc<"jobs"> | null> {
+  const job = await ctx.db.get(jobId);
+  if (!job || job.attempt !== attempt || job.status !== expected || job.cancelRequested) return null;
+  return job;
+}
+
+export const triggerArgs = { appId: v.id("apps") };
+
+/** "Sync now" from the dashboard. Returns the app's active job instead if it has one. */
+export const trigger = adminMutation({
+  args: triggerArgs,
+  handler: async (ctx, args): Promise<StartResult> => {
+    const app = await ctx.db.get(args.appId);
+    if (!app) throw new Error(`jobs.trigger: no app ${args.appId}`);
+    const actor = adminActor(ctx.admin);
+    const result = await startJob(ctx, app, "manual", actor);
+    await recordAudit(ctx, {
+      actor,
+      action: "jobs.trigger",
+      outcome: "ok",
+      target: app.slug,
+      detail: result.created ? `started ${result.jobId}` : `already active ${result.jobId}`,
+    });
+    return result;
+  },
+});
+
+export async function requestCancel(
+  ctx: MutationCtx,
+  job: Doc<"jobs">,
+  by: string,
+  reason: string | undefined,
+): Promise<Doc<"jobs">> {
+  if (isFinal(job.status)) throw new Error(`job ${job._id} is already ${job.status}`);
+  if (!executorMayHold(job.status))
+    return transitionJob(ctx, job, "cancelled", {}, { level: "warn", message: `cancelled by ${by}` });
+  if (!job.cancelRequested) {
+    await ctx.db.patch(job._id, { cancelRequested: { at: Date.now(), by, ...(reason ? { reason } : {}) } });
+    await appendEvent(ctx, job._id, "warn", `cancel requested by ${by}; telling the executor`);
+    await ctx.scheduler.runAfter(0, internal.dispatch.sendCancel, {
+      jobId: job._id,
+      attempt: job.attempt,
+      tryNumber: 1,
+    });
+  }
+  return (await ctx.db.get(job._id))!;
+}
+
+export const cancelArgs = { jobId: v.id("jobs"), reason: v.optional(v.string()) };
+
+export const cancel = adminMutation({
+  args: cancelArgs,
+  handler: async (ctx, args): Promise<{ status: JobStatus; cancelRequested: boolean }> => {
+    const job = await ctx.db.get(args.jobId);
+    if (!job) throw new Error(`jobs.cancel: no job ${args.jobId}`);
+    const actor = adminActor(ctx.admin);
+    const updated = await requestCancel(ctx, job, actor, args.reason?.slice(0, 500));
+    await recordAudit(ctx, {
+      actor,
+      action: "jobs.cancel",
+      outcome: "ok",
+      target: `${job.appSlug}/${job._id}`,
+    });
+    return { status: updated.status, cancelRequested: updated.cancelRequested !== undefined };
+  },
+});
+
+/** The executor confirmed it dropped the job (cancel answer or completion outcome "cancelled"). */
+export const markCancelled = internalMutation({
+  args: { jobId: v.id("jobs"), attempt: v.number(), message: v.string() },
+  handler: async (ctx, args): Promise<null> => {
+    const job = await ctx.db.get(args.jobId);
+    if (!job || job.attempt !== args.attempt || isFinal(job.status)) return null;
+    await transitionJob(ctx, job, "cancelled", {}, { level: "warn", message: args.message });
+    return null;
+  },
+});
+
+export const logEvent = internalMutation({
+  args: {
+    jobId: v.id("jobs"),
+    level: v.union(v.literal("info"), v.literal("warn"), v.literal("error")),
+    message: v.string(),
+  },
+  handler: async (ctx, args): Promise<null> => {
+    await appendEvent(ctx, args.jobId, args.level, args.message);
+    return null;
+  },
+});

@@ -1,0 +1,63 @@
+/**
+ * The job state machine as data. `transitions[from]` lists every state a job may move to from `from`;
+ * anything else is a bug and throws. Final states have no way out.
+ *
+ *   queued → exporting → dispatched → running → succeeded | failed | cancelled
+ *
+ * A failed attempt with attempts left goes back to `queued` (a retry starts from a fresh export). Same-state
+ * updates (progress figures, export checks) are patches, not transitions.
+ */
+import type { JobStatus } from "../schema";
+
+export const transitions = {
+  queued: ["exporting", "failed", "cancelled"],
+  exporting: ["dispatched", "queued", "failed", "cancelled"],
+  // dispatched → succeeded: a fast executor may complete before its first progress callback arrives.
+  dispatched: ["running", "succeeded", "queued", "failed", "cancelled"],
+  running: ["succeeded", "queued", "failed", "cancelled"],
+  succeeded: [],
+  failed: [],
+  cancelled: [],
+} as const satisfies Record<JobStatus, readonly JobStatus[]>;
+
+export const FINAL_STATES = ["succeeded", "failed", "cancelled"] as const satisfies readonly JobStatus[];
+export type FinalJobStatus = (typeof FINAL_STATES)[number];
+
+export function isFinal(status: JobStatus): status is FinalJobStatus {
+  switch (status) {
+    case "succeeded":
+    case "failed":
+    case "cancelled":
+      return true;
+    case "queued":
+    case "exporting":
+    case "dispatched":
+    case "running":
+      return false;
+    default:
+      return status satisfies never;
+  }
+}
+
+export function canTransition(from: JobStatus, to: JobStatus): boolean {
+  return (transitions[from] as readonly JobStatus[]).includes(to);
+}
+
+export class InvalidTransitionError extends Error {
+  constructor(
+    readonly from: JobStatus,
+    readonly to: JobStatus,
+    jobId: string,
+  ) {
+    super(`job ${jobId}: cannot move from ${from} to ${to}`);
+  }
+}
+
+export function assertTransition(jobId: string, from: JobStatus, to: JobStatus): void {
+  if (!canTransition(from, to)) throw new InvalidTransitionError(from, to, jobId);
+}
+
+/** Whether the executor may hold this job (so a cancel must be sent to it). */
+export function executorMayHold(status: JobStatus): boolean {
+  return status === "dispatched" || status === "running";
+}

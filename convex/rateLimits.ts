@@ -1,0 +1,8 @@
+import { MINUTE, RateLimiter } from "@convex-dev/rate-limiter";
+import { components } from "./_generated/api";
+
+/** Per API token. Token bucket: 60 a minute sustained (one a second), bursts of 10. */
+export const rateLimiter = new RateLimiter(components.rateLimiter, {
+  apiSync: { kind: "token bucket", rate: 60, period: MINUTE, capacity: 10 },
+  apiRead: { kind: "token bucket", rate: 120, period: MINUTE, capacity: 20 },
+});

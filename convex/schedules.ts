@@ -1,0 +1,148 @@
+/**
+ * Each enabled app with a schedule has one dynamic cron in @convex-dev/crons, named `app:<appId>`, with the
+ * app's cron spec and IANA time zone. Changing an app re-registers it (remove + register); disabling or
+ * clearing the schedule removes it. maintenance.ts re-registers any that went missing.
+ */
+import { Crons } from "@convex-dev/crons";
+import { v } from "convex/values";
+import { components, internal } from "./_generated/api";
+import type { Doc, Id } from "./_generated/dataModel";
+import { internalMutation, type MutationCtx } from "./_generated/server";
+import { adminQuery } from "./access";
+import { recordAudit } from "./audit";
+import { AppDisabledError, startJob } from "./jobs";
+import { nextRuns, validateSchedule } from "./lib/cron";
+
+export const crons = new Crons(components.crons);
+const MAX_APPS = 500;
+
+export function scheduleName(appId: Id<"apps">): string {
+  return `app:${appId}`;
+}
+
+export function nextRunsOf(app: Doc<"apps">, fromMs: number, count: number): number[] {
+  if (!app.enabled || !app.schedule) return [];
+  try {
+    return nextRuns(app.schedule.cron, app.schedule.timeZone, fromMs, count);
+  } catch {
+    return [];
+  }
+}
+
+export async function unregisterAppSchedule(ctx: MutationCtx, appId: Id<"apps">): Promise<void> {
+  if (await crons.get(ctx, { name: scheduleName(appId) }))
+    await crons.delete(ctx, { name: scheduleName(appId) });
+}
+
+/** Makes the registered cron match the app: update = remove + register; disabled/no schedule = removed. */
+export async function syncAppSchedule(ctx: MutationCtx, appId: Id<"apps">): Promise<void> {
+  await unregisterAppSchedule(ctx, appId);
+  const app = await ctx.db.get(appId);
+  if (!app?.enabled || !app.schedule) return;
+  await crons.register(
+    ctx,
+    { kind: "cron", cronspec: app.schedule.cron, tz: app.schedule.timeZone },
+    internal.schedules.runScheduled,
+    { appId },
+    scheduleName(appId),
+  );
+}
+
+/** Called by the dynamic cron. */
+export const runScheduled = internalMutation({
+  args: { appId: v.id("apps") },
+  handler: async (ctx, args): Promise<null> => {
+    const app = await ctx.db.get(args.appId);
+    if (!app) {
+      await unregisterAppSchedule(ctx, args.appId);
+      return null;
+    }
+    try {
+      const result = await startJob(ctx, app, "schedule", "system:schedule");
+      await recordAudit(ctx, {
+        actor: "system",
+        action: "schedule.run",
+        outcome: result.created ? "ok" : "ignored",
+        target: app.slug,
+        detail: result.created ? `started ${result.jobId}` : `already active ${result.jobId}`,
+      });
+    } catch (error) {
+      if (!(error instanceof AppDisabledError)) throw error;
+      await unregisterAppSchedule(ctx, app._id);
+    }
+    return null;
+  },
+});
+
+/** Registers missing schedules and removes stray ones. Returns how many it changed. */
+export async function repairSchedules(ctx: MutationCtx): Promise<number> {
+  let changed = 0;
+  const apps = await ctx.db.query("apps").take(MAX_APPS);
+  for (const app of apps) {
+    const registered = await crons.get(ctx, { name: scheduleName(app._id) });
+    const wanted = app.enabled && app.schedule !== null;
+    const matches =
+      registered?.schedule.kind === "cron" &&
+      registered.schedule.cronspec === app.schedule?.cron &&
+      registered.schedule.tz === app.schedule?.timeZone;
+    if (wanted ? !matches : registered !== null) {
+      await syncAppSchedule(ctx, app._id);
+      changed++;
+    }
+  }
+  return changed;
+}
+
+export const scheduleView = v.object({
+  appId: v.id("apps"),
+  name: v.string(),
+  slug: v.string(),
+  enabled: v.boolean(),
+  cron: v.union(v.string(), v.null()),
+  timeZone: v.union(v.string(), v.null()),
+  registered: v.boolean(),
+  nextRuns: v.array(v.number()),
+});
+
+/** Each app's schedule and next run times (the Scheduling page). */
+export const nextRunsByApp = adminQuery({
+  args: { count: v.optional(v.number()) },
+  returns: v.array(scheduleView),
+  handler: async (ctx, args) => {
+    const count = Math.min(Math.max(1, Math.floor(args.count ?? 5)), 20);
+    const now = Date.now();
+    const apps = await ctx.db.query("apps").withIndex("by_name").take(MAX_APPS);
+    const out = [];
+    for (const app of apps) {
+      const registered = (await crons.get(ctx, { name: scheduleName(app._id) })) !== null;
+      out.push({
+        appId: app._id,
+        name: app.name,
+        slug: app.slug,
+        enabled: app.enabled,
+        cron: app.schedule?.cron ?? null,
+        timeZone: app.schedule?.timeZone ?? null,
+        registered,
+        nextRuns: nextRunsOf(app, now, count),
+      });
+    }
+    return out;
+  },
+});
+
+/** Checks a cron spec + time zone without saving (the schedule form's preview). */
+export const preview = adminQuery({
+  args: { cron: v.string(), timeZone: v.string(), count: v.optional(v.number()) },
+  returns: v.union(
+    v.object({ ok: v.literal(true), nextRuns: v.array(v.number()) }),
+    v.object({ ok: v.literal(false), error: v.string() }),
+  ),
+  handler: async (_ctx, args) => {
+    const check = validateSchedule(args.cron, args.timeZone);
+    if (!check.ok) return check;
+    return {
+      ok: true as const,
+      nextRuns: nextRuns(args.cron, args.timeZone, Date.now(), Math.min(args.count ?? 5, 20)),
+    };
+  },
+});

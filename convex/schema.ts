@@ -1,0 +1,226 @@
+import { authTables } from "@convex-dev/auth/server";
+import { defineSchema, defineTable } from "convex/server";
+import { v, type Infer } from "convex/values";
+
+/** A job's lifecycle; transitions live in lib/jobStateMachine.ts. */
+export const jobStatus = v.union(
+  v.literal("queued"),
+  v.literal("exporting"),
+  v.literal("dispatched"),
+  v.literal("running"),
+  v.literal("succeeded"),
+  v.literal("failed"),
+  v.literal("cancelled"),
+);
+export type JobStatus = Infer<typeof jobStatus>;
+
+export const jobTrigger = v.union(v.literal("manual"), v.literal("api"), v.literal("schedule"));
+export type JobTrigger = Infer<typeof jobTrigger>;
+
+export const retryPolicy = v.object({
+  /** Attempts per job, the first included. */
+  maxAttempts: v.number(),
+  baseDelayMs: v.number(),
+  maxDelayMs: v.number(),
+});
+export type RetryPolicy = Infer<typeof retryPolicy>;
+
+export const appSchedule = v.object({ cron: v.string(), timeZone: v.string() });
+
+/** Per-table figures as reported by the executor (mirrors contract `tableFigures`). */
+export const tableFiguresValidator = v.object({
+  table: v.string(),
+  sqlTable: v.optional(v.string()),
+  state: v.union(
+    v.literal("pending"),
+    v.literal("loading"),
+    v.literal("loaded"),
+    v.literal("swapped"),
+    v.literal("skipped"),
+    v.literal("failed"),
+  ),
+  rows: v.number(),
+  bytes: v.number(),
+  totalBytes: v.optional(v.number()),
+  columns: v.optional(v.number()),
+  seconds: v.optional(v.number()),
+});
+
+export const jobErrorValidator = v.object({
+  message: v.string(),
+  code: v.optional(v.string()),
+  where: v.optional(v.string()),
+  retryable: v.boolean(),
+});
+export type StoredJobError = Infer<typeof jobErrorValidator>;
+
+export const eventLevel = v.union(v.literal("info"), v.literal("warn"), v.literal("error"));
+
+export default defineSchema({
+  ...authTables,
+
+  /** The allow-list: a signed-in user is an admin iff their email has a row here (see convex/admins.ts). */
+  admins: defineTable({ email: v.string(), addedAt: v.number(), addedBy: v.string() }).index("by_email", [
+    "email",
+  ]),
+
+  apps: defineTable({
+    name: v.string(),
+    slug: v.string(),
+    deploymentUrl: v.string(),
+    /** AES-GCM ciphertext (lib/crypto.ts); never leaves the server except inside the signed executor payload. */
+    deployKeyCiphertext: v.string(),
+    /** Masked form for display, e.g. "prod:happy-animal-123|…3f9a". */
+    deployKeyHint: v.string(),
+    /** null = every table in the snapshot. */
+    tables: v.union(v.array(v.string()), v.null()),
+    targetSchema: v.string(),
+    schedule: v.union(appSchedule, v.null()),
+    enabled: v.boolean(),
+    retry: retryPolicy,
+    includeStorage: v.boolean(),
+    createdAt: v.number(),
+    updatedAt: v.number(),
+    lastJobId: v.optional(v.id("jobs")),
+    lastJobStatus: v.optional(jobStatus),
+    lastJobAt: v.optional(v.number()),
+    /** Consecutive failed jobs; a success after >0 may send a recovery email. */
+    failureStreak: v.number(),
+  })
+    .index("by_slug", ["slug"])
+    .index("by_name", ["name"]),
+
+  jobs: defineTable({
+    appId: v.id("apps"),
+    appSlug: v.string(),
+    status: jobStatus,
+    /** True while status is not final; the one-active-job rule reads `by_app_active`. */
+    active: v.boolean(),
+    trigger: jobTrigger,
+    triggeredBy: v.string(),
+    attempt: v.number(),
+    maxAttempts: v.number(),
+    createdAt: v.number(),
+    updatedAt: v.number(),
+    /** Last time anything happened for this job: transition, export check, callback. The watchdog reads it. */
+    lastSignOfLifeAt: v.number(),
+    finishedAt: v.optional(v.number()),
+    durationMs: v.optional(v.number()),
+    export: v.optional(
+      v.object({
+        requestedAt: v.number(),
+        checks: v.number(),
+        state: v.optional(v.string()),
+        snapshotTs: v.optional(v.string()),
+        exportId: v.optional(v.string()),
+        progress: v.optional(v.string()),
+      }),
+    ),
+    dispatchAttempts: v.number(),
+    /** Epoch ms after which the current attempt is given up (sent to the executor as `deadline`). */
+    attemptDeadline: v.optional(v.number()),
+    nextDispatchAt: v.optional(v.number()),
+    executorId: v.optional(v.string()),
+    phase: v.optional(v.string()),
+    download: v.optional(v.object({ bytes: v.number(), totalBytes: v.optional(v.number()) })),
+    tables: v.array(tableFiguresValidator),
+    totalRows: v.optional(v.number()),
+    error: v.optional(jobErrorValidator),
+    cancelRequested: v.optional(v.object({ at: v.number(), by: v.string(), reason: v.optional(v.string()) })),
+    eventCount: v.number(),
+  })
+    .index("by_app", ["appId"])
+    .index("by_app_active", ["appId", "active"])
+    .index("by_status", ["status"])
+    .index("by_app_status", ["appId", "status"])
+    .index("by_active_sign_of_life", ["active", "lastSignOfLifeAt"])
+    .index("by_finished", ["finishedAt"])
+    .index("by_app_finished", ["appId", "finishedAt"]),
+
+  /** Bounded per job (MAX_EVENTS_PER_JOB in jobs.ts). */
+  jobEvents: defineTable({
+    jobId: v.id("jobs"),
+    at: v.number(),
+    level: eventLevel,
+    message: v.string(),
+  })
+    .index("by_job", ["jobId", "at"])
+    .index("by_at", ["at"]),
+
+  /** Executor callback event ids already applied: a repeat changes nothing. */
+  callbackReceipts: defineTable({ eventId: v.string(), kind: v.string(), receivedAt: v.number() })
+    .index("by_event", ["eventId"])
+    .index("by_received", ["receivedAt"]),
+
+  executors: defineTable({
+    executorId: v.string(),
+    version: v.string(),
+    contractVersion: v.number(),
+    target: v.object({
+      kind: v.union(v.literal("mssql"), v.literal("postgres"), v.literal("pglite")),
+      host: v.optional(v.string()),
+      database: v.optional(v.string()),
+      reachable: v.boolean(),
+      error: v.optional(v.string()),
+    }),
+    freeDiskBytes: v.optional(v.number()),
+    runningJobs: v.array(v.string()),
+    queuedJobs: v.number(),
+    lastHeartbeatAt: v.number(),
+  }).index("by_executor", ["executorId"]),
+
+  /** A single row (the newest wins). The SMTP password is AES-GCM ciphertext. */
+  emailSettings: defineTable({
+    enabled: v.boolean(),
+    host: v.string(),
+    port: v.number(),
+    security: v.union(v.literal("tls"), v.literal("starttls"), v.literal("none")),
+    username: v.optional(v.string()),
+    passwordCiphertext: v.optional(v.string()),
+    from: v.string(),
+    recipients: v.array(v.string()),
+    notifyOnRecovery: v.boolean(),
+    updatedAt: v.number(),
+  }),
+
+  /** One row per (job, kind): the dedupe key for alerts. */
+  notifications: defineTable({
+    jobId: v.optional(v.id("jobs")),
+    kind: v.union(v.literal("failure"), v.literal("recovery"), v.literal("test")),
+    status: v.union(v.literal("pending"), v.literal("sent"), v.literal("error"), v.literal("skipped")),
+    error: v.optional(v.string()),
+    at: v.number(),
+  })
+    .index("by_job_kind", ["jobId", "kind"])
+    .index("by_at", ["at"]),
+
+  apiTokens: defineTable({
+    name: v.string(),
+    /** hex SHA-256 of the token; the token itself is shown once at creation. */
+    tokenHash: v.string(),
+    /** First characters, for recognising a token in lists. */
+    prefix: v.string(),
+    createdAt: v.number(),
+    createdBy: v.string(),
+    lastUsedAt: v.optional(v.number()),
+    revokedAt: v.optional(v.number()),
+  }).index("by_hash", ["tokenHash"]),
+
+  auditLog: defineTable({
+    at: v.number(),
+    /** "admin:<email>", "token:<name>", "executor:<id>", "anonymous", "system". */
+    actor: v.string(),
+    action: v.string(),
+    outcome: v.union(v.literal("ok"), v.literal("denied"), v.literal("error"), v.literal("ignored")),
+    httpStatus: v.optional(v.number()),
+    target: v.optional(v.string()),
+    detail: v.optional(v.string()),
+  }).index("by_at", ["at"]),
+
+  /** A single row of operational settings; defaults in lib/settings.ts when absent. */
+  settings: defineTable({
+    retentionDays: v.number(),
+    staleJobMinutes: v.number(),
+    updatedAt: v.number(),
+  }),
+});
