@@ -36,6 +36,24 @@ describe("decodeLegacyDocument: strings the shape reads as other types", () => {
   it("reads int64 strings exactly over the whole range", () => {
     const out = decode('"n": array<int64>', '"n":["-9223372036854775808","9223372036854775807","0","-42"]');
     expect(out.n).toEqual([-9223372036854775808n, 9223372036854775807n, 0n, -42n]);
+    // Around 2^53, where a double would round; and what Rust's i64 parser also accepts.
+    const edges = [
+      "999999999999999",
+      "-99999999999999",
+      "9007199254740993",
+      "-9007199254740993",
+      "+5",
+      "007",
+    ];
+    const out2 = decode('"n": array<int64>', `"n":${JSON.stringify(edges)}`);
+    expect(out2.n).toEqual([
+      999999999999999n,
+      -99999999999999n,
+      9007199254740993n,
+      -9007199254740993n,
+      5n,
+      7n,
+    ]);
   });
 
   it("rejects int64 strings that are not integers or out of range, naming the field", () => {

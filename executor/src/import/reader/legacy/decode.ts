@@ -178,7 +178,7 @@ function decodeObject(object: Record<string, unknown>, plan: Plan, context: Expo
   else if (plan.anything) return object as ConvexObject;
   let hintsUsed = 0;
   let out: ConvexObject | null = null;
-  for (const key of Object.keys(object)) {
+  for (const key in object) {
     const item = object[key];
     path.push(key);
     const fieldPlan = plan.fields.get(key) ?? plan.otherField;
