@@ -1,0 +1,111 @@
+import path from "node:path";
+import { ConvexClient, ConvexHttpClient } from "convex/browser";
+import { makeFunctionReference } from "convex/server";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import WebSocket from "ws";
+import { startHarness, type Harness } from "./server.js";
+
+// The real browser client, in Node, against the harness hosting the project's own convex/ functions.
+const ADMIN = { email: "admin@example.com", password: "correct-horse-battery" };
+const signIn = makeFunctionReference<"action">("auth:signIn");
+const listAdmins = makeFunctionReference<"query", Record<string, never>, { email: string }[]>("admins:list");
+const addAdmin = makeFunctionReference<"mutation">("admins:add");
+const seedFromEnv = makeFunctionReference<"mutation">("admins:seedFromEnv");
+
+let harness: Harness;
+let token: string;
+
+beforeAll(async () => {
+  harness = await startHarness({
+    convexDir: path.resolve(import.meta.dirname, "../../convex"),
+    env: { ADMIN_EMAILS: ADMIN.email },
+  });
+  const http = new ConvexHttpClient(harness.cloudUrl);
+  const result = (await http.action(signIn, {
+    provider: "password",
+    params: { ...ADMIN, flow: "signUp" },
+  })) as { tokens: { token: string } };
+  token = result.tokens.token;
+});
+afterAll(async () => harness?.close());
+
+function client(): ConvexClient {
+  return new ConvexClient(harness.cloudUrl, {
+    webSocketConstructor: WebSocket as never,
+    unsavedChangesWarning: false,
+  });
+}
+
+function nextValue<T>(c: ConvexClient, query: typeof listAdmins, accept: (v: T) => boolean): Promise<T> {
+  return new Promise((resolve, reject) => {
+    const unsubscribe = c.onUpdate(
+      query,
+      {},
+      (value) => {
+        if (accept(value as T)) {
+          unsubscribe();
+          resolve(value as T);
+        }
+      },
+      reject,
+    );
+  });
+}
+
+describe("Convex stand-in backend", () => {
+  it("refuses an anonymous subscription with the function's own error", async () => {
+    const c = client();
+    const error = await new Promise<Error>((resolve) => c.onUpdate(listAdmins, {}, () => {}, resolve));
+    expect(error.message).toMatch(/sign in first/);
+    await c.close();
+  });
+
+  it("confirms a valid Convex Auth token and pushes a live update after another client's mutation", async () => {
+    const watcher = client();
+    const writer = client();
+    const authStates: boolean[] = [];
+    watcher.setAuth(
+      async () => token,
+      (ok) => authStates.push(ok),
+    );
+    writer.setAuth(async () => token);
+    const before = await nextValue<{ email: string }[]>(watcher, listAdmins, () => true);
+    expect(authStates).toEqual([true]);
+    expect(before.map((a) => a.email)).not.toContain("second@example.com");
+
+    const seen = nextValue<{ email: string }[]>(watcher, listAdmins, (admins) =>
+      admins.some((a) => a.email === "second@example.com"),
+    );
+    await writer.mutation(addAdmin, { email: "second@example.com" });
+    expect((await seen).map((a) => a.email)).toContain("second@example.com");
+    await Promise.all([watcher.close(), writer.close()]);
+  });
+
+  it("reports a token it cannot verify as not authenticated", async () => {
+    const c = client();
+    const authStates = await new Promise<boolean>((resolve) => {
+      c.setAuth(async () => token.slice(0, -4) + "AAAA", resolve);
+      c.onUpdate(
+        listAdmins,
+        {},
+        () => {},
+        () => {},
+      );
+    });
+    expect(authStates).toBe(false);
+    await c.close();
+  });
+
+  it("does not let clients call internal functions", async () => {
+    const c = client();
+    c.setAuth(async () => token);
+    await expect(c.mutation(seedFromEnv, {})).rejects.toThrow(/Could not find public function/);
+    await c.close();
+  });
+
+  it("serves the app's HTTP routes on the site URL", async () => {
+    const response = await fetch(`${harness.siteUrl}/.well-known/jwks.json`);
+    expect(response.status).toBe(200);
+    expect(((await response.json()) as { keys: unknown[] }).keys).toHaveLength(1);
+  });
+});

@@ -1,0 +1,14 @@
+import { defineConfig } from "vitest/config";
+
+// Tests of the dashboard and its stand-in backend: the harness, the site's own helpers and the Chromium tests.
+// Separate from the root vitest.config.ts because the browser tests build the site and drive one Chromium;
+// run with `npm run test:browser`. One file at a time: the machine has two cores.
+export default defineConfig({
+  test: {
+    include: ["test/**/*.test.ts", "site/src/**/*.test.ts"],
+    environment: "node",
+    fileParallelism: false,
+    testTimeout: 60_000,
+    hookTimeout: 180_000,
+  },
+});
