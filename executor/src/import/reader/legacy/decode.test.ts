@@ -171,6 +171,32 @@ describe("decodeLegacyDocument: containers", () => {
     expect(decodeError(fields, '"v":{"kind":"c","n":"7"}').fieldPath).toBe("v.kind");
   });
 
+  it("checks that an object has the required fields of an object shape it fits", () => {
+    const err = decodeError('"a": int64, "b"?: string', '"b":"x"');
+    expect(err.fieldPath).toBe("");
+    expect(err.reason).toMatch(
+      /^the required field "a" is missing; the shape is \{"_id": id<10001>, "a": int64/,
+    );
+    expect(err.message).toMatch(new RegExp(`^document ${ID}: the required field "a" is missing`));
+    expect(decodeError('"o": {"k": string, "n": int64}', '"o":{"k":"v"}').fieldPath).toBe("o");
+  });
+
+  it("checks that a union member has all the fields of the object, not just one member each", () => {
+    const fields = '"v": {"kind": "a", "x": int64} | {"kind": "b", "y": string, "z"?: bytes}';
+    expect(decode(fields, '"v":{"kind":"a","x":"1"}').v).toEqual({ kind: "a", x: 1n });
+    expect(decode(fields, '"v":{"kind":"b","y":"s"}').v).toEqual({ kind: "b", y: "s" });
+    expect(decode(fields, '"v":{"kind":"b","y":"s","z":"AQ=="}').v).toEqual({
+      kind: "b",
+      y: "s",
+      z: Buffer.from([1]),
+    });
+    for (const line of ['"v":{"kind":"a","y":"s"}', '"v":{"kind":"b"}', '"v":{"x":"1","y":"s","kind":"a"}']) {
+      const err = decodeError(fields, line);
+      expect(err.fieldPath, line).toBe("v");
+      expect(err.reason, line).toMatch(/^the fields do not match any one object shape of \{"kind": "a"/);
+    }
+  });
+
   it("quotes field names that are not identifiers in the path", () => {
     const err = decodeError('"meta": record<string, int64>', '"meta":{"zip code":"x"}');
     expect(err.fieldPath).toBe('meta["zip code"]');

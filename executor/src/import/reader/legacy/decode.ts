@@ -178,12 +178,20 @@ function decodeObject(object: Record<string, unknown>, plan: Plan, context: Expo
   else if (plan.anything) return object as ConvexObject;
   let hintsUsed = 0;
   let out: ConvexObject | null = null;
+  let fieldCount = 0;
+  let members = plan.members !== null ? plan.members.allMembers : 0; // members the field set still fits
   for (const key in object) {
     const item = object[key];
     path.push(key);
-    const fieldPlan = plan.fields.get(key) ?? plan.otherField;
-    if (fieldPlan === null || fieldPlan === undefined) {
-      misfit(`the field is not in the table's shape (${truncate(plan.describe())})`);
+    fieldCount++;
+    const field = plan.fields.get(key);
+    let fieldPlan: Plan | null;
+    if (field !== undefined) {
+      fieldPlan = field.plan;
+      members &= field.inMembers;
+    } else {
+      fieldPlan = plan.otherField;
+      if (fieldPlan === null) misfit(`the field is not in the table's shape (${truncate(plan.describe())})`);
     }
     let hint = INFER;
     if (hints !== null) {
@@ -200,6 +208,7 @@ function decodeObject(object: Record<string, unknown>, plan: Plan, context: Expo
       setOwn(out, key, decoded);
     }
   }
+  if (plan.members !== null) checkMembers(object, fieldCount, members, plan);
   if (hints !== null && hintsUsed !== hints.size) {
     for (const key of hints.keys()) {
       if (!Object.hasOwn(object, key)) {
@@ -209,6 +218,28 @@ function decodeObject(object: Record<string, unknown>, plan: Plan, context: Expo
     }
   }
   return out ?? (object as ConvexObject);
+}
+
+/** Throws unless the object has every required field of some member whose fields it stays within. */
+function checkMembers(
+  object: Record<string, unknown>,
+  fieldCount: number,
+  members: number,
+  plan: Plan,
+): void {
+  const check = plan.members!;
+  let missing: string | undefined;
+  for (let i = 0; members !== 0; i++, members >>>= 1) {
+    if ((members & 1) === 0) continue;
+    // Within member i's fields and as many of them as it has: all of them are present.
+    if (fieldCount === check.fieldCounts[i]) return;
+    missing = check.required[i]!.find((name) => !Object.hasOwn(object, name));
+    if (missing === undefined) return;
+  }
+  if (missing !== undefined && check.fieldCounts.length === 1) {
+    misfit(`the required field "${missing}" is missing; the shape is ${truncate(plan.describe())}`);
+  }
+  misfit(`the fields do not match any one object shape of ${truncate(plan.describe())}`);
 }
 
 function setOwn(object: ConvexObject, key: string, value: ConvexValue): void {

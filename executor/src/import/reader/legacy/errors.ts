@@ -26,10 +26,11 @@ export class LegacyDecodeError extends Error {
     readonly fieldPath: string,
     readonly documentId?: string,
   ) {
-    super(
-      `${documentId !== undefined ? `document ${documentId} ` : ""}` +
-        `${fieldPath ? `field ${fieldPath}` : "document"}: ${reason}`,
-    );
+    const where = [
+      documentId !== undefined ? `document ${documentId}` : "",
+      fieldPath ? `field ${fieldPath}` : "",
+    ];
+    super(`${where.filter(Boolean).join(" ") || "document"}: ${reason}`);
     this.name = "LegacyDecodeError";
   }
 }

@@ -43,13 +43,34 @@ export interface Plan {
   /** Plan of array elements; null when no array may appear. */
   readonly element: Plan | null;
   /** Object fields named by some object member of the shape. */
-  readonly fields: ReadonlyMap<string, Plan>;
+  readonly fields: ReadonlyMap<string, FieldPlan>;
   /** Plan of any other field (records' value shape); null when other fields may not appear. */
   readonly otherField: Plan | null;
   readonly objectOk: boolean;
+  /** How to check that an object's field set fits one object member; null when any field set may appear. */
+  readonly members: MemberCheck | null;
   /** The shapes at this position, printed, for error messages. */
   describe(): string;
 }
+
+export interface FieldPlan {
+  readonly plan: Plan;
+  /** Bit i set: object member i names this field. */
+  readonly inMembers: number;
+}
+
+/**
+ * The field sets of the object members (at most MAX_CHECKED_MEMBERS): an object fits member i when every
+ * field it has is named by member i and it has every field member i requires.
+ */
+export interface MemberCheck {
+  readonly allMembers: number;
+  readonly fieldCounts: readonly number[];
+  readonly required: readonly (readonly string[])[];
+}
+
+/** Convex keeps unions to 16 members; beyond 30 the bit masks run out and the field-set check is skipped. */
+const MAX_CHECKED_MEMBERS = 30;
 
 const ALL_KINDS_PLAN: Plan = {
   anything: true,
@@ -74,6 +95,7 @@ const ALL_KINDS_PLAN: Plan = {
     return ALL_KINDS_PLAN;
   },
   objectOk: true,
+  members: null,
   describe: () => "unknown",
 };
 
@@ -164,12 +186,21 @@ export function compilePlan(shapes: readonly Shape[]): Plan {
     }
   }
 
-  const fields = new Map<string, Plan>();
+  const fields = new Map<string, FieldPlan>();
   const fieldNames = new Set(objects.flatMap((o) => o.fields.map((f) => f.name)));
   for (const name of fieldNames) {
-    const fieldShapes = objects.flatMap((o) => o.fields.filter((f) => f.name === name).map((f) => f.shape));
-    fields.set(name, compilePlan([...fieldShapes, ...recordValues]));
+    const fieldShapes: Shape[] = [];
+    let inMembers = 0;
+    objects.forEach((object, i) => {
+      const field = object.fields.find((f) => f.name === name);
+      if (field === undefined) return;
+      fieldShapes.push(field.shape);
+      if (i < MAX_CHECKED_MEMBERS) inMembers |= 1 << i;
+    });
+    fields.set(name, { plan: compilePlan([...fieldShapes, ...recordValues]), inMembers });
   }
+  const checkMembers =
+    objects.length > 0 && objects.length <= MAX_CHECKED_MEMBERS && recordValues.length === 0;
 
   const inferString = stringRule(readings);
   const literalList = !anyString && literals.size > 0 ? literals : null;
@@ -191,6 +222,13 @@ export function compilePlan(shapes: readonly Shape[]): Plan {
     fields,
     otherField: recordValues.length > 0 ? compilePlan(recordValues) : null,
     objectOk: objects.length > 0 || recordValues.length > 0,
+    members: checkMembers
+      ? {
+          allMembers: 2 ** objects.length - 1,
+          fieldCounts: objects.map((o) => o.fields.length),
+          required: objects.map((o) => o.fields.filter((f) => !f.optional).map((f) => f.name)),
+        }
+      : null,
     describe: () => (options.length === 0 ? "never" : options.map(printShape).join(" | ")),
   };
 }

@@ -1,0 +1,101 @@
+import { describe, expect, it } from "vitest";
+import { fakeId, tempSnapshot } from "../../../test/fixtures/snapshot-zip.js";
+import { testTargets, uniqueSchema } from "../../../test/fixtures/targets.js";
+import { importSnapshot } from "./index.js";
+import type { ConvexObject } from "./values.js";
+
+const doc = (n: number, fields: Record<string, unknown>) =>
+  ({ _creationTime: 1.7e12 + n, _id: fakeId(n), ...fields }) as ConvexObject;
+
+async function columnTypes(
+  target: ReturnType<typeof testTargets>[number],
+  url: string,
+  schema: string,
+  table: string,
+) {
+  const rows = await target.query<{ convex_field: string; sql_column: string; sql_type: string }>(
+    url,
+    `SELECT convex_field, sql_column, sql_type FROM "${schema}"._convex_columns WHERE sql_table = '${table}' ORDER BY ordinal_position`,
+  );
+  return rows.map((r) => `${r.convex_field}->${r.sql_column}:${r.sql_type}`);
+}
+
+for (const target of testTargets()) {
+  describe(`schema changes between and within loads (${target.name})`, () => {
+    it("adds new fields, widens changed types, keeps vanished fields as NULL columns, and re-imports identically", async () => {
+      const url = await target.fresh();
+      const schema = uniqueSchema();
+      const first = await tempSnapshot([
+        { name: "items", docs: [doc(1, { a: 1n, gone: "x" }), doc(2, { a: 2n })] },
+      ]);
+      await importSnapshot({ snapshotPath: first, target: url, schema });
+      const again = await importSnapshot({ snapshotPath: first, target: url, schema });
+      expect(again.totalRows).toBe(2);
+      expect(await columnTypes(target, url, schema, "items")).toEqual([
+        "_id->_id:text",
+        "_creationTime->_creationTime:double precision",
+        "_creationTimeUtc->_creationTimeUtc:timestamptz",
+        "a->a:bigint",
+        "gone->gone:text",
+      ]);
+
+      const second = await tempSnapshot([
+        { name: "items", docs: [doc(1, { a: "one", added: true }), doc(3, { a: 3n })] },
+      ]);
+      await importSnapshot({ snapshotPath: second, target: url, schema });
+      expect(await columnTypes(target, url, schema, "items")).toEqual([
+        "_id->_id:text",
+        "_creationTime->_creationTime:double precision",
+        "_creationTimeUtc->_creationTimeUtc:timestamptz",
+        "a->a:jsonb",
+        "gone->gone:text",
+        "added->added:boolean",
+      ]);
+      const rows = await target.query(
+        url,
+        `SELECT a::text AS a, gone, added FROM "${schema}".items ORDER BY "_id"`,
+      );
+      expect(rows).toEqual([
+        { a: '"one"', gone: null, added: true },
+        { a: "3", gone: null, added: null },
+      ]);
+    });
+
+    it("restarts a table's load when a field changes type after the planned sample, losing nothing", async () => {
+      const url = await target.fresh();
+      const schema = uniqueSchema();
+      const docs = Array.from({ length: 5000 }, (_, i) =>
+        doc(i, { v: i === 4500 ? "text now" : BigInt(i), late: i >= 4000 ? i * 0.5 : null }),
+      );
+      const zip = await tempSnapshot([{ name: "big", docs }]);
+      const result = await importSnapshot({ snapshotPath: zip, target: url, schema });
+      expect(result.totalRows).toBe(5000);
+      expect(await columnTypes(target, url, schema, "big")).toEqual([
+        "_id->_id:text",
+        "_creationTime->_creationTime:double precision",
+        "_creationTimeUtc->_creationTimeUtc:timestamptz",
+        "v->v:jsonb",
+        "late->late:double precision",
+      ]);
+      const [row] = await target.query<{ n: number; texts: number; lates: number; sum: number }>(
+        url,
+        `SELECT count(*)::int AS n, count(*) FILTER (WHERE jsonb_typeof(v) = 'string')::int AS texts,
+                count(late)::int AS lates, sum(late)::float8 AS sum FROM "${schema}".big`,
+      );
+      expect(row).toEqual({
+        n: 5000,
+        texts: 1,
+        lates: 1000,
+        sum: Array.from({ length: 1000 }, (_, i) => (4000 + i) * 0.5).reduce((a, b) => a + b),
+      });
+    });
+
+    it("gives a field that is only ever null a text column", async () => {
+      const url = await target.fresh();
+      const schema = uniqueSchema();
+      const zip = await tempSnapshot([{ name: "t", docs: [doc(1, { nothing: null }), doc(2, {})] }]);
+      await importSnapshot({ snapshotPath: zip, target: url, schema });
+      expect((await columnTypes(target, url, schema, "t")).at(-1)).toBe("nothing->nothing:text");
+    });
+  });
+}
