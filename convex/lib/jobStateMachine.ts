@@ -10,7 +10,8 @@
 import type { JobStatus } from "../schema";
 
 export const transitions = {
-  queued: ["exporting", "failed", "cancelled"],
+  // queued → queued: the export request itself failed and the next attempt waits for its backoff.
+  queued: ["queued", "exporting", "failed", "cancelled"],
   exporting: ["dispatched", "queued", "failed", "cancelled"],
   // dispatched → succeeded: a fast executor may complete before its first progress callback arrives.
   dispatched: ["running", "succeeded", "queued", "failed", "cancelled"],

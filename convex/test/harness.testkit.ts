@@ -1,0 +1,99 @@
+/// <reference types="vite/client" />
+/**
+ * Test harness for convex-test: the app's modules, its components, environment, and signed-in callers.
+ * (Files with two dots are not bundled by the Convex CLI, so this never deploys.)
+ */
+import cronsTest from "@convex-dev/crons/test";
+import rateLimiterTest from "@convex-dev/rate-limiter/test";
+import { convexTest } from "convex-test";
+import { vi } from "vitest";
+import type { Id } from "../_generated/dataModel";
+import schema from "../schema";
+
+export const modules = import.meta.glob(["../**/*.ts", "!../**/*.test.ts", "!../**/*.testkit.ts"]);
+
+/** 32 bytes of zeros is fine for tests; production sets a random SECRETS_KEY. */
+export const TEST_SECRETS_KEY = btoa(String.fromCharCode(...new Uint8Array(32).fill(7)));
+export const TEST_EXECUTOR_SECRET = "executor-secret-for-tests-0123456789";
+
+export function setTestEnv(extra: Record<string, string | undefined> = {}): void {
+  const env: Record<string, string | undefined> = {
+    SECRETS_KEY: TEST_SECRETS_KEY,
+    EXECUTOR_SECRET: TEST_EXECUTOR_SECRET,
+    EXECUTOR_URL: "http://127.0.0.1:9",
+    ADMIN_EMAILS: "",
+    DASHBOARD_ORIGIN: "https://dashboard.example.com",
+    ...extra,
+  };
+  for (const [k, v] of Object.entries(env)) {
+    if (v === undefined) delete process.env[k];
+    else process.env[k] = v;
+  }
+}
+
+/**
+ * A fresh backend. Timers are faked so scheduled functions run only when a test advances time or runs them:
+ * tests see each step's state instead of racing the scheduler.
+ */
+export function newTest() {
+  vi.useFakeTimers();
+  setTestEnv();
+  const t = convexTest(schema, modules);
+  cronsTest.register(t, "crons");
+  rateLimiterTest.register(t, "rateLimiter");
+  return t;
+}
+export type T = ReturnType<typeof newTest>;
+
+export async function signedInAs(t: T, email: string, admin: boolean) {
+  const userId = await t.run(async (ctx) => {
+    const id = await ctx.db.insert("users", { email });
+    if (admin) await ctx.db.insert("admins", { email, addedAt: Date.now(), addedBy: "test" });
+    return id;
+  });
+  return t.withIdentity({ subject: `${userId}|session-${userId}`, email });
+}
+
+export const asAdmin = (t: T, email = "admin@example.com") => signedInAs(t, email, true);
+export const asNonAdmin = (t: T, email = "someone@example.com") => signedInAs(t, email, false);
+
+export const DEFAULT_APP = {
+  name: "Shop",
+  slug: "shop",
+  deploymentUrl: "http://127.0.0.1:9",
+  deployKey: "prod:happy-animal-123|0123456789abcdefSECRETKEYabcdef",
+  tables: null,
+  targetSchema: "shop",
+  schedule: null,
+  enabled: true,
+} as const;
+
+/** Creates an app through the public action (so the key is encrypted as in production). */
+export async function createApp(
+  t: T,
+  overrides: Partial<{
+    name: string;
+    slug: string;
+    deploymentUrl: string;
+    deployKey: string;
+    tables: string[] | null;
+    targetSchema: string;
+    schedule: { cron: string; timeZone: string } | null;
+    enabled: boolean;
+    retry: { maxAttempts: number; baseDelayMs: number; maxDelayMs: number };
+  }> = {},
+): Promise<Id<"apps">> {
+  const admin = await asAdmin(t, `creator-${Math.random().toString(36).slice(2)}@example.com`);
+  const { api } = await import("../_generated/api");
+  return admin.action(api.apps.create, { ...DEFAULT_APP, ...overrides });
+}
+
+/** The pending scheduled functions, by name. */
+export async function scheduled(t: T): Promise<{ name: string; args: unknown; scheduledTime: number }[]> {
+  return t.run(async (ctx) => {
+    const rows = await ctx.db.system.query("_scheduled_functions").collect();
+    return rows
+      .filter((r) => r.state.kind === "pending")
+      .map((r) => ({ name: r.name, args: r.args[0], scheduledTime: r.scheduledTime }));
+  });
+}
