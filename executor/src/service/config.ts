@@ -30,7 +30,9 @@ const envSchema = z.object({
     .describe(
       "where to import: mssql://user:pass@host:1433/db, Server=…;Database=…, postgres://…, or pglite:<dir>",
     ),
-  EXECUTOR_PORT: intFrom(1, 65535).default(8787).describe("the port the tunnel forwards to"),
+  EXECUTOR_PORT: intFrom(0, 65535)
+    .default(8787)
+    .describe("the port the tunnel forwards to (0: any free port, for tests)"),
   EXECUTOR_BIND: z
     .string()
     .min(1)

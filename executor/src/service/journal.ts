@@ -58,6 +58,8 @@ export function jobFileStem(jobId: string): string {
 
 export class JobJournal {
   private readonly records = new Map<string, JobRecord>();
+  /** One write at a time per job, each writing the record as it is then: the file ends with the latest state. */
+  private readonly writes = new Map<string, Promise<void>>();
 
   private constructor(private readonly dir: string) {}
 
@@ -96,10 +98,21 @@ export class JobJournal {
     return [...this.records.values()];
   }
 
-  async save(record: JobRecord): Promise<void> {
+  /** Sets the record in memory at once (synchronously), then on disk. */
+  save(record: JobRecord): Promise<void> {
     this.records.set(record.jobId, record);
     const file = path.join(this.dir, `${jobFileStem(record.jobId)}.json`);
-    await writeFile(`${file}.tmp`, JSON.stringify(record));
-    await rename(`${file}.tmp`, file);
+    const write = async () => {
+      await writeFile(`${file}.tmp`, JSON.stringify(record));
+      await rename(`${file}.tmp`, file);
+    };
+    const next = (this.writes.get(record.jobId) ?? Promise.resolve()).then(write, write);
+    this.writes.set(record.jobId, next);
+    void next
+      .finally(() => {
+        if (this.writes.get(record.jobId) === next) this.writes.delete(record.jobId);
+      })
+      .catch(() => {});
+    return next;
   }
 }

@@ -49,10 +49,10 @@ export async function runJob(
   const reporter = new ProgressReporter(deps, record);
   const zipPath = zipPathFor(deps.downloadsDir, record);
   Object.assign(record, { state: "running", phase: "downloading", startedAt: started, zipPath });
-  await deps.journal.save(record);
   log.info("job started", { jobId: record.jobId, attempt: record.attempt, app: record.app.slug });
   reporter.start();
   try {
+    await deps.journal.save(record);
     if (started > record.deadline) throw new DeadlinePassedError(record.deadline);
     await downloadSnapshot({
       deploymentUrl: record.source.deploymentUrl,
