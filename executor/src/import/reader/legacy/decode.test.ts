@@ -181,7 +181,8 @@ describe("decodeLegacyDocument: containers", () => {
     expect(decodeError('"o": {"k": string, "n": int64}', '"o":{"k":"v"}').fieldPath).toBe("o");
   });
 
-  it("checks that a union member has all the fields of the object, not just one member each", () => {
+  it("checks that one union member has all the fields of the object, not just one member each", () => {
+    // Field sets only: {"kind": "a", "y": "s"} passes (member b's fields), its "a" being checked against "a" | "b".
     const fields = '"v": {"kind": "a", "x": int64} | {"kind": "b", "y": string, "z"?: bytes}';
     expect(decode(fields, '"v":{"kind":"a","x":"1"}').v).toEqual({ kind: "a", x: 1n });
     expect(decode(fields, '"v":{"kind":"b","y":"s"}').v).toEqual({ kind: "b", y: "s" });
@@ -190,7 +191,11 @@ describe("decodeLegacyDocument: containers", () => {
       y: "s",
       z: Buffer.from([1]),
     });
-    for (const line of ['"v":{"kind":"a","y":"s"}', '"v":{"kind":"b"}', '"v":{"x":"1","y":"s","kind":"a"}']) {
+    for (const line of [
+      '"v":{"kind":"a","x":"1","z":"AQ=="}',
+      '"v":{"kind":"b"}',
+      '"v":{"x":"1","y":"s","kind":"a"}',
+    ]) {
       const err = decodeError(fields, line);
       expect(err.fieldPath, line).toBe("v");
       expect(err.reason, line).toMatch(/^the fields do not match any one object shape of \{"kind": "a"/);

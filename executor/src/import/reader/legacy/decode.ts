@@ -5,8 +5,10 @@
  * position allows exactly one non-string reading or the override says so, and stays a string otherwise.
  *
  * Unlike Convex, every value is also checked against the shape, and a value that contradicts it (`"abc"`
- * where only int64 may be, a number where only strings may be, a field the shape does not know, bad base64)
- * throws a LegacyDecodeError naming the field: data is never silently reinterpreted.
+ * where only int64 may be, a number where only strings may be, a field the shape does not know, bad base64,
+ * an object without the required fields of any object member whose fields it stays within) throws a
+ * LegacyDecodeError naming the field: data is never silently reinterpreted. The member check looks at field
+ * names only; each value is checked against the union of what the members say for its field.
  *
  * Cost: no allocation unless something is converted. The input is never modified; a container is copied
  * (shallowly) only when one of its values changes, so a document with nothing to convert is returned as is.
