@@ -230,11 +230,13 @@ function checkMembers(
   plan: Plan,
 ): void {
   const check = plan.members!;
+  // Within member i's fields and as many of them as it has: all of them are present.
+  for (let i = 0, m = members; m !== 0; i++, m >>>= 1) {
+    if ((m & 1) !== 0 && fieldCount === check.fieldCounts[i]) return;
+  }
   let missing: string | undefined;
-  for (let i = 0; members !== 0; i++, members >>>= 1) {
-    if ((members & 1) === 0) continue;
-    // Within member i's fields and as many of them as it has: all of them are present.
-    if (fieldCount === check.fieldCounts[i]) return;
+  for (let i = 0, m = members; m !== 0; i++, m >>>= 1) {
+    if ((m & 1) === 0) continue;
     missing = check.required[i]!.find((name) => !Object.hasOwn(object, name));
     if (missing === undefined) return;
   }
