@@ -54,12 +54,17 @@ export function base64ToFloat64(b64: string): number {
   return buf.readDoubleLE(0);
 }
 
+export interface ExportJsonOptions {
+  /** PostgreSQL jsonb numbers cannot hold -0: write it as `{"$float": ...}` like NaN and ±Infinity. */
+  negativeZeroAsFloat?: boolean;
+}
+
 /**
  * Serialises a value in Convex's lossless "uniform" export JSON: int64 as a bare integer, float64 always with
  * a `.` or an exponent (`5.0`, `1e+30`), NaN/±Infinity as `{"$float": ...}`, bytes as `{"$bytes": ...}`.
  * This is the text stored in JSON columns, so analysts see one encoding whatever the snapshot's era.
  */
-export function toExportJson(value: ConvexValue): string {
+export function toExportJson(value: ConvexValue, opts: ExportJsonOptions = {}): string {
   if (value === null) return "null";
   switch (typeof value) {
     case "boolean":
@@ -69,16 +74,18 @@ export function toExportJson(value: ConvexValue): string {
     case "bigint":
       return value.toString();
     case "number":
-      return floatToJson(value);
+      return opts.negativeZeroAsFloat && Object.is(value, -0)
+        ? `{"$float":"${float64ToBase64(-0)}"}`
+        : floatToJson(value);
   }
   if (Buffer.isBuffer(value)) return `{"$bytes":${JSON.stringify(value.toString("base64"))}}`;
-  if (Array.isArray(value)) return `[${value.map(toExportJson).join(",")}]`;
+  if (Array.isArray(value)) return `[${value.map((v) => toExportJson(v, opts)).join(",")}]`;
   let out = "{";
   let first = true;
   for (const key of Object.keys(value)) {
     if (!first) out += ",";
     first = false;
-    out += JSON.stringify(key) + ":" + toExportJson(value[key]!);
+    out += JSON.stringify(key) + ":" + toExportJson(value[key]!, opts);
   }
   return out + "}";
 }

@@ -139,6 +139,14 @@ describe("decodeLegacyDocument: containers", () => {
     expect(decode('"a"?: int64, "b": string', '"b":"x"')).toEqual({ b: "x" });
   });
 
+  it("accepts empty arrays and objects under array<never> and {} and nothing else in them", () => {
+    expect(decode('"a": array<never>, "o": {}', '"a":[],"o":{}')).toEqual({ a: [], o: {} });
+    expect(decodeError('"a": array<never>', '"a":[1.0]').reason).toMatch(
+      /a number is not allowed here; the shape is never/,
+    );
+    expect(decodeError('"o": {}', '"o":{"k":null}').fieldPath).toBe("o.k");
+  });
+
   it("reads record values", () => {
     const out = decode('"scores": record<field_name, int64>', '"scores":{"alice":"3","bob":"-7"}');
     expect(out.scores).toEqual({ alice: 3n, bob: -7n });
