@@ -217,7 +217,8 @@ export const sendCancel = internalAction({
       // The executor may finish the cancel later; it then reports completion with outcome "cancelled".
       if (status.success && status.data.state === "cancelled")
         await ctx.runMutation(internal.jobs.markCancelled, {
-          ...args,
+          jobId: args.jobId,
+          attempt: args.attempt,
           message: "cancelled; the executor confirmed",
         });
       else
@@ -231,7 +232,8 @@ export const sendCancel = internalAction({
     // 404: the executor does not know the job (never received it or lost it): nothing can change the warehouse.
     if (outcome.kind === "permanent" && /answered 404/.test(outcome.message)) {
       await ctx.runMutation(internal.jobs.markCancelled, {
-        ...args,
+        jobId: args.jobId,
+        attempt: args.attempt,
         message: "cancelled; the executor does not hold the job",
       });
       return null;

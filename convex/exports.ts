@@ -74,7 +74,11 @@ export const exportRequested = internalMutation({
           : "snapshot export requested",
       },
     );
-    await ctx.scheduler.runAfter(checkDelay(1), internal.exports.checkExport, { ...args, check: 1 });
+    await ctx.scheduler.runAfter(checkDelay(1), internal.exports.checkExport, {
+      jobId: args.jobId,
+      attempt: args.attempt,
+      check: 1,
+    });
     return null;
   },
 });
@@ -106,7 +110,11 @@ export const checkExport = internalAction({
       // A blip while polling is not worth an attempt: keep checking until the wait limit.
       if (failure.retryable) state = { state: "requested", progress: `check failed: ${failure.message}` };
       else {
-        await ctx.runMutation(internal.exports.attemptFailed, { ...args, error: failure });
+        await ctx.runMutation(internal.exports.attemptFailed, {
+          jobId: args.jobId,
+          attempt: args.attempt,
+          error: failure,
+        });
         return null;
       }
     }
