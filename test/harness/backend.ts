@@ -13,7 +13,7 @@ import {
   type UserIdentity,
 } from "convex/server";
 import { ConvexError, convexToJson, jsonToConvex, type JSONValue } from "convex/values";
-import { appComponents, moduleMap, type ModuleMap } from "./modules.js";
+import { appComponents, moduleMap, preload, type ModuleMap } from "./modules.js";
 
 export type FunctionKind = "query" | "mutation" | "action";
 
@@ -54,7 +54,9 @@ export class Backend {
       default: SchemaDefinition<GenericSchema, boolean>;
     };
     const t = convexTest(schemaModule.default, modules);
+    await preload(modules);
     for (const component of await appComponents(convexDir)) {
+      await preload(component.modules);
       t.registerComponent(component.name, component.schema, component.modules);
     }
     const backend = new Backend(t, modules);
@@ -163,6 +165,7 @@ export class Backend {
 }
 
 function toFailure(error: unknown): FunctionFailure {
+  if (process.env.HARNESS_DEBUG) console.error("[harness]", error);
   // Checked by name: convex-test may hold its own copy of the ConvexError class.
   if (
     error instanceof ConvexError ||

@@ -18,7 +18,16 @@ export interface ComponentModules {
 }
 
 const SOURCE_FILE = /\.(ts|js|mts|mjs)$/;
-const NOT_A_MODULE = /\.(test|spec)\.[cm]?[jt]s$|\.d\.[cm]?ts$/;
+// Tests, type declarations and convex.config (it needs the Convex bundler to import) are not function modules.
+const NOT_A_MODULE = /\.(test|spec)\.[cm]?[jt]s$|\.d\.[cm]?ts$|^convex\.config\./;
+
+/**
+ * Loads every module of the map once. Call before serving: a module first imported inside a transaction
+ * can fail under a module runner that uses timers (vitest's), which Convex forbids in queries and mutations.
+ */
+export async function preload(map: ModuleMap): Promise<void> {
+  for (const load of Object.values(map)) await load();
+}
 
 /** Every function module under `dir`, keyed `./relative/path.ext` like `import.meta.glob("./**\/*.*s")`. */
 export async function moduleMap(dir: string): Promise<ModuleMap> {
@@ -28,7 +37,8 @@ export async function moduleMap(dir: string): Promise<ModuleMap> {
     if (!entry.isFile() || !SOURCE_FILE.test(entry.name) || NOT_A_MODULE.test(entry.name)) continue;
     const file = path.join(entry.parentPath, entry.name);
     const key = "./" + path.relative(dir, file).split(path.sep).join("/");
-    map[key] = () => import(pathToFileURL(file).href);
+    let loaded: Promise<unknown> | undefined;
+    map[key] = () => (loaded ??= import(pathToFileURL(file).href));
   }
   if (!Object.keys(map).some((key) => key.includes("_generated"))) {
     throw new Error(`${dir}: no _generated/ directory; run the Convex codegen first`);

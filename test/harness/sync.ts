@@ -82,9 +82,11 @@ export class SyncSession {
 
   receive(raw: string): void {
     const message = JSON.parse(raw) as ClientMessage;
-    // Mutations and actions run concurrently with queries, as on a deployment; the rest keeps its order.
-    if (message.type === "Mutation" || message.type === "Action") void this.#runRequest(message);
-    else this.#enqueue(() => this.#handle(message));
+    // Mutations and actions start in order (with the identity of the Authenticate before them) but run
+    // concurrently with what follows, as on a deployment.
+    if (message.type === "Mutation" || message.type === "Action") {
+      this.#enqueue(async () => void this.#runRequest(message, this.#identity));
+    } else this.#enqueue(() => this.#handle(message));
   }
 
   close(): void {
@@ -211,7 +213,7 @@ export class SyncSession {
       return {
         type: "QueryFailed",
         queryId,
-        errorMessage: `[CONVEX Q(${query.udfPath})] ${failure.message}`,
+        errorMessage: failure.message,
         logLines: [],
         errorData: failure.errorData ?? null,
         journal: null,
@@ -219,10 +221,11 @@ export class SyncSession {
     }
   }
 
-  async #runRequest(message: Extract<ClientMessage, { type: "Mutation" | "Action" }>): Promise<void> {
+  async #runRequest(
+    message: Extract<ClientMessage, { type: "Mutation" | "Action" }>,
+    identity: Partial<UserIdentity> | null,
+  ): Promise<void> {
     const kind = message.type === "Mutation" ? "mutation" : "action";
-    const tag = message.type === "Mutation" ? "M" : "A";
-    const identity = this.#identity;
     let response: object;
     try {
       const result = await this.#backend.call(kind, message.udfPath, message.args[0] ?? {}, identity);
@@ -244,7 +247,7 @@ export class SyncSession {
         type: message.type === "Mutation" ? "MutationResponse" : "ActionResponse",
         requestId: message.requestId,
         success: false,
-        result: `[CONVEX ${tag}(${message.udfPath})] ${failure.message}`,
+        result: failure.message,
         logLines: [],
         ...(failure.errorData !== undefined ? { errorData: failure.errorData } : {}),
       };

@@ -1,0 +1,94 @@
+/**
+ * Everything a browser test needs: the harness hosting convex/, the built dashboard served against it, and
+ * Debian's Chromium driven by playwright-core (no browser download).
+ */
+import { mkdirSync } from "node:fs";
+import path from "node:path";
+import { ConvexHttpClient } from "convex/browser";
+import { makeFunctionReference } from "convex/server";
+import { chromium, type Browser, type BrowserContext, type Page } from "playwright-core";
+import { startHarness, type Harness } from "../harness/server.js";
+import { ensureSiteBuilt, SITE_BUILD_DIR } from "./build.js";
+import { serveSite, type SiteServer } from "./siteServer.js";
+
+const ROOT = path.resolve(import.meta.dirname, "../..");
+export const ARTIFACTS_DIR = path.join(ROOT, "test-artifacts");
+export const CHROMIUM = process.env.CHROMIUM_PATH ?? "/usr/bin/chromium";
+export const CHROMIUM_FLAGS = [
+  "--headless",
+  "--no-sandbox",
+  "--disable-gpu",
+  "--disable-quic",
+  "--no-first-run",
+  "--disable-background-networking",
+  "--disable-component-update",
+  "--disable-sync",
+];
+
+export const ADMIN = { email: "admin@example.com", password: "correct-horse-battery" };
+
+export interface Dashboard {
+  harness: Harness;
+  site: SiteServer;
+  browser: Browser;
+  /** The control plane as the signed-in admin, for setting up data from outside the browser. */
+  admin: ConvexHttpClient;
+  /** A fresh browser context (own localStorage) on the dashboard. */
+  open(pathname?: string, viewport?: { width: number; height: number }): Promise<Page>;
+  /** Opens the dashboard and signs in as the admin through the sign-in form. */
+  openSignedIn(pathname?: string, viewport?: { width: number; height: number }): Promise<Page>;
+  screenshot(page: Page, name: string): Promise<void>;
+  close(): Promise<void>;
+}
+
+export async function startDashboard(env: Record<string, string> = {}): Promise<Dashboard> {
+  ensureSiteBuilt();
+  mkdirSync(ARTIFACTS_DIR, { recursive: true });
+  const harness = await startHarness({
+    convexDir: path.join(ROOT, "convex"),
+    env: { ADMIN_EMAILS: ADMIN.email, ...env },
+  });
+  const signedUp = (await new ConvexHttpClient(harness.cloudUrl).action(
+    makeFunctionReference<"action">("auth:signIn"),
+    { provider: "password", params: { ...ADMIN, flow: "signUp" } },
+  )) as { tokens: { token: string } };
+  const admin = new ConvexHttpClient(harness.cloudUrl);
+  admin.setAuth(signedUp.tokens.token);
+  const site = await serveSite(SITE_BUILD_DIR, harness.cloudUrl);
+  const browser = await chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_FLAGS });
+  const contexts: BrowserContext[] = [];
+
+  async function open(pathname = "/", viewport = { width: 1280, height: 860 }): Promise<Page> {
+    const context = await browser.newContext({ viewport });
+    contexts.push(context);
+    const page = await context.newPage();
+    page.on("pageerror", (error) => console.error(`[browser] ${error.message}`));
+    await page.goto(site.url + pathname);
+    return page;
+  }
+
+  return {
+    harness,
+    site,
+    browser,
+    admin,
+    open,
+    async openSignedIn(pathname = "/", viewport) {
+      const page = await open(pathname, viewport);
+      await page.getByLabel("Email").fill(ADMIN.email);
+      await page.getByLabel("Password").fill(ADMIN.password);
+      await page.getByRole("button", { name: "Sign in" }).click();
+      await page.getByRole("navigation", { name: "Main" }).waitFor();
+      return page;
+    },
+    async screenshot(page, name) {
+      await page.screenshot({ path: path.join(ARTIFACTS_DIR, `${name}.png`), fullPage: true });
+    },
+    async close() {
+      for (const context of contexts) await context.close().catch(() => {});
+      await browser.close();
+      await site.close();
+      await harness.close();
+    },
+  };
+}

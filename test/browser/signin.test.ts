@@ -1,0 +1,50 @@
+import { makeFunctionReference } from "convex/server";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { ADMIN, startDashboard, type Dashboard } from "./dashboard.js";
+
+const createApp = makeFunctionReference<"action">("apps:create");
+const SECRETS_KEY = Buffer.alloc(32, 7).toString("base64");
+
+let dashboard: Dashboard;
+beforeAll(async () => {
+  dashboard = await startDashboard({ SECRETS_KEY });
+});
+afterAll(async () => dashboard?.close());
+
+describe("signing in", () => {
+  it("shows only the sign-in form when signed out, and refuses a wrong password", async () => {
+    const page = await dashboard.open("/apps");
+    await expect(page.getByRole("heading", { name: "Warehouse Sync" })).toBeDefined();
+    expect(await page.getByRole("navigation", { name: "Main" }).count()).toBe(0);
+    await page.getByLabel("Email").fill(ADMIN.email);
+    await page.getByLabel("Password").fill("not-the-password");
+    await page.getByRole("button", { name: "Sign in" }).click();
+    const alert = page.getByRole("alert");
+    await alert.waitFor();
+    expect(await alert.textContent()).toMatch(/Wrong email or password/);
+    await dashboard.screenshot(page, "signin-refused");
+  });
+
+  it("signs in, shows live data that moves without a reload, and signs out", async () => {
+    const page = await dashboard.openSignedIn("/");
+    await page.getByText("No apps yet").waitFor();
+    await dashboard.screenshot(page, "overview-empty");
+
+    await dashboard.admin.action(createApp, {
+      name: "Live Shop",
+      slug: "live-shop",
+      deploymentUrl: "https://happy-animal-123.convex.cloud",
+      deployKey: "prod:happy-animal-123|secretsecretsecret",
+      tables: null,
+      targetSchema: "live_shop",
+      schedule: null,
+      enabled: true,
+    });
+    await page.getByRole("link", { name: "Live Shop" }).waitFor();
+    await dashboard.screenshot(page, "overview-live-update");
+
+    await page.getByRole("button", { name: "Sign out" }).click();
+    await page.getByRole("button", { name: "Sign in" }).waitFor();
+    expect(await page.getByRole("navigation", { name: "Main" }).count()).toBe(0);
+  });
+});
