@@ -3,7 +3,13 @@
  */
 import { SnapshotFormatError } from "../api.js";
 import type { ConvexObject } from "../values.js";
-import { decodeLegacyDocument, parseGeneratedSchema, type LegacyTableSchema } from "./legacy/index.js";
+import {
+  decodeLegacyDocument,
+  LegacyDecodeError,
+  LegacyShapeError,
+  parseGeneratedSchema,
+  type LegacyTableSchema,
+} from "./legacy/index.js";
 import { readLineBatches } from "./lines.js";
 import type { SnapshotTable } from "./layout.js";
 import { decodeUniformLine } from "./uniform.js";
@@ -18,17 +24,19 @@ export type TableEncoding =
 export async function detectEncoding(zip: ZipReader, table: SnapshotTable): Promise<TableEncoding> {
   if (!table.schemaEntry) return { kind: "plain" };
   const text = await zip.readSmallEntry(table.schemaEntry);
-  const lines = text.split("\n").filter((l) => l.trim() !== "");
-  if (lines.length === 0) throw new SnapshotFormatError("empty generated_schema.jsonl", table.schemaEntry, 1);
-  if (lines[0]!.trim() === '"uniform"') return { kind: "uniform" };
+  const lines = text.split("\n");
+  const first = lines.find((l) => l.trim() !== "");
+  if (first === undefined)
+    throw new SnapshotFormatError("empty generated_schema.jsonl", table.schemaEntry, 1);
+  if (first.trim() === '"uniform"') return { kind: "uniform" };
   try {
     return { kind: "legacy", schema: parseGeneratedSchema(lines) };
   } catch (err) {
-    const e = err as Error & { line?: number; column?: number };
+    if (!(err instanceof LegacyShapeError)) throw err;
     throw new SnapshotFormatError(
-      `cannot parse the table's shape: ${e.message}${e.column !== undefined ? ` (column ${e.column})` : ""}`,
+      `cannot parse the shape (column ${err.column}): ${err.reason}`,
       table.schemaEntry,
-      e.line ?? 1,
+      err.line,
     );
   }
 }
@@ -79,9 +87,15 @@ export async function* readDocuments(
         try {
           doc = decode(text);
         } catch (err) {
-          const e = err as Error & { fieldPath?: string };
-          const what = err instanceof SyntaxError ? `not valid JSON (${e.message})` : e.message;
-          throw new SnapshotFormatError(what, entry, lineNo, e.fieldPath);
+          if (err instanceof LegacyDecodeError) {
+            throw new SnapshotFormatError(err.reason, entry, lineNo, err.fieldPath || undefined);
+          }
+          const e = err as Error;
+          throw new SnapshotFormatError(
+            err instanceof SyntaxError ? `not valid JSON (${e.message})` : e.message,
+            entry,
+            lineNo,
+          );
         }
         if (typeof doc._id !== "string" || doc._id.length === 0) {
           throw new SnapshotFormatError("document has no string _id", entry, lineNo, "_id");
