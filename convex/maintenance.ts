@@ -112,16 +112,28 @@ export const prune = internalMutation({
       if (budget <= 0) break;
     }
 
-    const tables = [
-      ["auditLog", "by_at", "at", cutoff],
-      ["notifications", "by_at", "at", cutoff],
-      ["callbackReceipts", "by_received", "receivedAt", now - RECEIPT_RETENTION_MS],
-    ] as const;
-    for (const [table, index, field, before] of tables) {
-      if (budget <= 0) break;
+    if (budget > 0) {
       const rows = await ctx.db
-        .query(table)
-        .withIndex(index as never, (q: any) => q.lt(field, before))
+        .query("auditLog")
+        .withIndex("by_at", (q) => q.lt("at", cutoff))
+        .take(budget);
+      for (const r of rows) await ctx.db.delete(r._id);
+      budget -= rows.length;
+      deleted += rows.length;
+    }
+    if (budget > 0) {
+      const rows = await ctx.db
+        .query("notifications")
+        .withIndex("by_at", (q) => q.lt("at", cutoff))
+        .take(budget);
+      for (const r of rows) await ctx.db.delete(r._id);
+      budget -= rows.length;
+      deleted += rows.length;
+    }
+    if (budget > 0) {
+      const rows = await ctx.db
+        .query("callbackReceipts")
+        .withIndex("by_received", (q) => q.lt("receivedAt", now - RECEIPT_RETENTION_MS))
         .take(budget);
       for (const r of rows) await ctx.db.delete(r._id);
       budget -= rows.length;

@@ -47,8 +47,16 @@ export type T = ReturnType<typeof newTest>;
 
 export async function signedInAs(t: T, email: string, admin: boolean) {
   const userId = await t.run(async (ctx) => {
-    const id = await ctx.db.insert("users", { email });
-    if (admin) await ctx.db.insert("admins", { email, addedAt: Date.now(), addedBy: "test" });
+    const existing = await ctx.db
+      .query("users")
+      .withIndex("email", (q) => q.eq("email", email))
+      .first();
+    const id = existing?._id ?? (await ctx.db.insert("users", { email }));
+    const listed = await ctx.db
+      .query("admins")
+      .withIndex("by_email", (q) => q.eq("email", email))
+      .first();
+    if (admin && !listed) await ctx.db.insert("admins", { email, addedAt: Date.now(), addedBy: "test" });
     return id;
   });
   return t.withIdentity({ subject: `${userId}|session-${userId}`, email });

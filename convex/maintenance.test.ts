@@ -1,0 +1,94 @@
+import { describe, expect, test } from "vitest";
+import { api, internal } from "./_generated/api";
+import type { Id } from "./_generated/dataModel";
+import { appendEvent } from "./jobs";
+import { PRUNE_BATCH } from "./maintenance";
+import { asAdmin, createApp, newTest, scheduled, type T } from "./test/harness.testkit";
+
+const MINUTE = 60_000;
+const DAY = 24 * 60 * MINUTE;
+const job = (t: T, jobId: Id<"jobs">) => t.run((ctx) => ctx.db.get(jobId));
+
+async function runningJob(t: T, patch: Record<string, unknown> = {}): Promise<Id<"jobs">> {
+  const appId = await createApp(t, { slug: `app-${Math.random().toString(36).slice(2, 8)}` });
+  const { jobId } = await (await asAdmin(t)).mutation(api.jobs.trigger, { appId });
+  await t.run((ctx) => ctx.db.patch(jobId, { status: "running", ...patch }));
+  return jobId;
+}
+
+describe("watchdog", () => {
+  test("fails (and retries) a job silent for longer than the setting; leaves a live one alone", async () => {
+    const t = newTest();
+    await (await asAdmin(t)).mutation(api.settings.update, { retentionDays: 30, staleJobMinutes: 10 });
+    const silent = await runningJob(t, { lastSignOfLifeAt: Date.now() - 11 * MINUTE });
+    const alive = await runningJob(t, { lastSignOfLifeAt: Date.now() - 2 * MINUTE });
+    expect(await t.mutation(internal.maintenance.watchdog, {})).toEqual({ failed: 1, cancelled: 0 });
+    expect(await job(t, silent)).toMatchObject({
+      status: "queued",
+      attempt: 2,
+      error: { code: "no_sign_of_life" },
+    });
+    expect((await job(t, alive))?.status).toBe("running");
+  });
+
+  test("a job past its attempt deadline fails even while it reports progress", async () => {
+    const t = newTest();
+    const late = await runningJob(t, { attemptDeadline: Date.now() - 1, maxAttempts: 1 });
+    await t.mutation(internal.maintenance.watchdog, {});
+    expect(await job(t, late)).toMatchObject({ status: "failed", error: { code: "deadline" } });
+  });
+
+  test("a cancel the executor never confirmed ends cancelled, not retried", async () => {
+    const t = newTest();
+    const jobId = await runningJob(t, {
+      lastSignOfLifeAt: Date.now() - 60 * MINUTE,
+      cancelRequested: { at: Date.now() - 60 * MINUTE, by: "admin:a@example.com" },
+    });
+    expect(await t.mutation(internal.maintenance.watchdog, {})).toEqual({ failed: 0, cancelled: 1 });
+    expect(await job(t, jobId)).toMatchObject({ status: "cancelled", active: false });
+  });
+});
+
+describe("pruning", () => {
+  test("deletes finished jobs with their events, old audit rows and receipts; keeps recent and active ones", async () => {
+    const t = newTest();
+    const now = Date.now();
+    const old = await runningJob(t);
+    const recent = await runningJob(t);
+    const active = await runningJob(t);
+    await t.run(async (ctx) => {
+      await ctx.db.patch(old, { status: "succeeded", active: false, finishedAt: now - 40 * DAY });
+      await ctx.db.patch(recent, { status: "succeeded", active: false, finishedAt: now - 5 * DAY });
+      for (let i = 0; i < 5; i++) await appendEvent(ctx, old, "info", `old ${i}`);
+      await ctx.db.insert("auditLog", { at: now - 40 * DAY, actor: "system", action: "x", outcome: "ok" });
+      await ctx.db.insert("callbackReceipts", { eventId: "e-old", kind: "progress", receivedAt: now - DAY });
+      await ctx.db.insert("callbackReceipts", { eventId: "e-new", kind: "progress", receivedAt: now });
+    });
+    const result = await t.mutation(internal.maintenance.prune, { now });
+    expect(result.more).toBe(false);
+    expect(await job(t, old)).toBeNull();
+    expect(await job(t, recent)).not.toBeNull();
+    expect(await job(t, active)).not.toBeNull();
+    const left = await t.run(async (ctx) => ({
+      oldEvents: (await ctx.db.query("jobEvents").collect()).filter((e) => e.jobId === old).length,
+      oldAudit: (await ctx.db.query("auditLog").collect()).filter((a) => a.at < now - 30 * DAY).length,
+      receipts: (await ctx.db.query("callbackReceipts").collect()).map((r) => r.eventId),
+    }));
+    expect(left).toEqual({ oldEvents: 0, oldAudit: 0, receipts: ["e-new"] });
+  });
+
+  test("works in bounded batches and schedules itself to continue", async () => {
+    const t = newTest();
+    const now = Date.now();
+    await t.run(async (ctx) => {
+      for (let i = 0; i < PRUNE_BATCH + 50; i++)
+        await ctx.db.insert("auditLog", { at: now - 40 * DAY, actor: "system", action: "x", outcome: "ok" });
+    });
+    expect(await t.mutation(internal.maintenance.prune, { now })).toEqual({
+      deleted: PRUNE_BATCH,
+      more: true,
+    });
+    expect((await scheduled(t)).find((s) => s.name === "maintenance:prune")?.args).toEqual({ now });
+    expect(await t.mutation(internal.maintenance.prune, { now })).toEqual({ deleted: 50, more: false });
+  });
+});
