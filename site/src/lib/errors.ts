@@ -22,12 +22,23 @@ export function errorMessage(error: unknown): string {
     .trim();
 }
 
-/** The form field a server error is about, when the function reported one (`ConvexError({ field, message })`). */
-export function errorField(error: unknown): string | undefined {
+/**
+ * The form field a server error is about: `ConvexError({ field, message })`, or a message that starts with
+ * the field as the control plane's input checks write it ("slug: …", "email.port: …", "tables[2]: …",
+ * "settings.retentionDays must …"), when the form has that field.
+ */
+export function fieldError(
+  error: unknown,
+  fields: readonly string[],
+): { field: string; message: string } | null {
   if (error instanceof ConvexError) {
     const data: unknown = error.data;
-    if (data && typeof data === "object" && "field" in data && typeof data.field === "string")
-      return data.field;
+    if (data && typeof data === "object" && "field" in data && typeof data.field === "string") {
+      return { field: data.field, message: errorMessage(error) };
+    }
   }
-  return undefined;
+  const message = errorMessage(error);
+  const match = /^(?:\w+\.)?(\w+)(?:\[\d+\])?(:?) (.*)$/s.exec(message);
+  if (!match || !fields.includes(match[1]!)) return null;
+  return { field: match[1]!, message: match[2] ? match[3]! : message };
 }

@@ -2,13 +2,16 @@
 
 export type Tone = "ok" | "bad" | "active" | "warn" | "neutral";
 
-const ACTIVE_STATES = new Set(["queued", "exporting", "dispatched", "running", "pending", "importing"]);
+const ACTIVE_STATES = new Set(["queued", "exporting", "dispatched", "running", "pending", "loading"]);
+const OK_STATES = new Set(["succeeded", "online", "done", "ok", "enabled", "loaded", "swapped", "sent"]);
+const BAD_STATES = new Set(["failed", "offline", "error", "missing"]);
+const WARN_STATES = new Set(["cancelled", "interrupted", "disabled", "revoked"]);
 
 /** The colour family of a job, table or executor status. */
 export function statusTone(status: string): Tone {
-  if (status === "succeeded" || status === "online" || status === "done") return "ok";
-  if (status === "failed" || status === "offline" || status === "error") return "bad";
-  if (status === "cancelled" || status === "interrupted" || status === "disabled") return "warn";
+  if (OK_STATES.has(status)) return "ok";
+  if (BAD_STATES.has(status)) return "bad";
+  if (WARN_STATES.has(status)) return "warn";
   if (ACTIVE_STATES.has(status)) return "active";
   return "neutral";
 }
