@@ -45,3 +45,28 @@ describe("uniform encoding decoder", () => {
     expect(() => decodeUniformLine('{"_id":')).toThrow(SyntaxError);
   });
 });
+
+describe("uniform decoder: token order against the parsed value", () => {
+  it("handles escaped quotes, numbers inside strings, and integer-like keys (reviver fallback)", () => {
+    expect(decodeUniformLine('{"_id":"a","s":"he said \\"5\\", 7","n":7,"t":"\\\\","m":8}')).toEqual({
+      _id: "a",
+      s: 'he said "5", 7',
+      n: 7n,
+      t: "\\",
+      m: 8n,
+    });
+    expect(decodeUniformLine('{"_id":"a","o":{"10":1,"2":2.5,"x":3}}')).toEqual({
+      _id: "a",
+      o: { "10": 1n, "2": 2.5, x: 3n },
+    });
+  });
+
+  it("keeps exponents and negative floats as float64", () => {
+    expect(decodeUniformLine('{"_id":"a","a":-1.5e-7,"b":2E+10,"c":-3}')).toEqual({
+      _id: "a",
+      a: -1.5e-7,
+      b: 2e10,
+      c: -3n,
+    });
+  });
+});

@@ -9,7 +9,7 @@ import { from as copyFrom } from "pg-copy-streams";
 import type { CopySink, PgTransport } from "./session.js";
 
 /** PGlite gets one COPY per this many characters of row text. */
-export const PGLITE_COPY_CHUNK_CHARS = 8 * 1024 * 1024;
+export const PGLITE_COPY_CHUNK_CHARS = 2 * 1024 * 1024;
 
 export async function connectPostgres(connectionString: string): Promise<PgTransport> {
   const client = new pg.Client({ connectionString, application_name: "convex-warehouse-sync" });
