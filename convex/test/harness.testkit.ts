@@ -36,7 +36,8 @@ export function setTestEnv(extra: Record<string, string | undefined> = {}): void
  * tests see each step's state instead of racing the scheduler.
  */
 export function newTest() {
-  vi.useFakeTimers();
+  // setImmediate/nextTick stay real: nodemailer and node:net need them to make progress.
+  vi.useFakeTimers({ toFake: ["setTimeout", "clearTimeout", "setInterval", "clearInterval", "Date"] });
   setTestEnv();
   const t = convexTest(schema, modules);
   cronsTest.register(t, "crons");
