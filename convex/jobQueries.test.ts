@@ -1,0 +1,146 @@
+import { afterEach, describe, expect, test, vi } from "vitest";
+import { api } from "./_generated/api";
+import type { Id } from "./_generated/dataModel";
+import type { JobStatus } from "./schema";
+import { asAdmin, createApp, newTest, type T } from "./test/harness.testkit";
+
+const DAY = 24 * 60 * 60_000;
+afterEach(() => {
+  vi.useRealTimers();
+});
+
+const T0 = Date.UTC(2026, 10, 1);
+
+async function insertJob(
+  t: T,
+  appId: Id<"apps">,
+  status: JobStatus,
+  finishedAt?: number,
+  extra: Record<string, unknown> = {},
+) {
+  return t.run((ctx) =>
+    ctx.db.insert("jobs", {
+      appId,
+      appSlug: "x",
+      status,
+      active: !["succeeded", "failed", "cancelled"].includes(status),
+      trigger: "manual",
+      triggeredBy: "test",
+      attempt: 1,
+      maxAttempts: 1,
+      createdAt: finishedAt ?? T0,
+      updatedAt: finishedAt ?? T0,
+      lastSignOfLifeAt: 0,
+      dispatchAttempts: 0,
+      tables: [],
+      eventCount: 0,
+      ...(finishedAt !== undefined ? { finishedAt } : {}),
+      ...extra,
+    }),
+  );
+}
+
+describe("dashboard job queries", () => {
+  test("jobs by app and by status page through indexes, newest first", async () => {
+    const t = newTest();
+    const a = await createApp(t);
+    const b = await createApp(t, { slug: "b", name: "B" });
+    for (let i = 0; i < 5; i++) await insertJob(t, a, i % 2 ? "failed" : "succeeded", T0 + i);
+    await insertJob(t, b, "failed", T0);
+    const admin = await asAdmin(t);
+    const first = await admin.query(api.jobQueries.listByApp, {
+      appId: a,
+      paginationOpts: { numItems: 3, cursor: null },
+    });
+    expect(first.page).toHaveLength(3);
+    expect(first.isDone).toBe(false);
+    const rest = await admin.query(api.jobQueries.listByApp, {
+      appId: a,
+      paginationOpts: { numItems: 3, cursor: first.continueCursor },
+    });
+    expect(rest.page).toHaveLength(2);
+    expect([...first.page, ...rest.page].map((j) => j.finishedAt)).toEqual([
+      T0 + 4,
+      T0 + 3,
+      T0 + 2,
+      T0 + 1,
+      T0,
+    ]);
+
+    const failed = await admin.query(api.jobQueries.listByStatus, {
+      status: "failed",
+      paginationOpts: { numItems: 10, cursor: null },
+    });
+    expect(failed.page).toHaveLength(3);
+    const failedA = await admin.query(api.jobQueries.listByStatus, {
+      status: "failed",
+      appId: a,
+      paginationOpts: { numItems: 10, cursor: null },
+    });
+    expect(failedA.page.every((j) => j.appId === a)).toBe(true);
+    expect(failedA.page).toHaveLength(2);
+  });
+
+  test("jobs by date range use the creation time", async () => {
+    const t = newTest();
+    vi.setSystemTime(T0);
+    const a = await createApp(t);
+    const first = await insertJob(t, a, "succeeded", T0);
+    vi.setSystemTime(T0 + 2 * DAY);
+    await insertJob(t, a, "succeeded", T0 + 2 * DAY);
+    const admin = await asAdmin(t);
+    const range = (from: number, to: number) =>
+      admin.query(api.jobQueries.listByDateRange, {
+        from,
+        to,
+        paginationOpts: { numItems: 10, cursor: null },
+      });
+    expect((await range(T0, T0 + DAY)).page.map((j) => j._id)).toEqual([first]);
+    expect((await range(T0, T0 + 3 * DAY)).page).toHaveLength(2);
+    expect((await range(0, 1)).page).toEqual([]);
+  });
+
+  test("job detail has per-table figures and events", async () => {
+    const t = newTest();
+    const a = await createApp(t);
+    const admin = await asAdmin(t);
+    const { jobId } = await admin.mutation(api.jobs.trigger, { appId: a });
+    await t.run((ctx) =>
+      ctx.db.patch(jobId, { tables: [{ table: "users", state: "loaded", rows: 3, bytes: 30 }] }),
+    );
+    const detail = await admin.query(api.jobQueries.get, { jobId });
+    expect(detail?.app).toMatchObject({ slug: "shop" });
+    expect(detail?.job.tables).toEqual([{ table: "users", state: "loaded", rows: 3, bytes: 30 }]);
+    expect(detail?.events.map((e) => e.message)).toEqual([
+      expect.stringMatching(/^queued \(manual by admin:/),
+    ]);
+  });
+
+  test("chart figures: rows, durations and success rate per UTC day over a bounded range", async () => {
+    const t = newTest();
+    const a = await createApp(t);
+    await insertJob(t, a, "succeeded", T0 + 1000, { totalRows: 100, durationMs: 2000 });
+    await insertJob(t, a, "succeeded", T0 + 2000, { totalRows: 50, durationMs: 4000 });
+    await insertJob(t, a, "failed", T0 + DAY + 5);
+    await insertJob(t, a, "succeeded", T0 + 5 * DAY, { totalRows: 1 });
+    const admin = await asAdmin(t);
+    const figures = await admin.query(api.stats.daily, { from: T0, to: T0 + 2 * DAY });
+    expect(figures.days).toEqual([
+      { day: T0, succeeded: 2, failed: 0, cancelled: 0, rows: 150, avgDurationMs: 3000, maxDurationMs: 4000 },
+      {
+        day: T0 + DAY,
+        succeeded: 0,
+        failed: 1,
+        cancelled: 0,
+        rows: 0,
+        avgDurationMs: null,
+        maxDurationMs: null,
+      },
+    ]);
+    expect(figures.successRate).toBeCloseTo(2 / 3);
+    expect(figures.truncated).toBe(false);
+    await expect(admin.query(api.stats.daily, { from: T0, to: T0 + 200 * DAY })).rejects.toThrow(
+      /at most 92 days/,
+    );
+  });
+});
