@@ -122,7 +122,7 @@ for (const target of testTargets()) {
       expect(rows[0]!.s).toBe("日本語 🎉 \t tab \n newline \\ backslash");
       expect(rows.map((r) => r.f)).toEqual([Number.NaN, Infinity, -Infinity]);
       expect(JSON.parse(rows[0]!.nested!)).toEqual({
-        big: 9007199254740993,
+        big: 9007199254740992, // JSON.parse here rounds; the exact text is checked below
         bytes: { $bytes: "aGk=" },
         inf: { $float: "AAAAAAAA8H8=" },
         list: [1.0, { $float: "AAAAAAAAAIA=" }, 2],

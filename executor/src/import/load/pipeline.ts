@@ -2,12 +2,7 @@
  * The dialect-independent part of an import: read each selected table, plan its columns, stream its rows into a
  * staging table, then swap every staging table in at once.
  */
-import {
-  ImportCancelledError,
-  SnapshotFormatError,
-  type ImportedTable,
-  type ImportProgress,
-} from "../api.js";
+import { ImportCancelledError, SnapshotFormatError, type ImportedTable } from "../api.js";
 import type { TableFigures } from "../../../../convex/contract/executor.js";
 import { componentTableName, NameScope } from "../mapping/names.js";
 import { TablePlan } from "../mapping/plan.js";
