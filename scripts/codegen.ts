@@ -12,14 +12,14 @@
 import { spawn } from "node:child_process";
 import fs from "node:fs";
 import http from "node:http";
+import os from "node:os";
 import type { AddressInfo } from "node:net";
 import path from "node:path";
 import zlib from "node:zlib";
 import { fileURLToPath } from "node:url";
 
 const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
-const convexDir = path.join(repoRoot, "convex");
-const generatedDir = path.join(convexDir, "_generated");
+const generatedDir = path.join(repoRoot, "convex", "_generated");
 const convexCli = path.join(repoRoot, "node_modules", "convex", "bin", "main.js");
 
 interface StartPushRequest {
@@ -40,9 +40,9 @@ export function componentName(definitionSource: string, where: string): string {
   return match[1];
 }
 
-function childComponents(request: StartPushRequest): { name: string; path: string }[] {
+function childComponents(projectRoot: string, request: StartPushRequest): { name: string; path: string }[] {
   return request.appDefinition.dependencies.map((definitionPath) => {
-    const file = path.resolve(convexDir, definitionPath, "convex.config.js");
+    const file = path.resolve(projectRoot, "convex", definitionPath, "convex.config.js");
     return { name: componentName(fs.readFileSync(file, "utf8"), file), path: definitionPath };
   });
 }
@@ -75,7 +75,7 @@ export function startPushResponse(children: { name: string; path: string }[]): u
   };
 }
 
-function startStub(): Promise<http.Server> {
+function startStub(projectRoot: string): Promise<http.Server> {
   const server = http.createServer((req, res) => {
     const chunks: Buffer[] = [];
     req.on("data", (c: Buffer) => chunks.push(c));
@@ -94,7 +94,7 @@ function startStub(): Promise<http.Server> {
             req.headers["content-encoding"] as string | undefined,
           );
           const request = JSON.parse(body.toString("utf8")) as StartPushRequest;
-          return reply(200, startPushResponse(childComponents(request)));
+          return reply(200, startPushResponse(childComponents(projectRoot, request)));
         }
         reply(404, { code: "NotFound", message: `codegen stub does not serve ${req.url}` });
       } catch (error) {
@@ -105,7 +105,7 @@ function startStub(): Promise<http.Server> {
   return new Promise((resolve) => server.listen(0, "127.0.0.1", () => resolve(server)));
 }
 
-function runCli(port: number): Promise<void> {
+function runCli(projectRoot: string, port: number): Promise<void> {
   const args = [
     convexCli,
     "codegen",
@@ -117,7 +117,7 @@ function runCli(port: number): Promise<void> {
     "disable",
   ];
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, args, { cwd: repoRoot, stdio: ["ignore", "inherit", "inherit"] });
+    const child = spawn(process.execPath, args, { cwd: projectRoot, stdio: ["ignore", "ignore", "inherit"] });
     child.on("error", reject);
     child.on("exit", (code) => (code === 0 ? resolve() : reject(new Error(`convex codegen exited ${code}`))));
   });
@@ -131,28 +131,42 @@ function readTree(dir: string): Map<string, string> {
   return files;
 }
 
-function writeTree(dir: string, files: Map<string, string>): void {
-  for (const name of fs.readdirSync(dir)) if (!files.has(name)) fs.rmSync(path.join(dir, name));
-  for (const [name, text] of files) fs.writeFileSync(path.join(dir, name), text);
-}
-
-export async function regenerate(): Promise<void> {
-  const server = await startStub();
+/** Runs `convex codegen` for the project at `projectRoot` (writes its convex/_generated). */
+export async function regenerate(projectRoot: string = repoRoot): Promise<void> {
+  const server = await startStub(projectRoot);
   try {
-    await runCli((server.address() as AddressInfo).port);
+    await runCli(projectRoot, (server.address() as AddressInfo).port);
   } finally {
     server.close();
   }
 }
 
-/** Returns the names of generated files that differ from what is on disk; leaves the disk as it was. */
-export async function staleGeneratedFiles(): Promise<string[]> {
-  const before = readTree(generatedDir);
-  await regenerate();
-  const after = readTree(generatedDir);
-  writeTree(generatedDir, before);
-  const names = new Set([...before.keys(), ...after.keys()]);
-  return [...names].filter((n) => before.get(n) !== after.get(n));
+/**
+ * Regenerates into a scratch copy of the project (convex/, package.json, node_modules linked) and returns the
+ * generated files that differ from the committed ones. Leaves the working tree alone.
+ */
+export async function staleGeneratedFiles(
+  /** Test hook: change the scratch copy's convex/ directory before generating. */
+  changeScratch?: (convexDir: string) => void,
+): Promise<string[]> {
+  const scratch = fs.mkdtempSync(path.join(os.tmpdir(), "codegen-check-"));
+  try {
+    fs.cpSync(path.join(repoRoot, "convex"), path.join(scratch, "convex"), { recursive: true });
+    for (const file of ["package.json", "tsconfig.json", "convex.json"])
+      if (fs.existsSync(path.join(repoRoot, file)))
+        fs.copyFileSync(path.join(repoRoot, file), path.join(scratch, file));
+    fs.symlinkSync(path.join(repoRoot, "node_modules"), path.join(scratch, "node_modules"), "junction");
+    changeScratch?.(path.join(scratch, "convex"));
+    await regenerate(scratch);
+    const before = readTree(generatedDir);
+    const after = readTree(path.join(scratch, "convex", "_generated"));
+    const names = new Set([...before.keys(), ...after.keys()]);
+    return [...names].filter((n) => before.get(n) !== after.get(n));
+  } finally {
+    // Remove the link itself first so nothing can follow it into the real node_modules.
+    fs.rmSync(path.join(scratch, "node_modules"), { force: true });
+    fs.rmSync(scratch, { recursive: true, force: true });
+  }
 }
 
 async function main(): Promise<void> {
