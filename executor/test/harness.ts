@@ -54,6 +54,10 @@ export function makePayload(sourceUrl: string, overrides: Partial<JobPayload> = 
   };
 }
 
+/** Answers are read in tests by property and checked with expect(); typing each shape adds nothing there. */
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+export type AnyJson = any;
+
 export interface SignedCall {
   method?: "GET" | "POST";
   body?: unknown;
@@ -69,7 +73,7 @@ export async function signedFetch(
   baseUrl: string,
   pathname: string,
   call: SignedCall = {},
-): Promise<{ status: number; json: any; sent: { headers: Record<string, string>; raw: string } }> {
+): Promise<{ status: number; json: AnyJson; sent: { headers: Record<string, string>; raw: string } }> {
   const method = call.method ?? (call.body !== undefined || call.raw !== undefined ? "POST" : "GET");
   const raw = call.raw ?? (call.body !== undefined ? JSON.stringify(call.body) : "");
   const headers = {
@@ -87,7 +91,7 @@ export async function replay(
   method: string,
   headers: Record<string, string>,
   raw: string,
-): Promise<{ status: number; json: any; sent: { headers: Record<string, string>; raw: string } }> {
+): Promise<{ status: number; json: AnyJson; sent: { headers: Record<string, string>; raw: string } }> {
   const response = await fetch(`${baseUrl}${pathname}`, {
     method,
     headers,
