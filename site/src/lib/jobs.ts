@@ -17,6 +17,14 @@ export function isFinal(status: string): boolean {
   return FINAL.has(status);
 }
 
+const RUNNING_PHASES: Record<string, string> = {
+  queued: "Queued on the executor",
+  downloading: "Downloading the snapshot",
+  importing: "Importing into the warehouse",
+  swapping: "Swapping the new tables in",
+  finished: "Finishing",
+};
+
 /** One sentence on what a job is doing right now. */
 export function describeStatus(status: string, phase?: string): string {
   switch (status) {
@@ -27,7 +35,7 @@ export function describeStatus(status: string, phase?: string): string {
     case "dispatched":
       return "Sent to the executor";
     case "running":
-      return phase ? `Importing: ${phase}` : "Importing into the warehouse";
+      return RUNNING_PHASES[phase ?? ""] ?? "Importing into the warehouse";
     case "succeeded":
       return "Finished: the warehouse has the new snapshot";
     case "failed":

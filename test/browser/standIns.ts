@@ -1,0 +1,171 @@
+/**
+ * The outside world of a sync, scripted for browser tests: a source Convex deployment (table list, snapshot
+ * export) and an executor that accepts signed jobs and reports progress and completion through the control
+ * plane's signed callbacks (the contract in convex/contract). The test decides when each callback goes out.
+ */
+import { once } from "node:events";
+import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
+import type { AddressInfo } from "node:net";
+import {
+  callbackRoutes,
+  CONTRACT_VERSION,
+  jobPayload,
+  type JobError,
+  type JobPayload,
+  type TableFigures,
+} from "../../convex/contract/executor.js";
+import { signedHeaders, verifySignature } from "../../convex/contract/signing.js";
+
+async function listen(
+  handler: (req: IncomingMessage, body: string, res: ServerResponse) => void | Promise<void>,
+) {
+  const server = createServer((req, res) => {
+    const chunks: Buffer[] = [];
+    req.on("data", (c: Buffer) => chunks.push(c));
+    req.on("end", () => void Promise.resolve(handler(req, Buffer.concat(chunks).toString("utf8"), res)));
+  });
+  server.listen(0, "127.0.0.1");
+  await once(server, "listening");
+  return {
+    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
+    close: () => {
+      server.closeAllConnections();
+      return new Promise<void>((resolve) => server.close(() => resolve()));
+    },
+  };
+}
+
+function json(res: ServerResponse, status: number, body: unknown): void {
+  res.writeHead(status, { "content-type": "application/json" });
+  res.end(JSON.stringify(body));
+}
+
+export interface SourceStandIn {
+  url: string;
+  close(): Promise<void>;
+}
+
+/** Answers the system queries and export request the control plane makes with a deploy key. */
+export async function startSourceStandIn(options: {
+  deployKey: string;
+  tables: string[];
+}): Promise<SourceStandIn> {
+  let exportTs: string | null = null;
+  return listen((req, body, res) => {
+    if (req.headers.authorization !== `Convex ${options.deployKey}`) {
+      return json(res, 401, { code: "BadDeployKey", message: "The provided deploy key was invalid." });
+    }
+    const pathname = new URL(req.url ?? "/", "http://x").pathname;
+    if (req.method === "POST" && pathname === "/api/export/request/zip") {
+      exportTs = `${Date.now()}000000`;
+      return json(res, 200, {});
+    }
+    if (req.method === "POST" && pathname === "/api/query") {
+      const { path } = JSON.parse(body) as { path: string };
+      if (path === "_system/cli/tables") {
+        const page = options.tables.map((name) => ({ name }));
+        return json(res, 200, { status: "success", value: { page, isDone: true, continueCursor: "end" } });
+      }
+      if (path === "_system/frontend/components:list")
+        return json(res, 200, { status: "success", value: [] });
+      if (path === "_system/cli/exports:getLatest") {
+        const doc = exportTs
+          ? { _id: "export1", state: "completed", start_ts: exportTs, complete_ts: exportTs }
+          : null;
+        return json(res, 200, { status: "success", value: doc });
+      }
+    }
+    json(res, 404, { code: "NotFound", message: `${req.method} ${pathname}` });
+  });
+}
+
+export interface ExecutorStandIn {
+  url: string;
+  jobs: JobPayload[];
+  waitForJob(timeoutMs?: number): Promise<JobPayload>;
+  progress(job: JobPayload, tables: TableFigures[]): Promise<void>;
+  complete(
+    job: JobPayload,
+    outcome: "succeeded" | "failed",
+    tables: TableFigures[],
+    error?: JobError,
+  ): Promise<void>;
+  heartbeat(): Promise<void>;
+  close(): Promise<void>;
+}
+
+export const EXECUTOR_ID = "test-executor";
+
+export async function startExecutorStandIn(
+  secret: string,
+  controlPlaneSiteUrl: () => string,
+): Promise<ExecutorStandIn> {
+  const jobs: JobPayload[] = [];
+  let eventCounter = 0;
+  const server = await listen(async (req, body, res) => {
+    const check = await verifySignature(secret, new Headers(req.headers as Record<string, string>), body);
+    if (!check.ok) return json(res, 401, { error: "bad signature" });
+    if (req.method === "POST" && req.url === "/jobs") {
+      const job = jobPayload.parse(JSON.parse(body));
+      jobs.push(job);
+      return json(res, 202, {
+        jobId: job.jobId,
+        attempt: job.attempt,
+        state: "queued",
+        phase: "queued",
+        tables: [],
+      });
+    }
+    json(res, 404, { error: "not found" });
+  });
+
+  async function post(path: string, payload: object): Promise<void> {
+    const body = JSON.stringify({
+      eventId: `evt-${Date.now()}-${eventCounter++}`,
+      executorId: EXECUTOR_ID,
+      at: Date.now(),
+      ...payload,
+    });
+    const response = await fetch(controlPlaneSiteUrl() + path, {
+      method: "POST",
+      headers: { "content-type": "application/json", ...(await signedHeaders(secret, body)) },
+      body,
+    });
+    if (!response.ok) throw new Error(`${path} answered ${response.status}: ${await response.text()}`);
+  }
+
+  return {
+    url: server.url,
+    jobs,
+    async waitForJob(timeoutMs = 30_000) {
+      const deadline = Date.now() + timeoutMs;
+      while (jobs.length === 0) {
+        if (Date.now() > deadline) throw new Error("no job reached the executor stand-in");
+        await new Promise((r) => setTimeout(r, 100));
+      }
+      return jobs.shift()!;
+    },
+    progress: (job, tables) =>
+      post(callbackRoutes.progress, { jobId: job.jobId, attempt: job.attempt, phase: "importing", tables }),
+    complete: (job, outcome, tables, error) =>
+      post(callbackRoutes.complete, {
+        jobId: job.jobId,
+        attempt: job.attempt,
+        outcome,
+        tables,
+        totalRows: tables.reduce((n, t) => n + t.rows, 0),
+        durationMs: 4200,
+        ...(error ? { error } : {}),
+      }),
+    heartbeat: () =>
+      post(callbackRoutes.heartbeat, {
+        version: "0.1.0-test",
+        contractVersion: CONTRACT_VERSION,
+        target: { kind: "pglite", database: "warehouse", reachable: true },
+        freeDiskBytes: 50 * 1024 ** 3,
+        runningJobs: [],
+        queuedJobs: 0,
+      }),
+    close: server.close,
+  };
+}

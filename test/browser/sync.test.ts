@@ -1,0 +1,179 @@
+import type { Page } from "playwright-core";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { startDashboard, type Dashboard } from "./dashboard.js";
+import {
+  startExecutorStandIn,
+  startSourceStandIn,
+  type ExecutorStandIn,
+  type SourceStandIn,
+} from "./standIns.js";
+
+// One app's life in the dashboard: created through the form, synced, failed, found in the logs.
+const DEPLOY_KEY = "prod:happy-animal-123|0123456789abcdef";
+const EXECUTOR_SECRET = "test-executor-secret-0123456789";
+const TABLES = ["messages", "orders", "users"];
+
+let dashboard: Dashboard;
+let source: SourceStandIn;
+let executor: ExecutorStandIn;
+let page: Page;
+let appUrl: string;
+
+beforeAll(async () => {
+  source = await startSourceStandIn({ deployKey: DEPLOY_KEY, tables: TABLES });
+  let siteUrl = "";
+  executor = await startExecutorStandIn(EXECUTOR_SECRET, () => siteUrl);
+  dashboard = await startDashboard({
+    SECRETS_KEY: Buffer.alloc(32, 9).toString("base64"),
+    EXECUTOR_URL: executor.url,
+    EXECUTOR_SECRET,
+  });
+  siteUrl = dashboard.harness.siteUrl;
+  page = await dashboard.openSignedIn("/apps");
+});
+afterAll(async () => {
+  if (page) await dashboard.screenshot(page, "sync-last-state");
+  await dashboard?.close();
+  await executor?.close();
+  await source?.close();
+});
+
+describe.sequential("an app from creation to a failed sync", () => {
+  it("validates the form before sending anything", async () => {
+    await page.getByRole("link", { name: "Add app" }).first().click();
+    await page.getByRole("button", { name: "Create app" }).click();
+    expect(await page.locator("#name-error").textContent()).toMatch(/Give the app a name/);
+    expect(await page.locator("#key-error").textContent()).toMatch(/deploy key/);
+    expect(await page.getByLabel("Name").getAttribute("aria-invalid")).toBe("true");
+  });
+
+  it("creates an app with fetched tables and a schedule whose next runs are previewed", async () => {
+    await page.getByLabel("Name").fill("Shop Prod");
+    expect(await page.getByLabel(/^Slug/).inputValue()).toBe("shop-prod");
+    await page.getByLabel("Deployment URL").fill(source.url);
+    await page.getByLabel(/^Deploy key/).fill(DEPLOY_KEY);
+    await page.getByLabel("Only the tables I select").check();
+    await page.getByRole("button", { name: "Fetch tables" }).click();
+    const checklist = page.getByRole("list", { name: "Source tables" });
+    await checklist.waitFor();
+    expect(await checklist.getByRole("checkbox").count()).toBe(3);
+    await checklist.getByLabel("messages").uncheck();
+
+    await page.getByLabel("Run on a schedule").check();
+    await page.getByLabel(/^Cron/).fill("30 3 * * *");
+    await page.getByLabel("Time zone").fill("Europe/Berlin");
+    const runs = page.getByTestId("next-runs").getByRole("listitem");
+    await runs.nth(4).waitFor();
+    expect(await runs.count()).toBe(5);
+    expect(await runs.first().textContent()).toMatch(/03:30/);
+    await dashboard.screenshot(page, "app-form");
+
+    await page.getByRole("button", { name: "Create app" }).click();
+    await page.getByRole("heading", { name: "Shop Prod" }).waitFor();
+    appUrl = page.url();
+    const content = await page.content();
+    expect(content).not.toContain(DEPLOY_KEY);
+    expect(await page.getByText("orders, users").count()).toBe(1);
+  });
+
+  it("shows a server-side error next to its field", async () => {
+    await page.goto(appUrl + "/edit");
+    await page.getByLabel(/^Target schema/).waitFor();
+    expect(await page.getByTestId("key-hint").textContent()).not.toContain("0123456789abcdef");
+    await page.getByLabel("Run on a schedule").check();
+    await page.getByLabel(/^Cron/).fill("61 * * * *");
+    await page.getByRole("button", { name: "Save changes" }).click();
+    const error = page.locator(".schedule .field-error").first();
+    await error.waitFor();
+    expect(await error.textContent()).toMatch(/61|minute|cron/i);
+    await page.getByLabel(/^Cron/).fill("30 3 * * *");
+    await page.getByRole("button", { name: "Save changes" }).click();
+    await page.getByRole("heading", { name: "Shop Prod" }).waitFor();
+  });
+
+  it("syncs now and shows per-table progress moving without a reload, then success", async () => {
+    await page.getByRole("button", { name: "Sync Now" }).click();
+    await page.getByRole("button", { name: "Syncing…" }).waitFor();
+    const job = await executor.waitForJob();
+    expect(job.tables).toEqual(["orders", "users"]);
+
+    await executor.progress(job, [
+      { table: "orders", state: "loaded", rows: 1200, bytes: 48_000 },
+      { table: "users", state: "loading", rows: 40, bytes: 2_000 },
+    ]);
+    const users = page.locator('[data-testid="table-row"][data-table="users"] [data-testid="table-rows"]');
+    await page.waitForFunction(
+      () => document.querySelector('[data-table="users"] [data-testid="table-rows"]')?.textContent === "40",
+    );
+    await dashboard.screenshot(page, "app-detail-progress");
+    await executor.progress(job, [
+      { table: "orders", state: "loaded", rows: 1200, bytes: 48_000 },
+      { table: "users", state: "loading", rows: 310, bytes: 15_500 },
+    ]);
+    await page.waitForFunction(
+      () => document.querySelector('[data-table="users"] [data-testid="table-rows"]')?.textContent === "310",
+    );
+    expect(await users.textContent()).toBe("310");
+
+    await executor.complete(job, "succeeded", [
+      { table: "orders", state: "swapped", rows: 1200, bytes: 48_000 },
+      { table: "users", state: "swapped", rows: 500, bytes: 25_000 },
+    ]);
+    await page.locator('[data-testid="job-progress"][data-status="succeeded"]').waitFor();
+    await page.getByRole("button", { name: "Sync Now" }).waitFor();
+    await dashboard.screenshot(page, "app-detail-succeeded");
+  });
+
+  it("shows a failing job's error in plain words, on the app and in the logs", async () => {
+    await page.getByRole("button", { name: "Sync Now" }).click();
+    const job = await executor.waitForJob();
+    await executor.complete(job, "failed", [{ table: "orders", state: "failed", rows: 0, bytes: 0 }], {
+      message: "The warehouse refused the login for user sync_writer",
+      code: "target_unauthorized",
+      retryable: false,
+    });
+    const error = page.getByTestId("job-error");
+    await error.waitFor();
+    expect(await error.textContent()).toMatch(/refused the login for user sync_writer/);
+
+    await page.getByRole("link", { name: "Logs" }).click();
+    await page.getByLabel("Status").selectOption("failed");
+    const rows = page.getByTestId("job-row");
+    await rows.first().waitFor();
+    expect(await rows.count()).toBe(1);
+    await dashboard.screenshot(page, "logs-filtered");
+    await rows.first().getByRole("link").click();
+    await page.getByTestId("job-error").waitFor();
+    expect(await page.getByTestId("job-error").textContent()).toMatch(/Retrying will not help/);
+    expect(await page.getByRole("heading", { name: "Events" }).count()).toBe(1);
+    await dashboard.screenshot(page, "job-detail-failed");
+  });
+
+  it("lists every job unfiltered, and the schedule on the Scheduling page", async () => {
+    await page.getByRole("link", { name: "Logs" }).click();
+    await page.getByTestId("job-row").nth(1).waitFor();
+    expect(await page.getByTestId("job-row").count()).toBe(2);
+
+    await page.getByRole("link", { name: "Scheduling" }).click();
+    await page.getByRole("heading", { name: "Next runs" }).waitFor();
+    expect(await page.getByRole("link", { name: "Shop Prod" }).count()).toBeGreaterThan(1);
+    await dashboard.screenshot(page, "scheduling");
+  });
+
+  it("shows the executor's heartbeat and the day's figures on the Overview", async () => {
+    await executor.heartbeat();
+    await page.getByRole("link", { name: "Overview" }).click();
+    await page.getByTestId("executor").waitFor();
+    expect(await page.getByTestId("executor").textContent()).toMatch(/online.*test-executor/s);
+    expect(await page.getByText("1,700").count()).toBeGreaterThan(0);
+    await dashboard.screenshot(page, "overview");
+  });
+
+  it("is usable at phone width", async () => {
+    const phone = await dashboard.openSignedIn(new URL(appUrl).pathname, { width: 390, height: 844 });
+    await phone.getByRole("heading", { name: "Shop Prod" }).waitFor();
+    const overflow = await phone.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
+    expect(overflow).toBeLessThanOrEqual(0);
+    await dashboard.screenshot(phone, "phone-app-detail");
+  });
+});
