@@ -15,7 +15,7 @@ import { corsRouter } from "convex-helpers/server/cors";
 import { httpRouter } from "convex/server";
 import { z } from "zod";
 import { internal } from "./_generated/api";
-import { httpAction } from "./_generated/server";
+import { httpAction, type ActionCtx } from "./_generated/server";
 import { auth } from "./auth";
 import { callbackRoutes, completionCallback, heartbeat, progressCallback } from "./contract/executor";
 import { verifySignature } from "./contract/signing";
@@ -58,17 +58,27 @@ function tail(request: Request, prefix: string): string | null {
   }
 }
 
+async function notFound(ctx: ActionCtx, action: string, error: string): Promise<Response> {
+  await ctx.runMutation(internal.audit.record, {
+    actor: "anonymous",
+    action,
+    outcome: "error",
+    httpStatus: 404,
+  });
+  return json(404, { error });
+}
+
 const syncTrigger = httpAction(async (ctx, request) => {
   const slug = tail(request, "/api/sync/");
   const token = bearerToken(request.headers.get("Authorization"));
-  if (slug === null) return json(404, { error: "expected /api/sync/{app}" });
+  if (slug === null) return notFound(ctx, "http.sync", "expected /api/sync/{app}");
   return fromResult(await ctx.runMutation(internal.httpApi.triggerSync, { token, slug }));
 });
 
 const jobStatus = httpAction(async (ctx, request) => {
   const jobId = tail(request, "/api/jobs/");
   const token = bearerToken(request.headers.get("Authorization"));
-  if (jobId === null) return json(404, { error: "expected /api/jobs/{jobId}" });
+  if (jobId === null) return notFound(ctx, "http.jobStatus", "expected /api/jobs/{jobId}");
   return fromResult(await ctx.runMutation(internal.httpApi.jobStatus, { token, jobId }));
 });
 

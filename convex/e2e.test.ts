@@ -1,0 +1,109 @@
+/**
+ * One sync end to end through the scheduler: HTTP trigger → export on a stand-in source deployment →
+ * signed dispatch to a stand-in executor → signed progress and completion callbacks → succeeded.
+ */
+import { afterEach, expect, test, vi } from "vitest";
+import { api } from "./_generated/api";
+import type { Id } from "./_generated/dataModel";
+import { callbackRoutes, jobPayload } from "./contract/executor";
+import { signedHeaders, verifySignature } from "./contract/signing";
+import {
+  asAdmin,
+  createApp,
+  newTest,
+  setTestEnv,
+  TEST_EXECUTOR_SECRET,
+  type T,
+} from "./test/harness.testkit";
+import { ns, startExecutor, startSourceDeployment, type StandIn } from "./test/standins.testkit";
+
+const KEY = "prod:source-123|goodkeygoodkeygoodkey";
+let servers: StandIn[] = [];
+afterEach(async () => {
+  vi.useRealTimers();
+  await Promise.all(servers.map((s) => s.close()));
+  servers = [];
+});
+
+async function runScheduler(t: T, ms: number) {
+  for (let waited = 0; waited < ms; waited += 1000) {
+    vi.advanceTimersByTime(1000);
+    await t.finishInProgressScheduledFunctions();
+  }
+}
+
+async function callback(t: T, path: string, body: unknown) {
+  const raw = JSON.stringify(body);
+  const res = await t.fetch(path, {
+    method: "POST",
+    headers: await signedHeaders(TEST_EXECUTOR_SECRET, raw),
+    body: raw,
+  });
+  expect(res.status).toBe(200);
+}
+
+test("trigger → export → dispatch → progress → completion", async () => {
+  const t = newTest();
+  const now = Date.now();
+  const source = await startSourceDeployment({
+    deployKey: KEY,
+    tables: { "": ["users"] },
+    exportStates: [
+      { state: "in_progress" },
+      {
+        _id: "exp1",
+        state: "completed",
+        start_ts: ns(now),
+        complete_ts: ns(now + 1),
+        expiration_ts: ns(now + 7 * 86_400_000),
+      },
+    ],
+  });
+  const executor = await startExecutor();
+  servers.push(source, executor);
+  setTestEnv({ EXECUTOR_URL: executor.url });
+  await createApp(t, { deploymentUrl: source.url, deployKey: KEY });
+  const { token } = await (await asAdmin(t)).action(api.tokens.create, { name: "ci" });
+
+  const res = await t.fetch("/api/sync/shop", {
+    method: "POST",
+    headers: { Authorization: `Bearer ${token}` },
+  });
+  const { jobId } = (await res.json()) as { jobId: Id<"jobs"> };
+  await runScheduler(t, 30_000);
+
+  const status = async () =>
+    (await (
+      await t.fetch(`/api/jobs/${jobId}`, { headers: { Authorization: `Bearer ${token}` } })
+    ).json()) as { status: string };
+  expect((await status()).status).toBe("dispatched");
+  const dispatched = executor.requests.find((r) => r.path === "/jobs")!;
+  expect(
+    await verifySignature(TEST_EXECUTOR_SECRET, new Headers(dispatched.headers), dispatched.body),
+  ).toEqual({ ok: true });
+  expect(jobPayload.parse(JSON.parse(dispatched.body)).snapshot.snapshotTs).toBe(ns(now));
+
+  const base = { executorId: "pc-1", at: Date.now(), jobId, attempt: 1 };
+  await callback(t, callbackRoutes.progress, {
+    ...base,
+    eventId: "e2e-progress-1",
+    phase: "importing",
+    tables: [{ table: "users", state: "loading", rows: 5, bytes: 50 }],
+  });
+  expect((await status()).status).toBe("running");
+  await callback(t, callbackRoutes.complete, {
+    ...base,
+    eventId: "e2e-complete-1",
+    outcome: "succeeded",
+    tables: [{ table: "users", state: "swapped", rows: 10, bytes: 100 }],
+    totalRows: 10,
+    durationMs: 900,
+  });
+  expect(await status()).toMatchObject({
+    status: "succeeded",
+    totalRows: 10,
+    tables: [{ table: "users", rows: 10 }],
+  });
+  const [app] = await (await asAdmin(t)).query(api.apps.list, {});
+  expect(app?.lastJob).toMatchObject({ id: jobId, status: "succeeded" });
+});
