@@ -176,4 +176,17 @@ describe.sequential("an app from creation to a failed sync", () => {
     expect(overflow).toBeLessThanOrEqual(0);
     await dashboard.screenshot(phone, "phone-app-detail");
   });
+
+  it("deletes the app only after confirmation", async () => {
+    await page.goto(appUrl);
+    await page.getByRole("button", { name: "Delete app" }).click();
+    const dialog = page.getByRole("dialog");
+    expect(await dialog.textContent()).toMatch(/Delete Shop Prod\?/);
+    await dialog.getByRole("button", { name: "Keep it" }).click();
+    expect(await page.getByRole("heading", { name: "Shop Prod" }).count()).toBe(1);
+    await page.getByRole("button", { name: "Delete app" }).click();
+    await dialog.getByRole("button", { name: "Delete app" }).click();
+    await page.getByText("No apps yet").waitFor();
+    expect(new URL(page.url()).pathname).toBe("/apps");
+  });
 });
