@@ -185,7 +185,11 @@ export const update = adminMutation({
     const app = await ctx.db.get(args.appId);
     if (!app) throw new Error(`apps.update: no app ${args.appId}`);
     const { appId, ...rest } = args;
-    const fields = checkedFields({ retry: app.retry, includeStorage: app.includeStorage, ...rest });
+    const fields = checkedFields({
+      ...rest,
+      retry: rest.retry ?? app.retry,
+      includeStorage: rest.includeStorage ?? app.includeStorage,
+    });
     await assertSlugFree(ctx, fields.slug, appId);
     await ctx.db.patch(appId, { ...fields, updatedAt: Date.now() });
     await syncAppSchedule(ctx, appId);

@@ -162,4 +162,24 @@ describe("dispatch to the executor", () => {
     });
     expect(await job(t, jobId)).toMatchObject({ status: "cancelled", active: false });
   });
+
+  test("cancelled while the dispatch POST was in flight: the executor is told to cancel", async () => {
+    const t = newTest();
+    const ex = await executor();
+    const jobId = await readyJob(t, ex.url);
+    await (await asAdmin(t, "ops@example.com")).mutation(api.jobs.cancel, { jobId });
+    expect((await job(t, jobId))?.status).toBe("cancelled");
+    await t.mutation(internal.dispatch.recordDispatch, {
+      jobId,
+      attempt: 1,
+      tryNumber: 1,
+      deadline: Date.now() + 1000,
+      outcome: { kind: "ok", status: 202, body: null },
+    });
+    const cancel = (await scheduled(t)).find((s) => s.name === "dispatch:sendCancel");
+    expect(cancel?.args).toEqual({ jobId, attempt: 1, tryNumber: 1 });
+    await t.action(internal.dispatch.sendCancel, { jobId, attempt: 1, tryNumber: 1 });
+    expect(ex.requests.at(-1)?.path).toBe(`/jobs/${jobId}/cancel`);
+    expect((await job(t, jobId))?.status).toBe("cancelled");
+  });
 });

@@ -145,9 +145,19 @@ export const postOutcomeValidator = v.union(
 export const recordDispatch = internalMutation({
   args: { ...stepArgs, tryNumber: v.number(), outcome: postOutcomeValidator, deadline: v.number() },
   handler: async (ctx, args): Promise<null> => {
-    const job = await jobForStep(ctx, args.jobId, args.attempt, "exporting");
-    if (!job) return null;
     const { outcome } = args;
+    const job = await jobForStep(ctx, args.jobId, args.attempt, "exporting");
+    if (!job) {
+      // Cancelled while the POST was in flight: the executor may hold the job now, so tell it.
+      const current = await ctx.db.get(args.jobId);
+      if (outcome.kind === "ok" && current?.attempt === args.attempt && current.status === "cancelled")
+        await ctx.scheduler.runAfter(0, internal.dispatch.sendCancel, {
+          jobId: args.jobId,
+          attempt: args.attempt,
+          tryNumber: 1,
+        });
+      return null;
+    }
     if (outcome.kind === "ok") {
       await transitionJob(
         ctx,
@@ -197,7 +207,8 @@ export const sendCancel = internalAction({
   args: { ...stepArgs, tryNumber: v.number() },
   handler: async (ctx, args): Promise<null> => {
     const step = await ctx.runQuery(internal.dispatch.stepContext, args);
-    if (!step || !step.job.active) return null;
+    // A cancelled job still gets the request (it may have been cancelled while being dispatched).
+    if (!step || step.job.status === "succeeded" || step.job.status === "failed") return null;
     const request: CancelRequest = {
       jobId: step.job._id,
       ...(step.job.cancelRequested?.reason ? { reason: step.job.cancelRequested.reason } : {}),
