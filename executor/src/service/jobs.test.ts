@@ -70,6 +70,11 @@ function everyFileUnder(dir: string): string[] {
 describe("running jobs", () => {
   it("downloads, imports with the job's tables and schema, and reports per-table figures", async () => {
     const executor = await start();
+    await convex.waitFor((c) => c.heartbeats.length > 0); // it registers with a heartbeat at start
+    expect(convex.heartbeats[0]).toMatchObject({
+      executorId: "test-pc",
+      target: { kind: "pglite", reachable: true },
+    });
     const payload = makePayload(source.url, { tables: ["users"], targetSchema: "anouk" });
     const response = await signedFetch(executor.url, "/jobs", { body: payload });
     expect(response.status).toBe(202);
@@ -212,6 +217,20 @@ describe("failures", () => {
     const payload = makePayload(source.url);
     await signedFetch(executor.url, "/jobs", { body: payload });
     await waitForCompletion(payload.jobId);
+    expect(downloads()).toEqual([]);
+  });
+
+  it("deletes a failed job's ZIP once its keeping time has passed", async () => {
+    const first = await start({ keepFailedZipMs: 50 });
+    engine.failWith = new Error("boom");
+    const payload = makePayload(source.url);
+    await signedFetch(first.url, "/jobs", { body: payload });
+    await waitForCompletion(payload.jobId);
+    expect(downloads()).toHaveLength(1);
+    await first.stop(1_000);
+    started.splice(started.indexOf(first), 1);
+    await new Promise((r) => setTimeout(r, 100));
+    await start({ keepFailedZipMs: 50 });
     expect(downloads()).toEqual([]);
   });
 
