@@ -2,8 +2,9 @@
  * The audit log: admin actions and every request to the HTTP routes (route, outcome, caller). Entries never
  * carry secrets: callers pass short, already-sanitised `detail` strings.
  */
-import { paginationOptsValidator } from "convex/server";
+import { paginationOptsValidator, type PaginationResult } from "convex/server";
 import { v, type Infer } from "convex/values";
+import type { Doc } from "./_generated/dataModel";
 import { internalMutation, type MutationCtx } from "./_generated/server";
 import { adminQuery } from "./access";
 
@@ -38,7 +39,7 @@ export const listArgs = {
 
 export const list = adminQuery({
   args: listArgs,
-  handler: async (ctx, args) =>
+  handler: async (ctx, args): Promise<PaginationResult<Doc<"auditLog">>> =>
     ctx.db
       .query("auditLog")
       .withIndex("by_at", (q) => {

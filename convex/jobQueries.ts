@@ -1,7 +1,7 @@
 /**
  * Job lists and job detail for the dashboard. Every list pages through an index; none reads a whole table.
  */
-import { paginationOptsValidator } from "convex/server";
+import { paginationOptsValidator, type PaginationResult } from "convex/server";
 import { v } from "convex/values";
 import type { Doc, Id } from "./_generated/dataModel";
 import { adminQuery } from "./access";
@@ -15,7 +15,7 @@ export const listByAppArgs = { appId: v.id("apps"), paginationOpts: paginationOp
 /** Newest first. */
 export const listByApp = adminQuery({
   args: listByAppArgs,
-  handler: async (ctx, args) =>
+  handler: async (ctx, args): Promise<PaginationResult<Doc<"jobs">>> =>
     ctx.db
       .query("jobs")
       .withIndex("by_app", (q) => {
@@ -29,7 +29,7 @@ export const listByApp = adminQuery({
 
 export const listByStatus = adminQuery({
   args: { status: jobStatus, appId: v.optional(v.id("apps")), paginationOpts: paginationOptsValidator },
-  handler: async (ctx, args) => {
+  handler: async (ctx, args): Promise<PaginationResult<Doc<"jobs">>> => {
     const query = args.appId
       ? ctx.db
           .query("jobs")
@@ -41,7 +41,7 @@ export const listByStatus = adminQuery({
 
 export const listByDateRange = adminQuery({
   args: { from: v.number(), to: v.number(), paginationOpts: paginationOptsValidator },
-  handler: async (ctx, args) =>
+  handler: async (ctx, args): Promise<PaginationResult<Doc<"jobs">>> =>
     ctx.db
       .query("jobs")
       .withIndex("by_creation_time", (q) => q.gte("_creationTime", args.from).lt("_creationTime", args.to))
@@ -80,7 +80,7 @@ export const get = adminQuery({
 /** A job's event log, newest first. */
 export const events = adminQuery({
   args: { jobId: v.id("jobs"), paginationOpts: paginationOptsValidator },
-  handler: async (ctx, args) =>
+  handler: async (ctx, args): Promise<PaginationResult<Doc<"jobEvents">>> =>
     ctx.db
       .query("jobEvents")
       .withIndex("by_job", (q) => q.eq("jobId", args.jobId))

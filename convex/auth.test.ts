@@ -1,0 +1,32 @@
+import { ConvexError } from "convex/values";
+import { describe, expect, test } from "vitest";
+import { createOrUpdateAdminUser } from "./auth";
+import { newTest } from "./test/harness.testkit";
+
+describe("sign-up is limited to the allow-list", () => {
+  test("an allow-listed email gets an account; others are refused", async () => {
+    const t = newTest();
+    await t.run((ctx) => ctx.db.insert("admins", { email: "ok@example.com", addedAt: 0, addedBy: "test" }));
+    const id = await t.run((ctx) =>
+      createOrUpdateAdminUser(ctx, { existingUserId: null, profile: { email: "OK@example.com" } }),
+    );
+    expect(await t.run((ctx) => ctx.db.get(id))).toMatchObject({ email: "ok@example.com" });
+    const refused = await t
+      .run((ctx) =>
+        createOrUpdateAdminUser(ctx, { existingUserId: null, profile: { email: "stranger@example.com" } }),
+      )
+      .catch((e: unknown) => e);
+    expect(refused).toBeInstanceOf(ConvexError);
+    expect((refused as ConvexError<{ code: string }>).data.code).toBe("forbidden");
+    expect(await t.run((ctx) => ctx.db.query("users").collect())).toHaveLength(1);
+  });
+
+  test("ADMIN_EMAILS counts as the allow-list, and existing users sign in unchanged", async () => {
+    const t = newTest();
+    process.env.ADMIN_EMAILS = "boot@example.com";
+    const id = await t.run((ctx) =>
+      createOrUpdateAdminUser(ctx, { existingUserId: null, profile: { email: "boot@example.com" } }),
+    );
+    expect(await t.run((ctx) => createOrUpdateAdminUser(ctx, { existingUserId: id, profile: {} }))).toBe(id);
+  });
+});
