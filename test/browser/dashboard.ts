@@ -9,7 +9,7 @@ import { makeFunctionReference } from "convex/server";
 import { chromium, type Browser, type BrowserContext, type Page } from "playwright-core";
 import { startHarness, type Harness } from "../harness/server.js";
 import { ensureSiteBuilt, SITE_BUILD_DIR } from "./build.js";
-import { serveSite, type SiteServer } from "./siteServer.js";
+import { serveSite, type SiteServer } from "../harness/siteServer.js";
 
 const ROOT = path.resolve(import.meta.dirname, "../..");
 export const ARTIFACTS_DIR = path.join(ROOT, "test-artifacts");

@@ -18,8 +18,11 @@ export interface ComponentModules {
 }
 
 const SOURCE_FILE = /\.(ts|js|mts|mjs)$/;
-// Tests, type declarations and convex.config (it needs the Convex bundler to import) are not function modules.
-const NOT_A_MODULE = /\.(test|spec)\.[cm]?[jt]s$|\.d\.[cm]?ts$|^convex\.config\./;
+// As Convex's bundler decides entry points: a basename with more than one dot (tests, `*.d.ts`, auth.config,
+// convex.config, test kits) or starting with "." or "#" is not a function module.
+export function isFunctionModule(basename: string): boolean {
+  return SOURCE_FILE.test(basename) && (basename.match(/\./g) ?? []).length === 1 && !/^[.#]/.test(basename);
+}
 
 /**
  * Loads every module of the map once. Call before serving: a module first imported inside a transaction
@@ -34,7 +37,7 @@ export async function moduleMap(dir: string): Promise<ModuleMap> {
   const entries = await readdir(dir, { recursive: true, withFileTypes: true });
   const map: ModuleMap = {};
   for (const entry of entries) {
-    if (!entry.isFile() || !SOURCE_FILE.test(entry.name) || NOT_A_MODULE.test(entry.name)) continue;
+    if (!entry.isFile() || !isFunctionModule(entry.name)) continue;
     const file = path.join(entry.parentPath, entry.name);
     const key = "./" + path.relative(dir, file).split(path.sep).join("/");
     let loaded: Promise<unknown> | undefined;
