@@ -13,7 +13,7 @@ import {
   TEST_EXECUTOR_SECRET,
   type T,
 } from "./test/harness.testkit";
-import { startExecutor, UNREACHABLE_URL, type StandIn } from "./test/standins.testkit";
+import { startExecutor, startSilentServer, UNREACHABLE_URL, type StandIn } from "./test/standins.testkit";
 
 const KEY = "prod:source-123|goodkeygoodkeygoodkey";
 let servers: StandIn[] = [];
@@ -181,5 +181,19 @@ describe("dispatch to the executor", () => {
     await t.action(internal.dispatch.sendCancel, { jobId, attempt: 1, tryNumber: 1 });
     expect(ex.requests.at(-1)?.path).toBe(`/jobs/${jobId}/cancel`);
     expect((await job(t, jobId))?.status).toBe("cancelled");
+  });
+
+  test("a timeout is transient: retried later", async () => {
+    const t = newTest();
+    const silent = await startSilentServer();
+    servers.push(silent);
+    const jobId = await readyJob(t, silent.url);
+    process.env.EXECUTOR_TIMEOUT_MS = "300";
+    await t.action(internal.dispatch.dispatchJob, { jobId, attempt: 1, tryNumber: 1 });
+    delete process.env.EXECUTOR_TIMEOUT_MS;
+    expect(await job(t, jobId)).toMatchObject({ status: "exporting", dispatchAttempts: 1 });
+    expect((await dispatchRetries(t)).at(-1)?.args).toMatchObject({ tryNumber: 2 });
+    const events = await t.run((ctx) => ctx.db.query("jobEvents").collect());
+    expect(events.at(-1)?.message).toContain("executor timed out");
   });
 });

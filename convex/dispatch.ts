@@ -25,13 +25,7 @@ import {
   DISPATCH_MAX_TRIES,
 } from "./lib/backoff";
 import { decryptSecret } from "./lib/crypto";
-import {
-  classifyStatus,
-  EXECUTOR_REQUEST_TIMEOUT_MS,
-  executorConfig,
-  type ExecutorConfig,
-  type PostOutcome,
-} from "./lib/executorConfig";
+import { classifyStatus, executorConfig, type ExecutorConfig, type PostOutcome } from "./lib/executorConfig";
 
 /** How long one attempt may take on the executor before the watchdog gives up on it. */
 export const ATTEMPT_DEADLINE_MS = 12 * 60 * 60_000;
@@ -89,7 +83,7 @@ export async function postToExecutor(
         ...(await signedHeaders(config.secret, body)),
       },
       body,
-      signal: AbortSignal.timeout(EXECUTOR_REQUEST_TIMEOUT_MS),
+      signal: AbortSignal.timeout(config.timeoutMs),
     });
   } catch (error) {
     const name = error instanceof Error ? error.name : "";

@@ -84,6 +84,11 @@ export async function startExecutor(script: number[] = []): Promise<StandIn> {
   });
 }
 
+/** A server that accepts connections and never answers (for timeouts). */
+export async function startSilentServer(): Promise<StandIn> {
+  return startServer(() => new Promise<Reply>(() => {}));
+}
+
 /** An address where nothing listens (connection refused at once). */
 export const UNREACHABLE_URL = "http://127.0.0.1:9";
 
