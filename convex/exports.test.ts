@@ -1,7 +1,7 @@
 import { afterEach, describe, expect, test } from "vitest";
 import { api, internal } from "./_generated/api";
 import type { Id } from "./_generated/dataModel";
-import { checkDelay, MAX_EXPORT_WAIT_MS } from "./exports";
+import { checkDelay, MAX_EXPORT_WAIT_MS, REREQUEST_EVERY_CHECKS } from "./exports";
 import { asAdmin, createApp, newTest, scheduled, type T } from "./test/harness.testkit";
 import { ns, startSourceDeployment, type StandIn } from "./test/standins.testkit";
 
@@ -92,12 +92,16 @@ describe("snapshot export: request and follow by scheduled re-checks", () => {
     );
   });
 
-  test("an export completed before our request is not used", async () => {
-    const { t, jobId } = await setup([completed(Date.now() - 60_000)]);
+  test("an export completed before our request is not used; the request is repeated now and then", async () => {
+    const { t, s, jobId } = await setup([completed(Date.now() - 60_000)]);
     await t.action(internal.exports.startExport, { jobId, attempt: 1 });
     await t.action(internal.exports.checkExport, { jobId, attempt: 1, check: 1 });
     expect((await job(t, jobId))?.export?.snapshotTs).toBeUndefined();
     expect((await lastScheduled(t, "exports:checkExport"))?.args).toMatchObject({ check: 2 });
+    const requests = () => s.requests.filter((r) => r.path.startsWith("/api/export/request/zip")).length;
+    expect(requests()).toBe(1);
+    await t.action(internal.exports.checkExport, { jobId, attempt: 1, check: REREQUEST_EVERY_CHECKS });
+    expect(requests()).toBe(2);
   });
 
   test("a failed or expiring export fails the attempt (retryably)", async () => {

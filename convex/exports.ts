@@ -22,6 +22,16 @@ export const MAX_EXPORT_WAIT_MS = 6 * 60 * 60_000;
 /** A completed export must stay downloadable this long for the executor to fetch it. */
 export const MIN_EXPORT_LIFETIME_MS = 30 * 60_000;
 
+/** While no fresh export shows up, the request is repeated every this many checks. */
+export const REREQUEST_EVERY_CHECKS = 10;
+
+/** No export, or only one that completed before we asked. */
+export function isStale(state: ExportState, requestedAt: number): boolean {
+  return (
+    state.state === "none" || (state.state === "completed" && nsToMs(state.completeTs) < requestedAt - 1_000)
+  );
+}
+
 export function checkDelay(check: number): number {
   return Math.min(MAX_CHECK_DELAY_MS, Math.round(FIRST_CHECK_DELAY_MS * 1.5 ** Math.max(0, check - 1)));
 }
@@ -103,8 +113,15 @@ export const checkExport = internalAction({
     if (!step || step.job.status !== "exporting" || step.job.cancelRequested) return null;
     let state: ExportState;
     try {
-      const deployKey = await decryptSecret(step.app.deployKeyCiphertext);
-      state = await latestExport({ url: step.app.deploymentUrl, deployKey });
+      const source = {
+        url: step.app.deploymentUrl,
+        deployKey: await decryptSecret(step.app.deployKeyCiphertext),
+      };
+      state = await latestExport(source);
+      // Our request may have been refused as ExportInProgress by another kind of export (a dashboard backup)
+      // that never shows up as a snapshot export: ask again now and then.
+      if (isStale(state, step.job.export?.requestedAt ?? 0) && args.check % REREQUEST_EVERY_CHECKS === 0)
+        await requestExport(source, step.app.includeStorage);
     } catch (error) {
       const failure = errorOf(error, "export_check");
       // A blip while polling is not worth an attempt: keep checking until the wait limit.
@@ -147,7 +164,7 @@ export const recordCheck = internalMutation({
     const now = Date.now();
     const exp = { ...job.export, checks: args.check, state: args.state.state };
     const s = args.state;
-    if (s.state === "completed" && nsToMs(s.completeTs) >= job.export.requestedAt - 1_000) {
+    if (s.state === "completed" && !isStale(s, job.export.requestedAt)) {
       if (s.expirationTs && nsToMs(s.expirationTs) < now + MIN_EXPORT_LIFETIME_MS) {
         await failAttempt(ctx, job, {
           message: "the snapshot export expired before it could be used",
