@@ -34,6 +34,16 @@ export interface JobManagerOptions {
   downloadPolicy?: Partial<DownloadPolicy>;
 }
 
+/** What a job the executor lost on a crash did to the target: nothing, unless the crash hit the final swap. */
+export function interruptedMessage(record: Pick<JobRecord, "state" | "phase">): string {
+  if (record.state === "queued") return "the executor stopped before the job started";
+  if (record.phase === "swapping" || record.phase === "finished") {
+    // The swap is one transaction: it either committed just before the crash or it did not.
+    return "the executor stopped during the final swap; each table shows either the previous or the new snapshot as a whole (one transaction), so run the job again to be sure";
+  }
+  return `the executor stopped during the job (phase ${record.phase}); nothing was swapped in and the target tables are unchanged`;
+}
+
 export class NotAcceptingJobsError extends Error {
   constructor() {
     super("the executor is shutting down and accepts no new jobs");
@@ -223,11 +233,8 @@ export class JobManager {
   private async reportInterrupted(): Promise<void> {
     for (const record of this.journal.all()) {
       if (!ACTIVE_STATES.has(record.state)) continue;
-      const wasRunning = record.state === "running";
       const error = {
-        message: wasRunning
-          ? `the executor stopped during the job (phase ${record.phase}); the import was rolled back and the target tables are unchanged`
-          : "the executor stopped before the job started",
+        message: interruptedMessage(record),
         code: "executor_restarted",
         retryable: true,
       };

@@ -79,9 +79,14 @@ export async function runJob(
       signal,
       progressIntervalMs: Math.min(deps.progressIntervalMs, 1_000),
       onProgress: (progress) => {
-        record.phase = IMPORT_PHASES[progress.phase];
+        const phase = IMPORT_PHASES[progress.phase];
         record.tableFigures = progress.tables;
         reporter.changed();
+        if (phase !== record.phase) {
+          // The journal must know when the swap starts: a crash after that point may have committed it.
+          record.phase = phase;
+          void deps.journal.save(record).catch(() => {});
+        }
       },
     });
     await reporter.stop();
