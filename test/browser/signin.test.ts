@@ -7,7 +7,7 @@ const SECRETS_KEY = Buffer.alloc(32, 7).toString("base64");
 
 let dashboard: Dashboard;
 beforeAll(async () => {
-  dashboard = await startDashboard({ SECRETS_KEY });
+  dashboard = await startDashboard({ SECRETS_KEY, ADMIN_EMAILS: `${ADMIN.email},newcomer@example.com` });
 });
 afterAll(async () => dashboard?.close());
 
@@ -46,5 +46,36 @@ describe("signing in", () => {
     await page.getByRole("button", { name: "Sign out" }).click();
     await page.getByRole("button", { name: "Sign in" }).waitFor();
     expect(await page.getByRole("navigation", { name: "Main" }).count()).toBe(0);
+  });
+
+  it("creates a first account only for an email on the allow-list", async () => {
+    const page = await dashboard.open("/");
+    await page.getByRole("button", { name: "Create your account" }).click();
+    await page.getByLabel("Email").fill("stranger@example.com");
+    await page.getByLabel("Password").fill("long-enough-password");
+    await page.getByRole("button", { name: "Create account" }).click();
+    await page.getByRole("alert").waitFor();
+    expect(await page.getByRole("alert").textContent()).toMatch(/not on the admin allow-list/);
+
+    await page.getByLabel("Email").fill("newcomer@example.com");
+    await page.getByRole("button", { name: "Create account" }).click();
+    await page.getByRole("navigation", { name: "Main" }).waitFor();
+  });
+
+  it("can be used with the keyboard alone", async () => {
+    const page = await dashboard.open("/");
+    await page.getByLabel("Email").waitFor();
+    await page.keyboard.press("Tab");
+    expect(await page.evaluate(() => document.activeElement?.id)).toBe("email");
+    await page.keyboard.type(ADMIN.email);
+    await page.keyboard.press("Tab");
+    await page.keyboard.type(ADMIN.password);
+    await page.keyboard.press("Enter");
+    await page.getByRole("navigation", { name: "Main" }).waitFor();
+
+    await page.keyboard.press("Tab");
+    expect(await page.evaluate(() => document.activeElement?.textContent)).toBe("Skip to content");
+    await page.keyboard.press("Enter");
+    expect(await page.evaluate(() => document.activeElement?.id)).toBe("main");
   });
 });

@@ -149,10 +149,18 @@ describe.sequential("an app from creation to a failed sync", () => {
     await dashboard.screenshot(page, "job-detail-failed");
   });
 
+  it("cancels a job that has not reached the executor yet", async () => {
+    await page.goto(appUrl);
+    await page.getByRole("button", { name: "Sync Now" }).click();
+    await page.getByRole("button", { name: "Cancel" }).click();
+    await page.locator('[data-testid="job-progress"][data-status="cancelled"]').waitFor();
+    await page.getByRole("button", { name: "Sync Now" }).waitFor();
+  });
+
   it("lists every job unfiltered, and the schedule on the Scheduling page", async () => {
     await page.getByRole("link", { name: "Logs" }).click();
-    await page.getByTestId("job-row").nth(1).waitFor();
-    expect(await page.getByTestId("job-row").count()).toBe(2);
+    await page.getByTestId("job-row").nth(2).waitFor();
+    expect(await page.getByTestId("job-row").count()).toBe(3);
 
     await page.getByRole("link", { name: "Scheduling" }).click();
     await page.getByRole("heading", { name: "Next runs" }).waitFor();

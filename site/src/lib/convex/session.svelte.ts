@@ -38,11 +38,14 @@ export class AuthSession {
     return this.token !== null;
   }
 
-  /** Signs in with email and password; throws the server's message when refused. */
-  async signIn(email: string, password: string): Promise<void> {
+  /**
+   * Signs in with email and password, or creates the account first (`signUp`: only for emails on the admin
+   * allow-list). Throws the server's message when refused.
+   */
+  async signIn(email: string, password: string, flow: "signIn" | "signUp" = "signIn"): Promise<void> {
     const result = await this.#client.action(signInRef, {
       provider: "password",
-      params: { email, password, flow: "signIn" },
+      params: { email, password, flow },
     });
     if (!result.tokens) throw new Error("Sign-in was not completed by the server.");
     this.#store(result.tokens);
