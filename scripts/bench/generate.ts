@@ -5,13 +5,16 @@
 import { stat } from "node:fs/promises";
 import { fakeId, writeSnapshotZip } from "../../test/fixtures/snapshot-zip.js";
 
+/** float64 in the uniform encoding always has a `.` or an exponent. */
+const float = (n: number) => (Number.isInteger(n) ? `${n}.0` : String(n));
+
 const WORDS = ["alpha", "bravo", "charlie", "delta", "echo", "foxtrot", "golf", "hotel", "india", "juliet"];
 
 export function eventLine(i: number): string {
   const w = WORDS[i % WORDS.length]!;
   const bytes = i % 50 === 0 ? `,"blob":{"$bytes":"${Buffer.from(`payload-${i}`).toString("base64")}"}` : "";
   return (
-    `{"_creationTime":${1745162191687 + i}.9707,"_id":"${fakeId(i, 2)}","amount":${(i % 1000) * 1.25 + 0.5},` +
+    `{"_creationTime":${1745162191687 + i}.9707,"_id":"${fakeId(i, 2)}","amount":${float((i % 1000) * 1.25 + 0.5)},` +
     `"count":${i % 100000},"kind":"${w}","message":"event ${i} of kind ${w} with some free text to make the line realistic",` +
     `"meta":{"source":"web","tags":["${w}","t${i % 7}"],"version":${i % 3}},"ok":${i % 2 === 0},` +
     `"userId":"${fakeId(i % 50000, 1)}"${bytes}}`
@@ -21,7 +24,7 @@ export function eventLine(i: number): string {
 export function userLine(i: number): string {
   return (
     `{"_creationTime":${1745000000000 + i}.5,"_id":"${fakeId(i, 1)}","email":"user${i}@example.com",` +
-    `"name":"User ${i}","plan":"${i % 10 === 0 ? "pro" : "free"}","score":${(i % 97) / 3},"visits":${i % 1234}}`
+    `"name":"User ${i}","plan":"${i % 10 === 0 ? "pro" : "free"}","score":${float((i % 97) / 3)},"visits":${i % 1234}}`
   );
 }
 

@@ -17,6 +17,7 @@ import {
 import { encodeRows } from "./encode.js";
 import {
   addColumnsSql,
+  copiedColumns,
   columnTypeFromPg,
   copySql,
   createTableSql,
@@ -120,7 +121,7 @@ export class PostgresConnection implements TargetConnection {
     return {
       async write(docs: readonly ConvexObject[]) {
         if (docs.length === 0) return;
-        await sink!.write(encodeRows(columns, docs));
+        await sink!.write(encodeRows(copiedColumns(columns), docs));
         rows += docs.length;
       },
       async addColumns(added: readonly PlannedColumn[]) {

@@ -44,8 +44,22 @@ export function columnTypeFromPg(sqlType: string, field: string): ColumnType | u
   return entry?.[0] as ColumnType | undefined;
 }
 
+/**
+ * `_id` sorts bytewise (ids are ASCII; the primary key builds faster than with a locale collation), and
+ * `_creationTimeUtc` is computed by the server from `_creationTime` instead of being sent as text.
+ */
 function columnDefinition(col: PlannedColumn): string {
-  return `${quoteIdent(col.sqlName)} ${pgType(col.type)}${col.required ? " NOT NULL" : ""}`;
+  const name = quoteIdent(col.sqlName);
+  if (col.type === "id") return `${name} text COLLATE "C" NOT NULL`;
+  if (col.type === "timestamp") {
+    return `${name} timestamptz GENERATED ALWAYS AS (to_timestamp(${quoteIdent("_creationTime")} / 1000.0)) STORED`;
+  }
+  return `${name} ${pgType(col.type)}${col.required ? " NOT NULL" : ""}`;
+}
+
+/** Columns whose values travel in COPY data (generated ones do not). */
+export function copiedColumns(columns: readonly PlannedColumn[]): PlannedColumn[] {
+  return columns.filter((c) => c.type !== "timestamp");
 }
 
 export function createTableSql(schema: string, table: string, columns: readonly PlannedColumn[]): string {
@@ -62,7 +76,8 @@ export function copySql(
   columns: readonly PlannedColumn[],
   source: string,
 ): string {
-  return `COPY ${qualifiedName(schema, table)} (${columns.map((c) => quoteIdent(c.sqlName)).join(", ")}) FROM ${source}`;
+  const names = copiedColumns(columns).map((c) => quoteIdent(c.sqlName));
+  return `COPY ${qualifiedName(schema, table)} (${names.join(", ")}) FROM ${source}`;
 }
 
 export function primaryKeySql(schema: string, table: string): string {
