@@ -7,7 +7,6 @@ import type { Doc, Id } from "./_generated/dataModel";
 import type { MutationCtx } from "./_generated/server";
 import type { CompletionCallback, Heartbeat, ProgressCallback } from "./contract/executor";
 import { appendEvent, failAttempt, transitionJob } from "./jobs";
-import { isFinal } from "./lib/jobStateMachine";
 
 export type CallbackResult = "applied" | "duplicate" | "ignored" | "unknown_job";
 
@@ -26,12 +25,35 @@ async function jobOf(ctx: MutationCtx, jobId: string): Promise<Doc<"jobs"> | nul
   return id ? ctx.db.get(id as Id<"jobs">) : null;
 }
 
+/**
+ * The job as it stands for a callback of `attempt`, or null to ignore the callback. A job still `exporting`
+ * with its snapshot ready is being dispatched: the executor answered faster than our bookkeeping, so the
+ * callback itself confirms the dispatch.
+ */
+async function jobForCallback(
+  ctx: MutationCtx,
+  jobId: string,
+  attempt: number,
+): Promise<Doc<"jobs"> | "unknown" | null> {
+  const job = await jobOf(ctx, jobId);
+  if (!job) return "unknown";
+  if (job.attempt !== attempt) return null;
+  if (job.status === "exporting" && job.export?.snapshotTs && !job.cancelRequested)
+    return transitionJob(
+      ctx,
+      job,
+      "dispatched",
+      {},
+      { level: "info", message: "dispatch confirmed by the executor" },
+    );
+  return job.status === "dispatched" || job.status === "running" ? job : null;
+}
+
 export async function applyProgress(ctx: MutationCtx, p: ProgressCallback): Promise<CallbackResult> {
   if (!(await firstReceipt(ctx, p.eventId, "progress"))) return "duplicate";
-  const job = await jobOf(ctx, p.jobId);
-  if (!job) return "unknown_job";
-  if (job.attempt !== p.attempt || (job.status !== "dispatched" && job.status !== "running"))
-    return "ignored";
+  const job = await jobForCallback(ctx, p.jobId, p.attempt);
+  if (job === "unknown") return "unknown_job";
+  if (!job) return "ignored";
   const now = Date.now();
   const figures = {
     phase: p.phase,
@@ -53,14 +75,9 @@ export async function applyProgress(ctx: MutationCtx, p: ProgressCallback): Prom
 
 export async function applyCompletion(ctx: MutationCtx, c: CompletionCallback): Promise<CallbackResult> {
   if (!(await firstReceipt(ctx, c.eventId, "complete"))) return "duplicate";
-  const job = await jobOf(ctx, c.jobId);
-  if (!job) return "unknown_job";
-  if (
-    job.attempt !== c.attempt ||
-    isFinal(job.status) ||
-    (job.status !== "dispatched" && job.status !== "running")
-  )
-    return "ignored";
+  const job = await jobForCallback(ctx, c.jobId, c.attempt);
+  if (job === "unknown") return "unknown_job";
+  if (!job) return "ignored";
   const figures = { tables: c.tables, totalRows: c.totalRows, executorId: c.executorId, phase: "finished" };
   switch (c.outcome) {
     case "succeeded":

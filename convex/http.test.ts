@@ -239,6 +239,17 @@ describe("executor callbacks", () => {
     });
   });
 
+  test("a completion that overtakes the dispatch bookkeeping still completes the job", async () => {
+    const t = newTest();
+    const jobId = await dispatchedJob(t);
+    await t.run((ctx) =>
+      ctx.db.patch(jobId, { status: "exporting", export: { requestedAt: 0, checks: 1, snapshotTs: "1" } }),
+    );
+    const res = await signedPost(t, callbackRoutes.complete, completion(jobId));
+    expect(await res.json()).toEqual({ result: "applied" });
+    expect((await job(t, jobId))?.status).toBe("succeeded");
+  });
+
   test("callbacks for an old attempt are ignored", async () => {
     const t = newTest();
     const jobId = await dispatchedJob(t);
