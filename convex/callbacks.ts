@@ -6,6 +6,7 @@
 import type { Doc, Id } from "./_generated/dataModel";
 import type { MutationCtx } from "./_generated/server";
 import type { CompletionCallback, Heartbeat, ProgressCallback } from "./contract/executor";
+import { ATTEMPT_DEADLINE_MS } from "./dispatch";
 import { appendEvent, failAttempt, transitionJob } from "./jobs";
 
 export type CallbackResult = "applied" | "duplicate" | "ignored" | "unknown_job";
@@ -43,7 +44,7 @@ async function jobForCallback(
       ctx,
       job,
       "dispatched",
-      {},
+      { attemptDeadline: Date.now() + ATTEMPT_DEADLINE_MS },
       { level: "info", message: "dispatch confirmed by the executor" },
     );
   return job.status === "dispatched" || job.status === "running" ? job : null;
