@@ -162,6 +162,11 @@ describe.sequential("an app from creation to a failed sync", () => {
     await page.getByTestId("job-row").nth(2).waitFor();
     expect(await page.getByTestId("job-row").count()).toBe(3);
 
+    await page.getByRole("link", { name: "Apps", exact: true }).click();
+    await page.getByTestId("app-row").waitFor();
+    expect(await page.getByTestId("app-row").textContent()).toMatch(/orders|2/);
+    await dashboard.screenshot(page, "apps-list");
+
     await page.getByRole("link", { name: "Scheduling" }).click();
     await page.getByRole("heading", { name: "Next runs" }).waitFor();
     expect(await page.getByRole("link", { name: "Shop Prod" }).count()).toBeGreaterThan(1);
