@@ -14,6 +14,7 @@ const seedFromEnv = makeFunctionReference<"mutation">("admins:seedFromEnv");
 
 let harness: Harness;
 let token: string;
+let refreshToken: string;
 
 beforeAll(async () => {
   harness = await startHarness({
@@ -24,8 +25,9 @@ beforeAll(async () => {
   const result = (await http.action(signIn, {
     provider: "password",
     params: { ...ADMIN, flow: "signUp" },
-  })) as { tokens: { token: string } };
+  })) as { tokens: { token: string; refreshToken: string } };
   token = result.tokens.token;
+  refreshToken = result.tokens.refreshToken;
 });
 afterAll(async () => harness?.close());
 
@@ -101,6 +103,15 @@ describe("Convex stand-in backend", () => {
     c.setAuth(async () => token);
     await expect(c.mutation(seedFromEnv, {})).rejects.toThrow(/Could not find public function/);
     await c.close();
+  });
+
+  it("refreshes a session over the HTTP function API, as the dashboard does before the JWT expires", async () => {
+    const http = new ConvexHttpClient(harness.cloudUrl);
+    const refreshed = (await http.action(signIn, { refreshToken })) as { tokens: { token: string } | null };
+    expect(refreshed.tokens?.token).toMatch(/^ey/);
+    http.setAuth(refreshed.tokens!.token);
+    const admins = await http.query(listAdmins, {});
+    expect(Array.isArray(admins)).toBe(true);
   });
 
   it("serves the app's HTTP routes on the site URL", async () => {
