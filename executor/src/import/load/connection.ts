@@ -5,7 +5,12 @@
 import type { TargetKind } from "../../../../convex/contract/executor.js";
 import type { IdentifierRules } from "../mapping/names.js";
 import type { PriorColumn, ValueRules } from "../mapping/plan.js";
-import { CREATION_TIME_FIELD, CREATION_TIME_UTC_FIELD, type PlannedColumn } from "../mapping/types.js";
+import {
+  CREATION_TIME_FIELD,
+  CREATION_TIME_UTC_FIELD,
+  type ColumnType,
+  type PlannedColumn,
+} from "../mapping/types.js";
 import type { ConvexObject, ConvexValue } from "../values.js";
 
 /** What an earlier load recorded in `_convex_tables` / `_convex_columns`. */
@@ -13,6 +18,33 @@ export interface PriorTable {
   qualified: string;
   sqlTable: string;
   columns: PriorColumn[];
+}
+
+/** One row of `_convex_tables` LEFT JOIN `_convex_columns`, ordered by table and column position. */
+export interface PriorRow {
+  component: string;
+  convex_table: string;
+  sql_table: string;
+  convex_field: string | null;
+  sql_column: string | null;
+  sql_type: string | null;
+}
+
+/** Groups mapping rows into tables; `typeOf` reads a recorded SQL type back (unknown types are dropped). */
+export function groupPriorRows(
+  rows: readonly PriorRow[],
+  typeOf: (sqlType: string, field: string) => ColumnType | undefined,
+): Map<string, PriorTable> {
+  const prior = new Map<string, PriorTable>();
+  for (const row of rows) {
+    const qualified = row.component ? `${row.component}/${row.convex_table}` : row.convex_table;
+    let table = prior.get(qualified);
+    if (!table) prior.set(qualified, (table = { qualified, sqlTable: row.sql_table, columns: [] }));
+    if (row.convex_field === null || row.sql_column === null || row.sql_type === null) continue;
+    const type = typeOf(row.sql_type, row.convex_field);
+    if (type) table.columns.push({ field: row.convex_field, sqlName: row.sql_column, type });
+  }
+  return prior;
 }
 
 export interface StagingWriter {

@@ -9,8 +9,10 @@ import type tedious from "tedious";
 import type { PlannedColumn } from "../../mapping/types.js";
 import type { ConvexObject } from "../../values.js";
 import {
+  groupPriorRows,
   retiredSchemaName,
   stagingSchemaName,
+  type PriorRow,
   type PriorTable,
   type StagingWriter,
   type SwapMetadata,
@@ -100,24 +102,8 @@ class MssqlTarget implements TargetConnection {
   }
 
   async readPrior(): Promise<Map<string, PriorTable>> {
-    const rows = await this.run<{
-      component: string;
-      convex_table: string;
-      sql_table: string;
-      convex_field: string | null;
-      sql_column: string | null;
-      sql_type: string | null;
-    }>(readPriorSql(this.schema), this.metaParams());
-    const prior = new Map<string, PriorTable>();
-    for (const row of rows) {
-      const qualified = row.component ? `${row.component}/${row.convex_table}` : row.convex_table;
-      let table = prior.get(qualified);
-      if (!table) prior.set(qualified, (table = { qualified, sqlTable: row.sql_table, columns: [] }));
-      if (row.convex_field === null || row.sql_column === null || row.sql_type === null) continue;
-      const type = columnTypeFromRecorded(row.sql_type, row.convex_field);
-      if (type) table.columns.push({ field: row.convex_field, sqlName: row.sql_column, type });
-    }
-    return prior;
+    const rows = await this.run<PriorRow>(readPriorSql(this.schema), this.metaParams());
+    return groupPriorRows(rows, columnTypeFromRecorded);
   }
 
   async createStaging(sqlTable: string, columns: readonly PlannedColumn[]): Promise<void> {

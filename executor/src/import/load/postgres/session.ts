@@ -3,11 +3,13 @@
  * query is sent and how COPY data travels (see ./transports.ts).
  */
 import type { TargetKind } from "../../../../../convex/contract/executor.js";
-import { defaultValueRules, type PriorColumn } from "../../mapping/plan.js";
+import { defaultValueRules } from "../../mapping/plan.js";
 import type { PlannedColumn } from "../../mapping/types.js";
 import type { ConvexObject } from "../../values.js";
 import {
+  groupPriorRows,
   stagingSchemaName,
+  type PriorRow,
   type PriorTable,
   type StagingWriter,
   type SwapMetadata,
@@ -77,31 +79,14 @@ export class PostgresConnection implements TargetConnection {
       `SELECT to_regclass($1) IS NOT NULL AND to_regclass($2) IS NOT NULL AS ok`,
       [qualifiedName(this.schema, "_convex_tables"), qualifiedName(this.schema, "_convex_columns")],
     );
-    const prior = new Map<string, PriorTable>();
-    if (!exists?.ok) return prior;
-    const rows = await this.db.query<{
-      component: string;
-      convex_table: string;
-      sql_table: string;
-      convex_field: string | null;
-      sql_column: string | null;
-      sql_type: string | null;
-    }>(
+    if (!exists?.ok) return new Map();
+    const rows = await this.db.query<PriorRow>(
       `SELECT t.component, t.convex_table, t.sql_table, c.convex_field, c.sql_column, c.sql_type
          FROM ${qualifiedName(this.schema, "_convex_tables")} t
          LEFT JOIN ${qualifiedName(this.schema, "_convex_columns")} c ON c.sql_table = t.sql_table
         ORDER BY t.sql_table, c.ordinal_position`,
     );
-    for (const row of rows) {
-      const qualified = row.component ? `${row.component}/${row.convex_table}` : row.convex_table;
-      let table = prior.get(qualified);
-      if (!table) prior.set(qualified, (table = { qualified, sqlTable: row.sql_table, columns: [] }));
-      if (row.convex_field === null || row.sql_column === null || row.sql_type === null) continue;
-      const type = columnTypeFromPg(row.sql_type, row.convex_field);
-      if (type)
-        table.columns.push({ field: row.convex_field, sqlName: row.sql_column, type } satisfies PriorColumn);
-    }
-    return prior;
+    return groupPriorRows(rows, columnTypeFromPg);
   }
 
   async createStaging(sqlTable: string, columns: readonly PlannedColumn[]): Promise<void> {
