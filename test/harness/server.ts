@@ -20,6 +20,7 @@ import { SyncSession } from "./sync.js";
 /** The sync protocol is internal to Convex: the harness speaks exactly this client version's dialect. */
 export const PINNED_CONVEX_VERSION = "1.49.0";
 const UDF_FAILED_STATUS = 560;
+const PING_INTERVAL_MS = 15_000;
 
 export interface HarnessOptions {
   convexDir: string;
@@ -81,8 +82,13 @@ export async function startHarness(options: HarnessOptions): Promise<Harness> {
         },
         identityOf,
       );
+      // The client reconnects after 60 s without a message; an idle deployment keeps it alive with Pings.
+      const ping = setInterval(() => ws.send(JSON.stringify({ type: "Ping" })), PING_INTERVAL_MS);
       ws.on("message", (data) => session.receive(data.toString()));
-      ws.on("close", () => session.close());
+      ws.on("close", () => {
+        clearInterval(ping);
+        session.close();
+      });
     });
   });
 
