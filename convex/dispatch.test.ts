@@ -1,4 +1,4 @@
-import { afterEach, describe, expect, test } from "vitest";
+import { afterEach, describe, expect, test, vi } from "vitest";
 import { api, internal } from "./_generated/api";
 import type { Id } from "./_generated/dataModel";
 import { jobPayload } from "./contract/executor";
@@ -189,7 +189,11 @@ describe("dispatch to the executor", () => {
     servers.push(silent);
     const jobId = await readyJob(t, silent.url);
     process.env.EXECUTOR_TIMEOUT_MS = "300";
-    await t.action(internal.dispatch.dispatchJob, { jobId, attempt: 1, tryNumber: 1 });
+    const dispatching = t.action(internal.dispatch.dispatchJob, { jobId, attempt: 1, tryNumber: 1 });
+    // Timers are fake: wait until the request reached the server, then let the deadline pass.
+    while (silent.requests.length === 0) await new Promise((r) => setImmediate(r));
+    await vi.advanceTimersByTimeAsync(301);
+    await dispatching;
     delete process.env.EXECUTOR_TIMEOUT_MS;
     expect(await job(t, jobId)).toMatchObject({ status: "exporting", dispatchAttempts: 1 });
     expect((await dispatchRetries(t)).at(-1)?.args).toMatchObject({ tryNumber: 2 });

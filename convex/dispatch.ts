@@ -25,6 +25,7 @@ import {
   DISPATCH_MAX_TRIES,
 } from "./lib/backoff";
 import { decryptSecret } from "./lib/crypto";
+import { fetchWithTimeout, RequestTimeoutError } from "./lib/fetchTimeout";
 import { classifyStatus, executorConfig, type ExecutorConfig, type PostOutcome } from "./lib/executorConfig";
 
 /** How long one attempt may take on the executor before the watchdog gives up on it. */
@@ -75,20 +76,22 @@ export async function postToExecutor(
 ): Promise<PostOutcome> {
   let response: Response;
   try {
-    response = await fetch(`${config.url}${path}`, {
-      method: "POST",
-      headers: {
-        "Content-Type": "application/json",
-        ...config.accessHeaders,
-        ...(await signedHeaders(config.secret, body)),
+    response = await fetchWithTimeout(
+      `${config.url}${path}`,
+      {
+        method: "POST",
+        headers: {
+          "Content-Type": "application/json",
+          ...config.accessHeaders,
+          ...(await signedHeaders(config.secret, body)),
+        },
+        body,
       },
-      body,
-      signal: AbortSignal.timeout(config.timeoutMs),
-    });
+      config.timeoutMs,
+    );
   } catch (error) {
-    const name = error instanceof Error ? error.name : "";
     const reason =
-      name === "TimeoutError"
+      error instanceof RequestTimeoutError
         ? "timed out"
         : `unreachable (${error instanceof Error ? error.message : String(error)})`;
     return { kind: "transient", message: `executor ${reason}` };

@@ -33,6 +33,7 @@ import type * as lib_backoff from "../lib/backoff.js";
 import type * as lib_cron from "../lib/cron.js";
 import type * as lib_crypto from "../lib/crypto.js";
 import type * as lib_executorConfig from "../lib/executorConfig.js";
+import type * as lib_fetchTimeout from "../lib/fetchTimeout.js";
 import type * as lib_jobStateMachine from "../lib/jobStateMachine.js";
 import type * as lib_sourceDeployment from "../lib/sourceDeployment.js";
 import type * as maintenance from "../maintenance.js";
@@ -75,6 +76,7 @@ declare const fullApi: ApiFromModules<{
   "lib/cron": typeof lib_cron;
   "lib/crypto": typeof lib_crypto;
   "lib/executorConfig": typeof lib_executorConfig;
+  "lib/fetchTimeout": typeof lib_fetchTimeout;
   "lib/jobStateMachine": typeof lib_jobStateMachine;
   "lib/sourceDeployment": typeof lib_sourceDeployment;
   maintenance: typeof maintenance;

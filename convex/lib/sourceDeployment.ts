@@ -6,6 +6,8 @@
  * Every failure becomes a {@link SourceDeploymentError} whose `kind` says what went wrong and whether a
  * later try may succeed. The deploy key is never part of a message.
  */
+import { fetchWithTimeout } from "./fetchTimeout";
+
 export type SourceErrorKind =
   | "bad_url"
   | "unreachable"
@@ -70,15 +72,19 @@ async function call(source: SourceDeployment, path: string, init: RequestInit): 
   const base = normalizeDeploymentUrl(source.url);
   const doFetch = source.fetch ?? fetch;
   try {
-    return await doFetch(`${base}${path}`, {
-      ...init,
-      headers: {
-        Authorization: `Convex ${source.deployKey}`,
-        "Content-Type": "application/json",
-        "Convex-Client": "convex-warehouse-sync-0.1.0",
+    return await fetchWithTimeout(
+      `${base}${path}`,
+      {
+        ...init,
+        headers: {
+          Authorization: `Convex ${source.deployKey}`,
+          "Content-Type": "application/json",
+          "Convex-Client": "convex-warehouse-sync-0.1.0",
+        },
       },
-      signal: AbortSignal.timeout(SOURCE_REQUEST_TIMEOUT_MS),
-    });
+      SOURCE_REQUEST_TIMEOUT_MS,
+      doFetch,
+    );
   } catch (error) {
     const cause = error instanceof Error ? error.message : String(error);
     throw new SourceDeploymentError("unreachable", `deployment ${base} is unreachable: ${cause}`);
