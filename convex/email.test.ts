@@ -184,7 +184,7 @@ describe("failure alerts", () => {
     await fail();
     await t.run(async (ctx) => {
       const { scheduleAlert } = await import("./email");
-      await scheduleAlert(ctx, jobId, "failure");
+      await scheduleAlert(ctx, (await ctx.db.get(jobId))!, "failure");
     });
     await waitFor(
       () => notifications(t),
@@ -221,6 +221,39 @@ describe("failure alerts", () => {
     );
     expect(all.find((n) => n.kind === "recovery")?.jobId).toBe(jobId);
     expect(server.mail.at(-1)!.data).toContain("sync succeeded again");
+  });
+});
+
+describe("alert rate limit", () => {
+  test("a flapping app gets at most 5 alerts in a burst; the rest are recorded as skipped", async () => {
+    const t = newFakeTimerTest();
+    await t.run(async (ctx) => {
+      await ctx.db.insert("emailSettings", {
+        enabled: true,
+        host: "127.0.0.1",
+        port: 9,
+        security: "none",
+        from: "sync@example.com",
+        recipients: ["ops@example.com"],
+        notifyOnRecovery: false,
+        updatedAt: 0,
+      });
+    });
+    const first = await runningJob(t, 1);
+    const template = (await t.run((ctx) => ctx.db.get(first)))!;
+    for (let i = 0; i < 7; i++)
+      await t.run(async (ctx) => {
+        const { _id, _creationTime, ...fields } = template;
+        const id = i === 0 ? first : await ctx.db.insert("jobs", fields);
+        await ctx.db.patch(template.appId, { lastJobId: id });
+        await failAttempt(ctx, (await ctx.db.get(id))!, { message: "x", retryable: false });
+      });
+    const rows = await notifications(t);
+    expect(rows.filter((n) => n.status === "pending")).toHaveLength(5);
+    expect(rows.filter((n) => n.status === "skipped").map((n) => n.error)).toEqual([
+      "too many alerts for this app: rate limited",
+      "too many alerts for this app: rate limited",
+    ]);
   });
 });
 

@@ -11,6 +11,7 @@ import { adminAction, adminActor, adminQuery } from "./access";
 import { recordAudit } from "./audit";
 import { isEmail, normalizeEmail } from "./lib/adminList";
 import { encryptSecret } from "./lib/crypto";
+import { rateLimiter } from "./rateLimits";
 
 export const smtpSecurity = v.union(v.literal("tls"), v.literal("starttls"), v.literal("none"));
 
@@ -128,12 +129,17 @@ export const saveSettings = adminAction({
   },
 });
 
-/** Records and schedules an alert, unless email is off or this job already has one of this kind. */
+/**
+ * Records and schedules an alert, unless email is off or this job already has one of this kind. A flapping
+ * app (a schedule failing every few minutes) is held to the `alertEmail` rate limit; the alerts it drops are
+ * recorded as skipped.
+ */
 export async function scheduleAlert(
   ctx: MutationCtx,
-  jobId: Id<"jobs">,
+  job: { _id: Id<"jobs">; appId: Id<"apps"> },
   kind: "failure" | "recovery",
 ): Promise<void> {
+  const jobId = job._id;
   const settings = await loadEmailSettings(ctx);
   if (!settings?.enabled || (kind === "recovery" && !settings.notifyOnRecovery)) return;
   const existing = await ctx.db
@@ -141,6 +147,17 @@ export async function scheduleAlert(
     .withIndex("by_job_kind", (q) => q.eq("jobId", jobId).eq("kind", kind))
     .first();
   if (existing) return;
+  const allowed = await rateLimiter.limit(ctx, "alertEmail", { key: job.appId });
+  if (!allowed.ok) {
+    await ctx.db.insert("notifications", {
+      jobId,
+      kind,
+      status: "skipped",
+      error: "too many alerts for this app: rate limited",
+      at: Date.now(),
+    });
+    return;
+  }
   const notificationId = await ctx.db.insert("notifications", {
     jobId,
     kind,

@@ -128,9 +128,9 @@ export async function transitionJob(
     await ctx.db.patch(app._id, { lastJobStatus: to, lastJobAt: now });
     if (to === "failed") {
       await ctx.db.patch(app._id, { failureStreak: app.failureStreak + 1 });
-      await scheduleAlert(ctx, job._id, "failure");
+      await scheduleAlert(ctx, job, "failure");
     } else if (to === "succeeded") {
-      if (app.failureStreak > 0) await scheduleAlert(ctx, job._id, "recovery");
+      if (app.failureStreak > 0) await scheduleAlert(ctx, job, "recovery");
       await ctx.db.patch(app._id, { failureStreak: 0 });
     }
   }

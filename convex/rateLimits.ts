@@ -1,8 +1,10 @@
-import { MINUTE, RateLimiter } from "@convex-dev/rate-limiter";
+import { HOUR, MINUTE, RateLimiter } from "@convex-dev/rate-limiter";
 import { components } from "./_generated/api";
 
 /** Per API token. Token bucket: 60 a minute sustained (one a second), bursts of 10. */
 export const rateLimiter = new RateLimiter(components.rateLimiter, {
   apiSync: { kind: "token bucket", rate: 60, period: MINUTE, capacity: 10 },
   apiRead: { kind: "token bucket", rate: 120, period: MINUTE, capacity: 20 },
+  /** Alert emails per app: bursts of 5, then one every 10 minutes. */
+  alertEmail: { kind: "token bucket", rate: 6, period: HOUR, capacity: 5 },
 });
