@@ -11,6 +11,8 @@ export interface E2eTarget {
   /** A target string for a place no earlier test wrote to (PGlite: new directory; PostgreSQL: same database). */
   fresh(): string;
   query<T>(target: string, sql: string): Promise<T[]>;
+  /** Drops the schemas tests created in a shared database (PostgreSQL); a PGlite directory is simply left. */
+  dropSchemas(target: string, schemas: readonly string[]): Promise<void>;
 }
 
 export function e2eTargets(): E2eTarget[] {
@@ -27,6 +29,7 @@ export function e2eTargets(): E2eTarget[] {
           await db.close();
         }
       },
+      dropSchemas: async () => {},
     },
   ];
   const pgUrl = process.env.PG_URL;
@@ -43,12 +46,30 @@ export function e2eTargets(): E2eTarget[] {
           await client.end();
         }
       },
+      dropSchemas: async (target: string, schemas: readonly string[]) => {
+        const client = new pg.Client({ connectionString: target });
+        await client.connect();
+        try {
+          for (const schema of schemas) {
+            // The engine stages into `<schema>__staging`.
+            await client.query(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`);
+            await client.query(`DROP SCHEMA IF EXISTS "${schema}__staging" CASCADE`);
+          }
+        } finally {
+          await client.end();
+        }
+      },
     });
   }
   return targets;
 }
 
+/** Every schema name handed out, so a test file can drop them afterwards. */
+export const createdSchemas: string[] = [];
+
 /** A schema name no other test uses. */
 export function uniqueSchemaName(prefix = "e2e"): string {
-  return `${prefix}_${Date.now().toString(36)}_${Math.random().toString(36).slice(2, 7)}`;
+  const name = `${prefix}_${Date.now().toString(36)}_${Math.random().toString(36).slice(2, 7)}`;
+  createdSchemas.push(name);
+  return name;
 }

@@ -7,7 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startConvexReceiver, type ConvexReceiver } from "../../test/convexReceiver.js";
 import { DEPLOY_KEY, makePayload, SECRET, signedFetch, testConfig } from "../../test/harness.js";
 import { ANOUK_DEV_ZIP, startSourceDeployment, type SourceDeployment } from "../../test/sourceDeployment.js";
-import { e2eTargets, uniqueSchemaName } from "../../test/targets.js";
+import { createdSchemas, e2eTargets, uniqueSchemaName } from "../../test/targets.js";
 import { startExecutor, type RunningExecutor } from "./executor.js";
 import { setLogLevel } from "./log.js";
 
@@ -53,7 +53,10 @@ for (const target of e2eTargets()) {
         probe: async () => ({ reachable: true }),
       });
     });
-    afterAll(() => executor.stop(5_000));
+    afterAll(async () => {
+      await executor.stop(5_000);
+      await target.dropSchemas(targetUrl, createdSchemas);
+    });
 
     async function runToCompletion(overrides: Parameters<typeof makePayload>[1]) {
       const payload = makePayload(source.url, {

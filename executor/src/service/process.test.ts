@@ -10,7 +10,7 @@ import { startConvexReceiver, type ConvexReceiver } from "../../test/convexRecei
 import { spawnExecutor, type ExecutorProcess } from "../../test/executorProcess.js";
 import { DEPLOY_KEY, makePayload, SECRET, signedFetch, tempDir } from "../../test/harness.js";
 import { ANOUK_DEV_ZIP, startSourceDeployment, type SourceDeployment } from "../../test/sourceDeployment.js";
-import { e2eTargets, uniqueSchemaName } from "../../test/targets.js";
+import { createdSchemas, e2eTargets, uniqueSchemaName } from "../../test/targets.js";
 
 const SMALL_EVENTS = "1000000000000000001";
 const BIG_EVENTS = "1000000000000000002";
@@ -81,6 +81,8 @@ async function waitUntilImporting(jobId: string) {
 
 for (const target of e2eTargets()) {
   describe(`executor process into ${target.name}`, () => {
+    afterAll(() => target.dropSchemas(target.fresh(), createdSchemas));
+
     const countEvents = async (url: string, schema: string) =>
       (await target.query<{ n: number }>(url, `SELECT count(*)::int AS n FROM "${schema}".events`))[0]!.n;
 
