@@ -80,7 +80,8 @@ async function waitUntilImporting(jobId: string) {
 }
 
 for (const target of e2eTargets()) {
-  describe(`executor process into ${target.name}`, () => {
+  // POSIX signals: on Windows, kill() always terminates at once, so SIGTERM cannot be told from SIGKILL there.
+  describe.skipIf(process.platform === "win32")(`executor process into ${target.name}`, () => {
     afterAll(() => target.dropSchemas(target.fresh(), createdSchemas));
 
     const countEvents = async (url: string, schema: string) =>
