@@ -126,7 +126,11 @@ export async function errorFromResponse(base: string, response: Response): Promi
   return new SourceDeploymentError("bad_response", `${base} answered ${status} ${detail}`);
 }
 
-/** Runs a (system) query through POST /api/query and unwraps the `{status, value}` envelope. */
+/**
+ * Runs a (system) query and unwraps the `{status, value}` envelope: POST /api/query (the documented HTTP API)
+ * for the root; POST /api/function for a component, the endpoint through which `ConvexHttpClient` passes a
+ * `componentPath` (the id from `_system/frontend/components:list`, as `npx convex data --component` does).
+ */
 export async function runQuery(
   source: SourceDeployment,
   path: string,
@@ -134,7 +138,7 @@ export async function runQuery(
   componentPath?: string,
 ): Promise<unknown> {
   const base = normalizeDeploymentUrl(source.url);
-  const response = await call(source, "/api/query", {
+  const response = await call(source, componentPath ? "/api/function" : "/api/query", {
     method: "POST",
     body: JSON.stringify({ path, args, format: "json", ...(componentPath ? { componentPath } : {}) }),
   });

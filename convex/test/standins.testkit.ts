@@ -126,8 +126,11 @@ export async function startSourceDeployment(options: SourceOptions): Promise<Sta
         };
       return options.requestReply ?? { status: 200 };
     }
-    if (req.method === "POST" && req.path === "/api/query") {
+    if (req.method === "POST" && (req.path === "/api/query" || req.path === "/api/function")) {
       const body = JSON.parse(req.body) as { path: string; componentPath?: string };
+      // Like the backend: /api/query has no componentPath; /api/function does.
+      if (req.path === "/api/query" && body.componentPath !== undefined)
+        return { status: 400, body: { code: "BadRequest", message: "unexpected componentPath" } };
       if (body.path === "_system/frontend/components:list")
         return { status: 200, body: { status: "success", value: [{ id: "root", path: "" }, ...components] } };
       if (body.path === "_system/cli/tables") {
