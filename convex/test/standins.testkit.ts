@@ -128,7 +128,7 @@ export async function startSourceDeployment(options: SourceOptions): Promise<Sta
     }
     if (req.method === "POST" && (req.path === "/api/query" || req.path === "/api/function")) {
       const body = JSON.parse(req.body) as { path: string; componentPath?: string };
-      // Like the backend: /api/query has no componentPath; /api/function does.
+      // Holds the code to the endpoint known to take componentPath (ConvexHttpClient.function uses /api/function).
       if (req.path === "/api/query" && body.componentPath !== undefined)
         return { status: 400, body: { code: "BadRequest", message: "unexpected componentPath" } };
       if (body.path === "_system/frontend/components:list")
