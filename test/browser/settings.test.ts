@@ -114,4 +114,16 @@ describe("settings", () => {
     expect(await page.getByLabel(/Keep jobs/).inputValue()).toBe("90");
     await dashboard.screenshot(page, "settings");
   });
+
+  it("adds an admin to the allow-list and removes them after confirmation", async () => {
+    const section = page.getByRole("region", { name: "Admins" });
+    await section.getByLabel("Add an admin by email").fill("colleague@example.com");
+    await section.getByRole("button", { name: "Add admin" }).click();
+    const row = section.getByRole("listitem").filter({ hasText: "colleague@example.com" });
+    await row.waitFor();
+    await row.getByRole("button", { name: "Remove" }).click();
+    await page.getByRole("dialog").getByRole("button", { name: "Remove" }).click();
+    await row.waitFor({ state: "detached" });
+    expect(await section.getByText("colleague@example.com").count()).toBe(0);
+  });
 });
