@@ -1,6 +1,7 @@
 /** The executors' last heartbeats (target summary without credentials), for the dashboard. */
 import { v } from "convex/values";
 import { adminQuery } from "./access";
+import { CONTRACT_VERSION } from "./contract/executor";
 
 /** An executor silent for longer than this is shown offline. */
 export const HEARTBEAT_STALE_MS = 3 * 60_000;
@@ -22,6 +23,8 @@ export const executorView = v.object({
   queuedJobs: v.number(),
   lastHeartbeatAt: v.number(),
   online: v.boolean(),
+  /** False when the executor speaks another contract version than this deployment. */
+  contractCompatible: v.boolean(),
 });
 
 export const list = adminQuery({
@@ -40,6 +43,7 @@ export const list = adminQuery({
       queuedJobs: r.queuedJobs,
       lastHeartbeatAt: r.lastHeartbeatAt,
       online: now - r.lastHeartbeatAt < HEARTBEAT_STALE_MS,
+      contractCompatible: r.contractVersion === CONTRACT_VERSION,
     }));
   },
 });

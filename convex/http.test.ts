@@ -277,6 +277,7 @@ describe("executor callbacks", () => {
       expect.objectContaining({
         executorId: "pc-1",
         online: true,
+        contractCompatible: true,
         target: expect.objectContaining({ host: "sql01" }),
       }),
     ]);
