@@ -141,6 +141,18 @@ describe("snapshot export: request and follow by scheduled re-checks", () => {
     expect(JSON.stringify(row)).not.toContain("revoked");
   });
 
+  test("an unreachable source at request time re-queues the job for its next attempt", async () => {
+    const { t, s, jobId } = await setup([null]);
+    await s.close();
+    await t.action(internal.exports.startExport, { jobId, attempt: 1 });
+    expect(await job(t, jobId)).toMatchObject({
+      status: "queued",
+      attempt: 2,
+      error: { code: "source_unreachable", retryable: true },
+    });
+    expect((await lastScheduled(t, "exports:startExport"))?.args).toEqual({ jobId, attempt: 2 });
+  });
+
   test("stale steps (other attempt, cancelled job) do nothing", async () => {
     const { t, s, jobId } = await setup([null]);
     await t.action(internal.exports.startExport, { jobId, attempt: 2 });
