@@ -182,12 +182,32 @@ describe.sequential("an app from creation to a failed sync", () => {
     await dashboard.screenshot(page, "overview");
   });
 
-  it("is usable at phone width", async () => {
-    const phone = await dashboard.openSignedIn(new URL(appUrl).pathname, { width: 390, height: 844 });
+  it("is usable at phone width on every page", async () => {
+    const appPath = new URL(appUrl).pathname;
+    const phone = await dashboard.openSignedIn(appPath, { width: 390, height: 844 });
     await phone.getByRole("heading", { name: "Shop Prod" }).waitFor();
-    const overflow = await phone.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
-    expect(overflow).toBeLessThanOrEqual(0);
-    await dashboard.screenshot(phone, "phone-app-detail");
+    const pages: [string, string][] = [
+      [appPath, "app-detail"],
+      ["/", "overview"],
+      ["/apps", "apps"],
+      [`${appPath}/edit`, "app-edit"],
+      ["/logs", "logs"],
+      ["/scheduling", "scheduling"],
+      ["/settings", "settings"],
+    ];
+    for (const [pathname, name] of pages) {
+      await phone.goto(dashboard.site.url + pathname);
+      await phone.getByRole("navigation", { name: "Main" }).waitFor();
+      await phone.waitForTimeout(300);
+      await phone
+        .locator("[role=status]")
+        .first()
+        .waitFor({ state: "detached", timeout: 5_000 })
+        .catch(() => {});
+      const overflow = await phone.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
+      expect(overflow, `${pathname} is wider than the phone`).toBeLessThanOrEqual(0);
+      await dashboard.screenshot(phone, `phone-${name}`);
+    }
   });
 
   it("deletes the app only after confirmation", async () => {
