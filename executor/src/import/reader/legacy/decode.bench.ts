@@ -7,7 +7,11 @@
  */
 import { bench, describe } from "vitest";
 import { decodeLegacyDocument } from "./decode.js";
-import { jsonlLines, LEGACY_SAMPLE_ZIPS, readZipTexts } from "./sample-zips.js";
+import {
+  jsonlLines,
+  LEGACY_SAMPLE_ZIPS,
+  readZipTexts,
+} from "../../../../../test/fixtures/legacy-sample-zips.js";
 import { parseGeneratedSchema } from "./schema.js";
 
 const texts = await readZipTexts(LEGACY_SAMPLE_ZIPS.anoukDev);

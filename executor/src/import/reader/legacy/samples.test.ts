@@ -1,7 +1,12 @@
 import { beforeAll, describe, expect, it } from "vitest";
 import type { ConvexObject } from "../../values.js";
 import { decodeLegacyDocument } from "./decode.js";
-import { jsonlLines, LEGACY_SAMPLE_ZIPS, legacyTables, readZipTexts } from "./sample-zips.js";
+import {
+  jsonlLines,
+  LEGACY_SAMPLE_ZIPS,
+  legacyTables,
+  readZipTexts,
+} from "../../../../../test/fixtures/legacy-sample-zips.js";
 import { parseGeneratedSchema, topLevelFields } from "./schema.js";
 
 type Zip = keyof typeof LEGACY_SAMPLE_ZIPS;

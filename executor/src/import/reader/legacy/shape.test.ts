@@ -1,6 +1,11 @@
 import { beforeAll, describe, expect, it } from "vitest";
 import { LegacyShapeError } from "./errors.js";
-import { jsonlLines, LEGACY_SAMPLE_ZIPS, legacyTables, readZipTexts } from "./sample-zips.js";
+import {
+  jsonlLines,
+  LEGACY_SAMPLE_ZIPS,
+  legacyTables,
+  readZipTexts,
+} from "../../../../../test/fixtures/legacy-sample-zips.js";
 import { parseShape, printShape, SHAPE_ATOMS, type Shape } from "./shape.js";
 
 function shapeError(text: string): LegacyShapeError {
