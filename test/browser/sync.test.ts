@@ -1,5 +1,6 @@
 import type { Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { contrastProblems } from "./contrast.js";
 import { startDashboard, type Dashboard } from "./dashboard.js";
 import {
   startExecutorStandIn,
@@ -159,6 +160,7 @@ describe.sequential("an app from creation to a failed sync", () => {
 
   it("lists every job unfiltered, and the schedule on the Scheduling page", async () => {
     await page.getByRole("link", { name: "Logs" }).click();
+    await page.getByRole("search", { name: "Filter jobs" }).waitFor();
     await page.getByTestId("job-row").nth(2).waitFor();
     expect(await page.getByTestId("job-row").count()).toBe(3);
 
@@ -208,6 +210,28 @@ describe.sequential("an app from creation to a failed sync", () => {
       expect(overflow, `${pathname} is wider than the phone`).toBeLessThanOrEqual(0);
       await dashboard.screenshot(phone, `phone-${name}`);
     }
+  });
+
+  it("has text contrast of at least WCAG AA on every page, light and dark", async () => {
+    const appPath = new URL(appUrl).pathname;
+    const pages = [appPath, "/", "/apps", `${appPath}/edit`, "/logs", "/scheduling", "/settings"];
+    const viewer = await dashboard.openSignedIn("/");
+    const found: string[] = [];
+    for (const scheme of ["light", "dark"] as const) {
+      await viewer.emulateMedia({ colorScheme: scheme });
+      for (const pathname of pages) {
+        await viewer.goto(dashboard.site.url + pathname);
+        await viewer.getByRole("navigation", { name: "Main" }).waitFor();
+        await viewer.waitForTimeout(400);
+        for (const p of await contrastProblems(viewer)) {
+          found.push(
+            `${scheme} ${pathname}: "${p.text}" ${p.ratio}:1 < ${p.required}:1 (${p.color} on ${p.background})`,
+          );
+        }
+      }
+    }
+    await dashboard.screenshot(viewer, "dark-settings");
+    expect(found).toEqual([]);
   });
 
   it("deletes the app only after confirmation", async () => {
