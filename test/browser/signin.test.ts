@@ -1,5 +1,7 @@
 import { makeFunctionReference } from "convex/server";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { serveSite } from "../harness/siteServer.js";
+import { SITE_BUILD_DIR } from "./build.js";
 import { ADMIN, startDashboard, type Dashboard } from "./dashboard.js";
 
 const createApp = makeFunctionReference<"action">("apps:create");
@@ -77,5 +79,19 @@ describe("signing in", () => {
     expect(await page.evaluate(() => document.activeElement?.textContent)).toBe("Skip to content");
     await page.keyboard.press("Enter");
     expect(await page.evaluate(() => document.activeElement?.id)).toBe("main");
+  });
+
+  it("explains a build that was not told where the control plane is", async () => {
+    const unconfigured = await serveSite(SITE_BUILD_DIR, "");
+    try {
+      const context = await dashboard.browser.newContext();
+      const page = await context.newPage();
+      await page.goto(unconfigured.url + "/apps");
+      await page.getByRole("alert").waitFor();
+      expect(await page.getByRole("alert").textContent()).toMatch(/PUBLIC_CONVEX_URL/);
+      await context.close();
+    } finally {
+      await unconfigured.close();
+    }
   });
 });
