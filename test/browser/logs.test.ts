@@ -89,6 +89,10 @@ describe("logs", () => {
 
     await page.getByLabel("Status").selectOption("failed");
     await page.waitForFunction(() => document.querySelectorAll('[data-testid="job-row"]').length === 4);
+    expect(new URL(page.url()).searchParams.get("status")).toBe("failed");
+    await page.reload();
+    await page.waitForFunction(() => document.querySelectorAll('[data-testid="job-row"]').length === 4);
+    expect(await page.getByLabel("Status").inputValue()).toBe("failed");
     expect(await page.getByText("seeded failure 3", { exact: true }).count()).toBe(1);
 
     await page.getByRole("button", { name: "Clear filters" }).click();
