@@ -78,8 +78,26 @@ describe.sequential("an app from creation to a failed sync", () => {
   });
 
   it("shows a server-side error next to its field", async () => {
+    await page.goto(dashboard.site.url + "/apps/new");
+    await page.getByLabel("Name").fill("Shop Prod");
+    await page.getByLabel("Deployment URL").fill(source.url);
+    await page.getByLabel(/^Deploy key/).fill(DEPLOY_KEY);
+    await page.getByRole("button", { name: "Create app" }).click();
+    const slugError = page.locator("#slug-error");
+    await slugError.waitFor();
+    expect(await slugError.textContent()).toMatch(/already used/);
+    expect(await page.getByLabel(/^Slug/).getAttribute("aria-invalid")).toBe("true");
+
     await page.goto(appUrl + "/edit");
     await page.getByLabel(/^Target schema/).waitFor();
+    await page.getByRole("button", { name: "Fetch tables" }).click();
+    await page.getByText("3 tables in the source").waitFor();
+    expect(
+      await page
+        .getByRole("list", { name: "Source tables" })
+        .getByRole("checkbox", { checked: true })
+        .count(),
+    ).toBe(2);
     expect(await page.getByTestId("key-hint").textContent()).not.toContain("0123456789abcdef");
     await page.getByLabel("Run on a schedule").check();
     await page.getByLabel(/^Cron/).fill("61 * * * *");
