@@ -4,7 +4,18 @@ import globals from "globals";
 
 export default tseslint.config(
   {
-    ignores: ["node_modules", "convex/_generated", ".svelte-kit", "build", "site/build", ".data", "bench-data", "coverage"],
+    ignores: [
+      "node_modules",
+      "convex/_generated",
+      ".svelte-kit",
+      "site/.svelte-kit",
+      "build",
+      "site/build",
+      ".data",
+      "bench-data",
+      "coverage",
+      "test-artifacts",
+    ],
   },
   js.configs.recommended,
   ...tseslint.configs.recommended,
