@@ -105,3 +105,25 @@ for (const target of testTargets()) {
     });
   });
 }
+
+describe("warehouse inventory and the PGlite lock", () => {
+  it("lists loaded tables with live row counts, and keeps a second process out of a PGlite warehouse", async () => {
+    const { listLoadedTables } = await import("./inventory.js");
+    const { writeFile } = await import("node:fs/promises");
+    const dir = await mkdtemp(path.join(os.tmpdir(), "inventory-"));
+    const zip = await tmpZip([
+      { name: "a", docs: [doc(1, {}), doc(2, {})] },
+      { name: "b", component: "chat", docs: [doc(3, {})] },
+    ]);
+    await importSnapshot({ snapshotPath: zip, target: `pglite:${dir}` });
+    const tables = await listLoadedTables(`pglite:${dir}`);
+    expect(tables.map((t) => [t.table, t.sqlTable, t.rows, t.snapshotTs])).toEqual([
+      ["a", "a", 2, "1745162191687970000"],
+      ["chat/b", "chat__b", 1, "1745162191687970000"],
+    ]);
+    await writeFile(path.join(dir, ".convex-warehouse-sync.lock"), String(process.ppid));
+    await expect(listLoadedTables(`pglite:${dir}`)).rejects.toThrow(`is in use by process ${process.ppid}`);
+    await writeFile(path.join(dir, ".convex-warehouse-sync.lock"), "999999999");
+    expect(await listLoadedTables(`pglite:${dir}`)).toHaveLength(2);
+  });
+});

@@ -72,6 +72,15 @@ export interface SwapMetadata {
   loadedAt: Date;
 }
 
+/** A table as the warehouse holds it now (from `_convex_tables`, with a live row count). */
+export interface LoadedTable {
+  table: string;
+  sqlTable: string;
+  rows: number;
+  snapshotTs: string | null;
+  loadedAt: Date;
+}
+
 export interface TargetConnection {
   readonly kind: TargetKind;
   readonly identifierRules: IdentifierRules;
@@ -86,6 +95,8 @@ export interface TargetConnection {
   finalizeStaging(sqlTable: string, columns: readonly PlannedColumn[]): Promise<void>;
   /** In one transaction: every staging table replaces its target, and the mapping tables are updated. */
   swap(tables: readonly SwapTable[], meta: SwapMetadata): Promise<void>;
+  /** What earlier loads put into `schema` (empty when nothing was loaded). Reads only. */
+  loadedTables(schema: string): Promise<LoadedTable[]>;
   /** Drops every staging table (after success, failure or cancellation). Never throws. */
   cleanup(): Promise<void>;
   close(): Promise<void>;

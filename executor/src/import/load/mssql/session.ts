@@ -11,6 +11,7 @@ import type { ConvexObject } from "../../values.js";
 import {
   groupPriorRows,
   retiredSchemaName,
+  type LoadedTable,
   stagingSchemaName,
   type PriorRow,
   type PriorTable,
@@ -32,6 +33,7 @@ import {
   prepareSchemasSql,
   primaryKeySql,
   qualifiedName,
+  loadedTablesSql,
   readPriorSql,
   recordedType,
   swapTableSql,
@@ -104,6 +106,30 @@ class MssqlTarget implements TargetConnection {
   async readPrior(): Promise<Map<string, PriorTable>> {
     const rows = await this.run<PriorRow>(readPriorSql(this.schema), this.metaParams());
     return groupPriorRows(rows, columnTypeFromRecorded);
+  }
+
+  async loadedTables(schema: string): Promise<LoadedTable[]> {
+    const rows = await this.run<{
+      component: string;
+      convex_table: string;
+      sql_table: string;
+      snapshot_ts: string | null;
+      loaded_at: Date;
+    }>(loadedTablesSql(schema), { metaTables: qualifiedName(schema, "_convex_tables") });
+    const out: LoadedTable[] = [];
+    for (const r of rows) {
+      const [count] = await this.run<{ n: number }>(
+        `SELECT COUNT_BIG(*) AS n FROM ${qualifiedName(schema, r.sql_table)};`,
+      );
+      out.push({
+        table: r.component ? `${r.component}/${r.convex_table}` : r.convex_table,
+        sqlTable: r.sql_table,
+        rows: Number(count?.n ?? 0),
+        snapshotTs: r.snapshot_ts === null ? null : String(r.snapshot_ts),
+        loadedAt: new Date(r.loaded_at),
+      });
+    }
+    return out;
   }
 
   async createStaging(sqlTable: string, columns: readonly PlannedColumn[]): Promise<void> {

@@ -128,3 +128,9 @@ SELECT t.component, t.convex_table, t.sql_table, c.convex_field, c.sql_column, c
   LEFT JOIN ${qualifiedName(schema, "_convex_columns")} c ON c.sql_table = t.sql_table
  ORDER BY t.sql_table, c.ordinal_position;`;
 }
+
+export function loadedTablesSql(schema: string): string {
+  return `IF OBJECT_ID(@metaTables, N'U') IS NOT NULL
+SELECT component, convex_table, sql_table, CAST(snapshot_ts AS varchar(20)) AS snapshot_ts, loaded_at
+  FROM ${qualifiedName(schema, "_convex_tables")} ORDER BY sql_table;`;
+}

@@ -9,6 +9,7 @@ import type { ConvexObject } from "../../values.js";
 import {
   groupPriorRows,
   stagingSchemaName,
+  type LoadedTable,
   type PriorRow,
   type PriorTable,
   type StagingWriter,
@@ -87,6 +88,35 @@ export class PostgresConnection implements TargetConnection {
         ORDER BY t.sql_table, c.ordinal_position`,
     );
     return groupPriorRows(rows, columnTypeFromPg);
+  }
+
+  async loadedTables(schema: string): Promise<LoadedTable[]> {
+    const meta = qualifiedName(schema, "_convex_tables");
+    const [exists] = await this.db.query<{ ok: boolean }>(`SELECT to_regclass($1) IS NOT NULL AS ok`, [meta]);
+    if (!exists?.ok) return [];
+    const rows = await this.db.query<{
+      component: string;
+      convex_table: string;
+      sql_table: string;
+      snapshot_ts: string | null;
+      loaded_at: Date | string;
+    }>(
+      `SELECT component, convex_table, sql_table, snapshot_ts::text AS snapshot_ts, loaded_at FROM ${meta} ORDER BY sql_table`,
+    );
+    const out: LoadedTable[] = [];
+    for (const r of rows) {
+      const [count] = await this.db.query<{ n: string }>(
+        `SELECT count(*)::text AS n FROM ${qualifiedName(schema, r.sql_table)}`,
+      );
+      out.push({
+        table: r.component ? `${r.component}/${r.convex_table}` : r.convex_table,
+        sqlTable: r.sql_table,
+        rows: Number(count?.n ?? 0),
+        snapshotTs: r.snapshot_ts,
+        loadedAt: new Date(r.loaded_at),
+      });
+    }
+    return out;
   }
 
   async createStaging(sqlTable: string, columns: readonly PlannedColumn[]): Promise<void> {

@@ -2,7 +2,8 @@
  * How SQL and COPY data reach the server: `pg` + pg-copy-streams for PostgreSQL (true streaming with
  * backpressure), and PGlite's COPY FROM '/dev/blob' in bounded chunks (PGlite takes a whole Blob per COPY).
  */
-import { mkdir } from "node:fs/promises";
+import { mkdir, readFile, rm, writeFile } from "node:fs/promises";
+import path from "node:path";
 import { once } from "node:events";
 import pg from "pg";
 import { from as copyFrom } from "pg-copy-streams";
@@ -61,10 +62,47 @@ export async function connectPostgres(connectionString: string): Promise<PgTrans
  */
 const PGLITE_SETTINGS = ["shared_buffers = 32MB", "maintenance_work_mem = 32MB", "wal_buffers = 1MB"];
 
+/**
+ * PGlite is PostgreSQL inside one process: two processes opening the same directory would corrupt it.
+ * A lock file holding the owner's pid keeps a second one out; a lock whose process is gone is taken over.
+ */
+async function lockPgliteDir(dataDir: string): Promise<() => Promise<void>> {
+  const lockPath = path.join(dataDir, ".convex-warehouse-sync.lock");
+  for (let attempt = 0; attempt < 2; attempt++) {
+    try {
+      await writeFile(lockPath, String(process.pid), { flag: "wx" });
+      return () => rm(lockPath, { force: true });
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== "EEXIST") throw err;
+      const owner = Number((await readFile(lockPath, "utf8").catch(() => "")).trim());
+      if (Number.isInteger(owner) && owner > 0 && owner !== process.pid && isAlive(owner)) {
+        throw new Error(
+          `the PGlite warehouse ${dataDir} is in use by process ${owner}; try again when it has finished`,
+        );
+      }
+      await rm(lockPath, { force: true });
+    }
+  }
+  throw new Error(`cannot lock the PGlite warehouse ${dataDir}`);
+}
+
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === "EPERM";
+  }
+}
+
 export async function openPglite(dataDir: string): Promise<PgTransport> {
   await mkdir(dataDir, { recursive: true });
+  const unlock = await lockPgliteDir(dataDir);
   const { PGlite } = await import("@electric-sql/pglite");
-  const db = await PGlite.create({ dataDir, postgresqlconf: PGLITE_SETTINGS });
+  const db = await PGlite.create({ dataDir, postgresqlconf: PGLITE_SETTINGS }).catch(async (err: unknown) => {
+    await unlock();
+    throw err;
+  });
   return {
     copySource: "'/dev/blob'",
     async query<T>(sql: string, params?: unknown[]) {
@@ -95,6 +133,7 @@ export async function openPglite(dataDir: string): Promise<PgTransport> {
     },
     async close() {
       await db.close();
+      await unlock();
     },
   };
 }
