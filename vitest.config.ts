@@ -17,6 +17,7 @@ export default defineConfig({
           name: "node",
           include: ["executor/**/*.test.ts", "scripts/**/*.test.ts"],
           environment: "node",
+          globalSetup: ["test/fixtures/pg-global-setup.ts"],
           testTimeout: 60_000,
           hookTimeout: 60_000,
         },
