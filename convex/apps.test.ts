@@ -1,7 +1,21 @@
-import { describe, expect, test } from "vitest";
+import { afterEach, describe, expect, test, vi } from "vitest";
 import { api } from "./_generated/api";
+import type { Id } from "./_generated/dataModel";
+import { transitionJob } from "./jobs";
 import { decryptSecret } from "./lib/crypto";
-import { asAdmin, createApp, DEFAULT_APP, newTest } from "./test/harness.testkit";
+import type { JobStatus } from "./schema";
+import { asAdmin, createApp, DEFAULT_APP, newTest, type T } from "./test/harness.testkit";
+
+async function moveJob(t: T, jobId: Id<"jobs">, path: JobStatus[], patch = {}) {
+  await t.run(async (ctx) => {
+    let job = (await ctx.db.get(jobId))!;
+    for (const to of path) job = await transitionJob(ctx, job, to, to === path.at(-1) ? patch : {});
+  });
+}
+
+afterEach(() => {
+  vi.useRealTimers();
+});
 
 describe("apps", () => {
   test("the deploy key is stored encrypted, shown masked, and never in queries or the audit log", async () => {
@@ -67,5 +81,48 @@ describe("apps", () => {
     await expect(admin.mutation(api.apps.remove, { appId })).rejects.toThrow(
       /has an active job \(queued\); cancel it first/,
     );
+  });
+
+  test("the list carries each app's last job with its start, duration and rows", async () => {
+    const t = newTest();
+    const T0 = Date.UTC(2026, 10, 2, 8);
+    vi.setSystemTime(T0);
+    const shop = await createApp(t);
+    const blog = await createApp(t, { slug: "blog", name: "Blog" });
+    await createApp(t, { slug: "idle", name: "Idle" });
+    const admin = await asAdmin(t);
+    const { jobId: shopJob } = await admin.mutation(api.jobs.trigger, { appId: shop });
+    vi.setSystemTime(T0 + 60_000);
+    const { jobId: blogJob } = await admin.mutation(api.jobs.trigger, { appId: blog });
+    vi.setSystemTime(T0 + 90_000);
+    await moveJob(t, shopJob, ["exporting", "dispatched", "running", "succeeded"], { totalRows: 1234 });
+
+    const bySlug = async () =>
+      Object.fromEntries((await admin.query(api.apps.list, {})).map((a) => [a.slug, a.lastJob]));
+    const [shopRow, blogRow] = await t.run(async (ctx) => [
+      (await ctx.db.get(shopJob))!,
+      (await ctx.db.get(blogJob))!,
+    ]);
+    expect(shopRow.durationMs).toBeGreaterThan(89_000);
+    expect(await bySlug()).toEqual({
+      blog: { id: blogJob, status: "queued", at: blogRow.createdAt, createdAt: blogRow.createdAt },
+      idle: null,
+      shop: {
+        id: shopJob,
+        status: "succeeded",
+        at: shopRow.finishedAt,
+        createdAt: shopRow.createdAt,
+        durationMs: shopRow.durationMs,
+        totalRows: 1234,
+      },
+    });
+    expect((await admin.query(api.apps.get, { appId: shop }))?.lastJob).toMatchObject({
+      durationMs: shopRow.durationMs,
+      totalRows: 1234,
+    });
+
+    // A pruned last job keeps the app's own summary, without figures.
+    await t.run((ctx) => ctx.db.delete(shopJob));
+    expect((await bySlug()).shop).toEqual({ id: shopJob, status: "succeeded", at: shopRow.finishedAt });
   });
 });

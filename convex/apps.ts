@@ -5,7 +5,7 @@
 import { v } from "convex/values";
 import { internal } from "./_generated/api";
 import type { Doc, Id } from "./_generated/dataModel";
-import { internalMutation, internalQuery, type MutationCtx } from "./_generated/server";
+import { internalMutation, internalQuery, type MutationCtx, type QueryCtx } from "./_generated/server";
 import { adminAction, adminActor, adminMutation, adminQuery } from "./access";
 import { recordAudit } from "./audit";
 import { activeJobOf } from "./jobs";
@@ -26,6 +26,20 @@ import { nextRunsOf, syncAppSchedule, unregisterAppSchedule } from "./schedules"
 
 export const MAX_APPS = 500;
 
+/**
+ * The app's newest job. `status` and `at` (its last transition) come from the app row; the job's own figures
+ * are absent when it has been pruned (retention) or, for `durationMs`, while it is still running.
+ */
+export const lastJobView = v.object({
+  id: v.id("jobs"),
+  status: jobStatus,
+  at: v.number(),
+  createdAt: v.optional(v.number()),
+  durationMs: v.optional(v.number()),
+  totalRows: v.optional(v.number()),
+});
+export type LastJobView = typeof lastJobView.type;
+
 /** What a client may see of an app: no ciphertext, a masked key. */
 export const appView = v.object({
   id: v.id("apps"),
@@ -41,13 +55,13 @@ export const appView = v.object({
   includeStorage: v.boolean(),
   createdAt: v.number(),
   updatedAt: v.number(),
-  lastJob: v.union(v.object({ id: v.id("jobs"), status: jobStatus, at: v.number() }), v.null()),
+  lastJob: v.union(lastJobView, v.null()),
   failureStreak: v.number(),
   nextRuns: v.array(v.number()),
 });
 export type AppView = typeof appView.type;
 
-export function toAppView(app: Doc<"apps">, nextRuns: number[]): AppView {
+export function toAppView(app: Doc<"apps">, nextRuns: number[], lastJob: Doc<"jobs"> | null): AppView {
   return {
     id: app._id,
     name: app.name,
@@ -62,23 +76,39 @@ export function toAppView(app: Doc<"apps">, nextRuns: number[]): AppView {
     includeStorage: app.includeStorage,
     createdAt: app.createdAt,
     updatedAt: app.updatedAt,
-    lastJob:
-      app.lastJobId && app.lastJobStatus && app.lastJobAt
-        ? { id: app.lastJobId, status: app.lastJobStatus, at: app.lastJobAt }
-        : null,
+    lastJob: toLastJobView(app, lastJob),
     failureStreak: app.failureStreak,
     nextRuns,
   };
 }
 
-/** Apps with their last job, status and next scheduled runs (the Apps and Scheduling pages). */
+function toLastJobView(app: Doc<"apps">, job: Doc<"jobs"> | null): LastJobView | null {
+  if (!app.lastJobId || !app.lastJobStatus || !app.lastJobAt) return null;
+  const view: LastJobView = { id: app.lastJobId, status: app.lastJobStatus, at: app.lastJobAt };
+  if (!job) return view;
+  return {
+    ...view,
+    createdAt: job.createdAt,
+    ...(job.durationMs !== undefined ? { durationMs: job.durationMs } : {}),
+    ...(job.totalRows !== undefined ? { totalRows: job.totalRows } : {}),
+  };
+}
+
+/** The job an app row points to as its last: one read by id (the app keeps `lastJobId` current). */
+async function lastJobOf(ctx: QueryCtx, app: Doc<"apps">): Promise<Doc<"jobs"> | null> {
+  return app.lastJobId ? await ctx.db.get(app.lastJobId) : null;
+}
+
+/** Apps with their last job (and its figures), status and next scheduled runs (Overview, Apps, Scheduling). */
 export const list = adminQuery({
   args: {},
   returns: v.array(appView),
   handler: async (ctx): Promise<AppView[]> => {
     const apps = await ctx.db.query("apps").withIndex("by_name").take(MAX_APPS);
     const now = Date.now();
-    return apps.map((app) => toAppView(app, nextRunsOf(app, now, 3)));
+    return Promise.all(
+      apps.map(async (app) => toAppView(app, nextRunsOf(app, now, 3), await lastJobOf(ctx, app))),
+    );
   },
 });
 
@@ -87,7 +117,7 @@ export const get = adminQuery({
   returns: v.union(appView, v.null()),
   handler: async (ctx, args): Promise<AppView | null> => {
     const app = await ctx.db.get(args.appId);
-    return app ? toAppView(app, nextRunsOf(app, Date.now(), 5)) : null;
+    return app ? toAppView(app, nextRunsOf(app, Date.now(), 5), await lastJobOf(ctx, app)) : null;
   },
 });
 

@@ -81,23 +81,73 @@ describe("dashboard job queries", () => {
     expect(failedA.page).toHaveLength(2);
   });
 
-  test("jobs by date range use the creation time", async () => {
-    const t = newTest();
-    vi.setSystemTime(T0);
-    const a = await createApp(t);
-    const first = await insertJob(t, a, "succeeded", T0);
-    vi.setSystemTime(T0 + 2 * DAY);
-    await insertJob(t, a, "succeeded", T0 + 2 * DAY);
-    const admin = await asAdmin(t);
-    const range = (from: number, to: number) =>
-      admin.query(api.jobQueries.listByDateRange, {
-        from,
-        to,
-        paginationOpts: { numItems: 10, cursor: null },
+  describe("date ranges apply to createdAt, alone or with app and status", () => {
+    const HOUR = 3_600_000;
+    // Inserted out of createdAt order, all "now" (a month later): only createdAt can place them.
+    async function seed() {
+      const t = newTest();
+      vi.setSystemTime(T0 + 30 * DAY);
+      const a = await createApp(t);
+      const b = await createApp(t, { slug: "b", name: "B" });
+      const job = (appId: Id<"apps">, status: JobStatus, hours: number) =>
+        insertJob(t, appId, status, undefined, { createdAt: T0 + hours * HOUR });
+      await job(a, "failed", 4);
+      await job(b, "failed", 6);
+      await job(a, "failed", 1);
+      await job(a, "succeeded", 3);
+      await job(a, "failed", 5);
+      await job(b, "failed", 3);
+      await job(a, "failed", 2);
+      return { t, a, admin: await asAdmin(t) };
+    }
+    const hoursOf = (page: { createdAt: number }[]) => page.map((j) => (j.createdAt - T0) / HOUR);
+    const all = { numItems: 50, cursor: null };
+
+    test("status with a range: from inclusive, to exclusive, newest first, every app or one", async () => {
+      const { a, admin } = await seed();
+      const failed = (extra: { appId?: Id<"apps">; from?: number; to?: number }) =>
+        admin
+          .query(api.jobQueries.listByStatus, { status: "failed", paginationOpts: all, ...extra })
+          .then((r) => hoursOf(r.page));
+      expect(await failed({ from: T0 + 2 * HOUR, to: T0 + 5 * HOUR })).toEqual([4, 3, 2]);
+      expect(await failed({ appId: a, from: T0 + 2 * HOUR, to: T0 + 5 * HOUR })).toEqual([4, 2]);
+      expect(await failed({ from: T0 + 5 * HOUR })).toEqual([6, 5]);
+      expect(await failed({ to: T0 + 2 * HOUR })).toEqual([1]);
+      expect(await failed({ appId: a, from: T0 + 5 * HOUR, to: T0 + 6 * HOUR })).toEqual([5]);
+      expect(await failed({ from: T0 + 2 * HOUR + 1, to: T0 + 3 * HOUR })).toEqual([]);
+      expect(await failed({})).toEqual([6, 5, 4, 3, 2, 1]);
+    });
+
+    test("a combined filter pages through its range only", async () => {
+      const { admin } = await seed();
+      const args = { status: "failed" as const, from: T0 + 2 * HOUR, to: T0 + 6 * HOUR };
+      const first = await admin.query(api.jobQueries.listByStatus, {
+        ...args,
+        paginationOpts: { numItems: 2, cursor: null },
       });
-    expect((await range(T0, T0 + DAY)).page.map((j) => j._id)).toEqual([first]);
-    expect((await range(T0, T0 + 3 * DAY)).page).toHaveLength(2);
-    expect((await range(0, 1)).page).toEqual([]);
+      const rest = await admin.query(api.jobQueries.listByStatus, {
+        ...args,
+        paginationOpts: { numItems: 2, cursor: first.continueCursor },
+      });
+      expect([hoursOf(first.page), hoursOf(rest.page), rest.isDone]).toEqual([[5, 4], [3, 2], true]);
+    });
+
+    test("app with a range and a range alone", async () => {
+      const { a, admin } = await seed();
+      const byApp = await admin.query(api.jobQueries.listByApp, {
+        appId: a,
+        from: T0 + 2 * HOUR,
+        to: T0 + 5 * HOUR,
+        paginationOpts: all,
+      });
+      expect(hoursOf(byApp.page)).toEqual([4, 3, 2]);
+      const range = (from: number, to: number) =>
+        admin
+          .query(api.jobQueries.listByDateRange, { from, to, paginationOpts: all })
+          .then((r) => hoursOf(r.page));
+      expect(await range(T0 + 2 * HOUR, T0 + 5 * HOUR)).toEqual([4, 3, 3, 2]);
+      expect(await range(T0 + 30 * DAY - HOUR, T0 + 31 * DAY)).toEqual([]);
+    });
   });
 
   test("job detail has per-table figures and events", async () => {

@@ -129,10 +129,12 @@ export default defineSchema({
     cancelRequested: v.optional(v.object({ at: v.number(), by: v.string(), reason: v.optional(v.string()) })),
     eventCount: v.number(),
   })
-    .index("by_app", ["appId"])
+    // The dashboard's lists filter and show `createdAt`; each filter combination is one index range on it.
+    .index("by_created", ["createdAt"])
+    .index("by_app_created", ["appId", "createdAt"])
+    .index("by_status_created", ["status", "createdAt"])
+    .index("by_app_status_created", ["appId", "status", "createdAt"])
     .index("by_app_active", ["appId", "active"])
-    .index("by_status", ["status"])
-    .index("by_app_status", ["appId", "status"])
     .index("by_active_sign_of_life", ["active", "lastSignOfLifeAt"])
     .index("by_finished", ["finishedAt"])
     .index("by_app_finished", ["appId", "finishedAt"]),
