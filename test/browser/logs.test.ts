@@ -2,10 +2,13 @@ import type { Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startDashboard, type Dashboard } from "./dashboard.js";
 
-// The Logs page over many jobs: pagination and filters. Jobs are written straight into the harness's
-// database, in the control plane's own schema.
+// The Logs page over many jobs: pagination and filters, and the Overview's last runs. Jobs are written straight
+// into the harness's database, in the control plane's own schema.
 const DAY = 86_400_000;
-const NOW = Date.now();
+const HOUR = 3_600_000;
+const NOW = new Date();
+/** Local midnight today: the date inputs speak local days. */
+const TODAY = new Date(NOW.getFullYear(), NOW.getMonth(), NOW.getDate()).getTime();
 let dashboard: Dashboard;
 let page: Page;
 
@@ -13,6 +16,8 @@ function dateInput(ms: number): string {
   const d = new Date(ms);
   return `${d.getFullYear()}-${String(d.getMonth() + 1).padStart(2, "0")}-${String(d.getDate()).padStart(2, "0")}`;
 }
+/** The date input for the local day `k` days ago (noon, clear of daylight-saving shifts). */
+const daysAgo = (k: number) => dateInput(TODAY - k * DAY + 12 * HOUR);
 
 beforeAll(async () => {
   dashboard = await startDashboard({ SECRETS_KEY: Buffer.alloc(32, 5).toString("base64") });
@@ -30,16 +35,19 @@ beforeAll(async () => {
         enabled: true,
         retry: { maxAttempts: 3, baseDelayMs: 5_000, maxDelayMs: 60_000 },
         includeStorage: false,
-        createdAt: NOW - 60 * DAY,
-        updatedAt: NOW - 60 * DAY,
+        createdAt: TODAY - 60 * DAY,
+        updatedAt: TODAY - 60 * DAY,
         failureStreak: 0,
       });
     const apps = [await app("alpha"), await app("beta")];
+    // Job i was created (floor(i/2) + 1) days ago: alpha (even i) at 18:00, beta (odd i) at 06:00. So each of
+    // the last 20 days holds one job of each app; the failed ones (i = 3, 13, 23, 33) are beta's, 2, 7, 12
+    // and 17 days ago. createdAt is all the dashboard filters on; every row's _creationTime is today.
     for (let i = 0; i < 40; i++) {
       const appId = apps[i % 2]!;
-      const at = NOW - i * 0.5 * DAY - 3_600_000;
+      const at = TODAY - (Math.floor(i / 2) + 1) * DAY + (i % 2 === 0 ? 18 : 6) * HOUR;
       const failed = i % 10 === 3;
-      await ctx.db.insert("jobs", {
+      const jobId = await ctx.db.insert("jobs", {
         appId,
         appSlug: i % 2 === 0 ? "alpha" : "beta",
         status: failed ? "failed" : "succeeded",
@@ -51,14 +59,20 @@ beforeAll(async () => {
         createdAt: at,
         updatedAt: at + 60_000,
         lastSignOfLifeAt: at + 60_000,
-        finishedAt: at + 60_000,
-        durationMs: 60_000,
+        finishedAt: at + 60_000 + i * 1000,
+        durationMs: 60_000 + i * 1000,
         dispatchAttempts: 1,
         tables: [],
         totalRows: failed ? 0 : 1000 + i,
         eventCount: 0,
         ...(failed ? { error: { message: `seeded failure ${i}`, retryable: false } } : {}),
       });
+      if (i < 2)
+        await ctx.db.patch(appId, {
+          lastJobId: jobId,
+          lastJobStatus: "succeeded",
+          lastJobAt: at + 60_000 + i * 1000,
+        });
     }
   });
   page = await dashboard.openSignedIn("/logs");
@@ -79,8 +93,10 @@ describe("logs", () => {
     expect(await page.getByRole("button", { name: "Load more" }).count()).toBe(0);
   });
 
-  it("filters by app, by status, and by date range", async () => {
+  it("filters by app, by status, and by date range, alone or combined", async () => {
     const rows = page.getByTestId("job-row");
+    const rowCount = (n: number) =>
+      page.waitForFunction((n) => document.querySelectorAll('[data-testid="job-row"]').length === n, n);
     await page.getByLabel("App").selectOption({ label: "beta" });
     await page.waitForFunction(() =>
       [...document.querySelectorAll('[data-testid="job-row"]')].every((r) => r.textContent?.includes("beta")),
@@ -88,26 +104,75 @@ describe("logs", () => {
     expect(await rows.count()).toBe(20);
 
     await page.getByLabel("Status").selectOption("failed");
-    await page.waitForFunction(() => document.querySelectorAll('[data-testid="job-row"]').length === 4);
+    await rowCount(4);
     expect(new URL(page.url()).searchParams.get("status")).toBe("failed");
     await page.reload();
-    await page.waitForFunction(() => document.querySelectorAll('[data-testid="job-row"]').length === 4);
+    await rowCount(4);
     expect(await page.getByLabel("Status").inputValue()).toBe("failed");
     expect(await page.getByText("seeded failure 3", { exact: true }).count()).toBe(1);
 
-    await page.getByRole("button", { name: "Clear filters" }).click();
-    // The range applies to when a job was created; every seeded row was created by this test, today.
-    await page.getByLabel("From").fill(dateInput(NOW + DAY));
+    // Status and app with a date range: whole local days, both ends included.
+    await page.getByLabel("From").fill(daysAgo(7));
+    await page.getByLabel("To").fill(daysAgo(2));
+    await rowCount(2);
+    const failures = async () =>
+      (await page.locator('[data-testid="job-row"] .err').allTextContents()).map((t) => t.trim());
+    expect(await failures()).toEqual(["seeded failure 3", "seeded failure 13"]);
+    expect(await page.getByText(/does not apply/).count()).toBe(0);
+    await page.getByLabel("From").fill(daysAgo(6));
+    await rowCount(1);
+    expect(await failures()).toEqual(["seeded failure 3"]);
+    await page.getByLabel("To").fill(daysAgo(3));
     await page.getByText("No jobs match.").waitFor();
-    await page.getByLabel("From").fill(dateInput(NOW));
-    await page.getByLabel("To").fill(dateInput(NOW));
-    await rows.nth(24).waitFor();
+    const url = new URL(page.url()).searchParams;
+    expect([url.get("app"), url.get("status"), url.get("from"), url.get("to")]).toEqual([
+      await page.getByLabel("App").inputValue(),
+      "failed",
+      daysAgo(6),
+      daysAgo(3),
+    ]);
+    // Status and range without the app: every failed job 17 to 12 days ago.
+    // (To first: the reversed range in between shows no rows, so the count below is the final state's.)
+    await page.getByLabel("App").selectOption({ label: "All apps" });
+    await page.getByLabel("To").fill(daysAgo(12));
+    await page.getByRole("alert").waitFor();
+    await page.getByLabel("From").fill(daysAgo(17));
+    await rowCount(2);
+    expect(await failures()).toEqual(["seeded failure 23", "seeded failure 33"]);
+    await page.reload();
+    await rowCount(2);
+    expect(await page.getByLabel("From").inputValue()).toBe(daysAgo(17));
+    await dashboard.screenshot(page, "logs-status-and-dates");
+
+    // A range alone, on createdAt: one job per app per day.
+    await page.getByRole("button", { name: "Clear filters" }).click();
+    await page.getByLabel("From").fill(dateInput(TODAY + DAY));
+    await page.getByText("No jobs match.").waitFor();
+    await page.getByLabel("From").fill(daysAgo(3));
+    await page.getByLabel("To").fill(daysAgo(3));
+    await rowCount(2);
+    expect((await rows.allTextContents()).map((t) => /alpha|beta/.exec(t)?.[0])).toEqual(["alpha", "beta"]);
+    await page.getByLabel("From").fill(daysAgo(20));
+    await page.getByLabel("To").fill(daysAgo(1));
+    await rowCount(25);
     expect(await page.getByRole("button", { name: "Load more" }).count()).toBe(1);
 
-    await page.getByLabel("From").fill(dateInput(NOW));
-    await page.getByLabel("To").fill(dateInput(NOW - 3 * DAY));
+    await page.getByLabel("From").fill(daysAgo(0));
+    await page.getByLabel("To").fill(daysAgo(3));
     await page.getByRole("alert").waitFor();
     expect(await page.getByRole("alert").textContent()).toMatch(/end date is before the start date/);
     await dashboard.screenshot(page, "logs");
+  });
+
+  it("shows each app's last run, its duration and rows, on the Overview", async () => {
+    const overview = await dashboard.openSignedIn("/");
+    const lastRun = async (slug: string) => {
+      const row = overview.getByRole("row").filter({ hasText: slug });
+      await row.getByText(/rows/).waitFor();
+      return (await row.textContent())?.replace(/\s+/g, " ");
+    };
+    expect(await lastRun("alpha")).toMatch(/1 min 00 s · 1,000 rows/);
+    expect(await lastRun("beta")).toMatch(/1 min 01 s · 1,001 rows/);
+    await overview.close();
   });
 });
