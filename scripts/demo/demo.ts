@@ -13,7 +13,7 @@ import { makeFunctionReference } from "convex/server";
 import { startHarness, type Harness } from "../../test/harness/server.js";
 import { serveSite, type SiteServer } from "../../test/harness/siteServer.js";
 import { ensureSiteBuilt, SITE_BUILD_DIR } from "../../test/browser/build.js";
-import { freePort, startChild, type Child } from "./processes.js";
+import { freePort, startChild, type Child } from "../lib/processes.js";
 import { SHOP_COMPONENT, SHOP_TABLES, writeShopSnapshot } from "./sampleShop.js";
 import { startDemoSource, type DemoSource } from "./sourceDeployment.js";
 import { watchJobs, type JobWatcher } from "./jobWatcher.js";

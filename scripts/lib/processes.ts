@@ -1,5 +1,5 @@
 /**
- * Child processes for the demo and `npm run dev`: output prefixed line by line with the process's name, and a
+ * Child processes for `npm run demo` and `npm run dev`: output prefixed line by line with the process's name, and a
  * stop that asks politely (SIGTERM, or the platform's equivalent) and insists after a grace period.
  */
 import { spawn, type ChildProcess, type SpawnOptions } from "node:child_process";
