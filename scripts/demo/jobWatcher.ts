@@ -60,12 +60,13 @@ export function watchJobs(options: {
   async function reportWarehouse(): Promise<LoadedTable[] | null> {
     try {
       const tables = await listLoadedTables(options.warehouseTarget, options.schema);
-      const width = Math.max(...tables.map((t) => t.sqlTable.length), 5);
+      const label = (t: LoadedTable) => (t.table === t.sqlTable ? t.table : `${t.table} → ${t.sqlTable}`);
+      const width = Math.max(...tables.map((t) => label(t).length), 5);
       output.write(
         `[demo] the warehouse (${options.warehouseTarget}, schema "${options.schema}") now holds:\n`,
       );
       for (const t of tables)
-        output.write(`[demo]   ${t.sqlTable.padEnd(width)}  ${String(t.rows).padStart(7)} rows\n`);
+        output.write(`[demo]   ${label(t).padEnd(width)}  ${String(t.rows).padStart(7)} rows\n`);
       return tables;
     } catch (error) {
       output.write(`[demo] could not read the warehouse: ${(error as Error).message}\n`);
