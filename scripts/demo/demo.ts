@@ -152,7 +152,15 @@ export async function startDemo(options: DemoOptions = {}): Promise<Demo> {
       },
       output,
     );
-    cleanups.push(() => executor.stop());
+    let stopping = false;
+    cleanups.push(async () => {
+      stopping = true;
+      await executor.stop();
+    });
+    void executor.exited.then((code) => {
+      if (!stopping)
+        output.write(`[demo] the executor exited (code ${code}); syncs cannot run until the demo restarts\n`);
+    });
     await executor.waitForLine(/executor listening/);
 
     const jobs = watchJobs({ harness, warehouseTarget, schema: DEMO_SCHEMA, output });

@@ -22,10 +22,8 @@ export interface StartChildOptions extends Pick<SpawnOptions, "cwd" | "env"> {
   name: string;
   command: string;
   args: string[];
-  /** Where the prefixed output goes; default this process's stdout. Lines are also kept for waitForLine. */
+  /** Where the prefixed output goes; default this process's stdout. */
   output?: Writable;
-  /** Spawn through the shell (needed on Windows for `npx`/`npm` .cmd shims). */
-  shell?: boolean;
   /** Own process group (POSIX), so a terminal's Ctrl-C reaches only the parent, which stops the child. */
   detached?: boolean;
 }
@@ -39,7 +37,6 @@ export function startChild(options: StartChildOptions): Child {
     cwd: options.cwd,
     env: options.env,
     stdio: ["ignore", "pipe", "pipe"],
-    shell: options.shell ?? false,
     detached: options.detached ?? false,
     windowsHide: true,
   });
@@ -52,8 +49,14 @@ export function startChild(options: StartChildOptions): Child {
   };
   eachLine(child.stdout!, onLine);
   eachLine(child.stderr!, onLine);
+  // Last resort when this process exits without stopping the child (a crash): don't leave it orphaned.
+  const killOnExit = () => child.kill();
+  process.once("exit", killOnExit);
   const exited = new Promise<number | null>((resolve) => {
-    child.once("exit", (code) => resolve(code));
+    child.once("exit", (code) => {
+      process.off("exit", killOnExit);
+      resolve(code);
+    });
     child.once("error", (error) => {
       output.write(`${prefix}could not start ${options.command}: ${error.message}\n`);
       resolve(-1);
