@@ -6,7 +6,7 @@
  *   npm run dev -- [--only convex,site] [--skip executor]
  *
  * First time: `npx convex dev` on its own (sign-in, pick a deployment; it writes .env.local), and the
- * executor's .env (EXECUTOR_SECRET, optionally EXECUTOR_TARGET). See docs/demo.md and docs/executor.md.
+ * executor's .env (EXECUTOR_SECRET, optionally EXECUTOR_TARGET). See the README ("Develop against your own deployment") and docs/executor.md.
  */
 import { existsSync, readFileSync } from "node:fs";
 import path from "node:path";
