@@ -73,10 +73,11 @@ export async function loadTable(
 
   for (let restarts = 0; ; restarts++) {
     let writer: StagingWriter | undefined;
+    let docs: AsyncGenerator<DocumentBatch> | undefined;
     try {
       fig.rows = 0;
       fig.bytes = 0;
-      const docs = readDocuments(ctx.zip, table, encoding);
+      docs = readDocuments(ctx.zip, table, encoding);
       const sample: DocumentBatch[] = [];
       let sampleRows = 0;
       let sampleBytes = 0;
@@ -131,6 +132,7 @@ export async function loadTable(
       };
     } catch (err) {
       await writer?.abort();
+      await docs?.return(undefined); // closes the entry's inflate stream before a restart or on failure
       if (err instanceof WidenedRestart && restarts < MAX_RESTARTS) continue;
       fig.state = "failed";
       ctx.report(true);
