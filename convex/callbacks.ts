@@ -129,8 +129,9 @@ export async function applyHeartbeat(ctx: MutationCtx, h: Heartbeat): Promise<Ca
     .unique();
   if (existing) await ctx.db.replace(existing._id, row);
   else await ctx.db.insert("executors", row);
-  // A heartbeat naming a running job is a sign of life for it.
-  for (const jobId of h.runningJobs.slice(0, 20)) {
+  // A heartbeat naming a running or queued job is a sign of life for it.
+  const held = [...h.runningJobs.slice(0, 20), ...(h.queuedJobIds ?? []).slice(0, 20)];
+  for (const jobId of held) {
     const job = await jobOf(ctx, jobId);
     if (job?.active) await ctx.db.patch(job._id, { lastSignOfLifeAt: Date.now() });
   }

@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, test, vi } from "vitest";
-import { api } from "./_generated/api";
+import { api, internal } from "./_generated/api";
 import type { Id } from "./_generated/dataModel";
 import {
   callbackRoutes,
@@ -281,6 +281,26 @@ describe("executor callbacks", () => {
         target: expect.objectContaining({ host: "sql01" }),
       }),
     ]);
+  });
+  test("a heartbeat naming a job queued on the executor keeps the watchdog from failing it", async () => {
+    const t = newTest();
+    const jobId = await dispatchedJob(t);
+    // Dispatched long ago, still waiting behind another job on the executor (concurrency 1).
+    await t.run((ctx) => ctx.db.patch(jobId, { lastSignOfLifeAt: Date.now() - 3 * 3_600_000 }));
+    const res = await signedPost(t, callbackRoutes.heartbeat, {
+      eventId: eventId(),
+      executorId: "pc-1",
+      at: Date.now(),
+      version: "0.1.0",
+      contractVersion: CONTRACT_VERSION,
+      target: { kind: "pglite", reachable: true },
+      runningJobs: ["some-other-job"],
+      queuedJobs: 1,
+      queuedJobIds: [jobId],
+    });
+    expect(res.status).toBe(200);
+    expect(await t.mutation(internal.maintenance.watchdog, {})).toEqual({ failed: 0, cancelled: 0 });
+    expect(await job(t, jobId)).toMatchObject({ status: "dispatched", attempt: 1 });
   });
 });
 

@@ -156,6 +156,11 @@ export const heartbeat = z.object({
   freeDiskBytes: z.number().int().min(0).optional(),
   runningJobs: z.array(z.string()).max(100),
   queuedJobs: z.number().int().min(0),
+  /**
+   * The ids of the queued jobs (added after contract version 1 shipped, so optional). A job waiting its turn on
+   * the executor is alive: without the ids, the watchdog took a long wait in the queue for silence.
+   */
+  queuedJobIds: z.array(z.string()).max(100).optional(),
 });
 export type Heartbeat = z.infer<typeof heartbeat>;
 

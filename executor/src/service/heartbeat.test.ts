@@ -19,7 +19,7 @@ function deps(target: string, overrides: Partial<HeartbeatDeps> = {}): Heartbeat
     targetSpec: parseTarget(target),
     dataDir: tempDir("executor-hb"),
     intervalMs: 60_000,
-    jobs: { runningJobIds: ["job-1"], queuedCount: 2 },
+    jobs: { runningJobIds: ["job-1"], queuedJobIds: ["job-2", "job-3"], queuedCount: 2 },
     ...overrides,
   };
 }
@@ -39,6 +39,7 @@ describe("buildHeartbeat", () => {
       executorId: "pc-7",
       runningJobs: ["job-1"],
       queuedJobs: 2,
+      queuedJobIds: ["job-2", "job-3"],
       contractVersion: 1,
     });
     expect(beat.freeDiskBytes).toBeGreaterThan(0);

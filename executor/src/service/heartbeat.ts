@@ -22,7 +22,11 @@ export interface HeartbeatDeps {
   targetSpec: TargetSpec;
   dataDir: string;
   intervalMs: number;
-  jobs: { readonly runningJobIds: string[]; readonly queuedCount: number };
+  jobs: {
+    readonly runningJobIds: string[];
+    readonly queuedJobIds: readonly string[];
+    readonly queuedCount: number;
+  };
   probe?: (spec: TargetSpec) => Promise<ProbeResult>;
 }
 
@@ -43,6 +47,7 @@ export async function buildHeartbeat(deps: HeartbeatDeps): Promise<Heartbeat> {
     ...(await freeDisk(deps.dataDir)),
     runningJobs: deps.jobs.runningJobIds.slice(0, 100),
     queuedJobs: deps.jobs.queuedCount,
+    queuedJobIds: deps.jobs.queuedJobIds.slice(0, 100),
   };
 }
 

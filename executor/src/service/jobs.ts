@@ -100,6 +100,10 @@ export class JobManager {
     return this.queue.active;
   }
 
+  get queuedJobIds(): readonly string[] {
+    return this.queue.queued;
+  }
+
   get queuedCount(): number {
     return this.queue.queued.length;
   }
