@@ -13,7 +13,13 @@ import {
   TEST_EXECUTOR_SECRET,
   type T,
 } from "./test/harness.testkit";
-import { startExecutor, startSilentServer, UNREACHABLE_URL, type StandIn } from "./test/standins.testkit";
+import {
+  startExecutor,
+  startServer,
+  startSilentServer,
+  UNREACHABLE_URL,
+  type StandIn,
+} from "./test/standins.testkit";
 
 const KEY = "prod:source-123|goodkeygoodkeygoodkey";
 let servers: StandIn[] = [];
@@ -82,6 +88,29 @@ describe("dispatch to the executor", () => {
       ]),
     );
     expect(stored).not.toContain("goodkey");
+  });
+
+  test("an answer with another attempt's state is not a dispatch: retried later", async () => {
+    const t = newTest();
+    // The executor still has attempt 1 in its queue: it answers the known job id with that, starting nothing.
+    const ex = await startServer((req) => ({
+      status: 200,
+      body: {
+        jobId: (JSON.parse(req.body) as { jobId: string }).jobId,
+        attempt: 1,
+        state: "queued",
+        phase: "queued",
+        tables: [],
+      },
+    }));
+    servers.push(ex);
+    const jobId = await readyJob(t, ex.url);
+    await t.run((ctx) => ctx.db.patch(jobId, { attempt: 2 }));
+    await t.action(internal.dispatch.dispatchJob, { jobId, attempt: 2, tryNumber: 1 });
+    expect(await job(t, jobId)).toMatchObject({ status: "exporting", attempt: 2, dispatchAttempts: 1 });
+    expect(await dispatchRetries(t)).toHaveLength(1);
+    const events = await t.run((ctx) => ctx.db.query("jobEvents").collect());
+    expect(events.map((e) => e.message).join("\n")).toMatch(/still holds attempt 1 of this job \(queued\)/);
   });
 
   test("500 then success: retried with backoff, then dispatched", async () => {

@@ -110,6 +110,21 @@ export async function postToExecutor(
   return { kind, message };
 }
 
+/**
+ * The executor answers a job id it knows with that job's state and starts nothing (contract: idempotent POST).
+ * When that state is another attempt's (one still queued or running there), our attempt was not taken: try again
+ * later rather than count it as dispatched and ignore every callback of the run that does happen.
+ */
+export function acceptedForAttempt(outcome: PostOutcome, attempt: number): PostOutcome {
+  if (outcome.kind !== "ok") return outcome;
+  const held = executorJobStatus.safeParse(outcome.body);
+  if (!held.success || held.data.attempt === attempt) return outcome;
+  return {
+    kind: "transient",
+    message: `the executor still holds attempt ${held.data.attempt} of this job (${held.data.state})`,
+  };
+}
+
 export const dispatchJob = internalAction({
   args: { ...stepArgs, tryNumber: v.number() },
   handler: async (ctx, args): Promise<null> => {
@@ -125,7 +140,10 @@ export const dispatchJob = internalAction({
         await decryptSecret(step.app.deployKeyCiphertext),
         deadline,
       );
-      outcome = await postToExecutor(config, executorRoutes.jobs, JSON.stringify(payload));
+      outcome = acceptedForAttempt(
+        await postToExecutor(config, executorRoutes.jobs, JSON.stringify(payload)),
+        step.job.attempt,
+      );
     } catch (error) {
       outcome = { kind: "permanent", message: error instanceof Error ? error.message : String(error) };
     }
