@@ -90,6 +90,48 @@ for (const target of testTargets()) {
       });
     });
 
+    it("keeps analysts' views working: a table that views depend on is refilled in place", async () => {
+      const url = await target.fresh();
+      const schema = uniqueSchema();
+      const views = uniqueSchema("views");
+      const first = await tempSnapshot([
+        { name: "orders", docs: [doc(1, { total: 1.5, qty: 1n }), doc(2, { total: 2.5, qty: 2n })] },
+      ]);
+      await importSnapshot({ snapshotPath: first, target: url, schema });
+      await target.query(url, `CREATE SCHEMA "${views}"`);
+      await target.query(
+        url,
+        `CREATE VIEW "${views}".big_orders AS SELECT "_id", total FROM "${schema}".orders WHERE total > 2`,
+      );
+      const second = await tempSnapshot([
+        {
+          name: "orders",
+          docs: [doc(1, { total: 9.5, qty: "many", note: "new field" }), doc(3, { total: 0.5, qty: 3n })],
+        },
+      ]);
+      await importSnapshot({ snapshotPath: second, target: url, schema });
+      expect(await target.query(url, `SELECT "_id", total FROM "${views}".big_orders`)).toEqual([
+        { _id: fakeId(1), total: 9.5 },
+      ]);
+      expect(
+        await target.query(url, `SELECT qty::text AS qty, note FROM "${schema}".orders ORDER BY "_id"`),
+      ).toEqual([
+        { qty: '"many"', note: "new field" },
+        { qty: "3", note: null },
+      ]);
+      expect((await columnTypes(target, url, schema, "orders")).slice(3)).toEqual([
+        "total->total:double precision",
+        "qty->qty:jsonb",
+        "note->note:text",
+      ]);
+      const [staging] = await target.query<{ n: number }>(
+        url,
+        `SELECT count(*)::int AS n FROM pg_tables WHERE schemaname = '${schema}__staging'`,
+      );
+      expect(staging!.n).toBe(0);
+      if (target.name === "postgres") await target.query(url, `DROP SCHEMA "${views}" CASCADE`);
+    });
+
     it("gives a field that is only ever null a text column", async () => {
       const url = await target.fresh();
       const schema = uniqueSchema();

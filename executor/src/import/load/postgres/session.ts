@@ -18,6 +18,7 @@ import {
   type TargetConnection,
 } from "../connection.js";
 import { encodeRows } from "./encode.js";
+import { replaceTable } from "./replace.js";
 import {
   addColumnsSql,
   copiedColumns,
@@ -171,16 +172,10 @@ export class PostgresConnection implements TargetConnection {
       for (const sql of metadataTablesSql(s)) await this.db.query(sql);
       for (const t of tables) {
         try {
-          await this.db.query(`DROP TABLE IF EXISTS ${qualifiedName(s, t.sqlTable)}`);
+          await replaceTable(this.db, s, this.staging, t);
         } catch (err) {
-          throw new Error(
-            `cannot replace ${qualifiedName(s, t.sqlTable)}: ${(err as Error).message}. ` +
-              `Views that depend on warehouse tables must be dropped before a load and recreated after it.`,
-          );
+          throw new Error(`cannot replace ${qualifiedName(s, t.sqlTable)}: ${(err as Error).message}`);
         }
-        await this.db.query(
-          `ALTER TABLE ${qualifiedName(this.staging, t.sqlTable)} SET SCHEMA ${quoteIdent(s)}`,
-        );
         await this.db.query(
           `DELETE FROM ${qualifiedName(s, "_convex_tables")} WHERE component = $1 AND convex_table = $2`,
           [t.component, t.convexTable],

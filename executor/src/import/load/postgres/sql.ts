@@ -48,7 +48,7 @@ export function columnTypeFromPg(sqlType: string, field: string): ColumnType | u
  * `_id` sorts bytewise (ids are ASCII; the primary key builds faster than with a locale collation), and
  * `_creationTimeUtc` is computed by the server from `_creationTime` instead of being sent as text.
  */
-function columnDefinition(col: PlannedColumn): string {
+export function columnDefinition(col: PlannedColumn): string {
   const name = quoteIdent(col.sqlName);
   if (col.type === "id") return `${name} text COLLATE "C" NOT NULL`;
   if (col.type === "timestamp") {
