@@ -122,6 +122,25 @@ describe("running jobs", () => {
     expect(engine.calls).toHaveLength(2);
   });
 
+  it("lets a higher attempt take the place of the same job still waiting in the queue", async () => {
+    engine.hold();
+    const executor = await start();
+    const [first, waiting] = [makePayload(source.url), makePayload(source.url)];
+    await signedFetch(executor.url, "/jobs", { body: first });
+    await signedFetch(executor.url, "/jobs", { body: waiting });
+    await until(() => engine.calls.length === 1, 5_000, "the first import");
+    const retry = await signedFetch(executor.url, "/jobs", { body: { ...waiting, attempt: 2 } });
+    expect(retry.status).toBe(202);
+    expect(retry.json).toMatchObject({ jobId: waiting.jobId, attempt: 2, state: "queued" });
+    expect(executor.jobs.queuedJobIds).toEqual([waiting.jobId]);
+    engine.release();
+    await convex.waitFor(() => completionOf(waiting.jobId) !== undefined);
+    expect(convex.completions.filter((c) => c.jobId === waiting.jobId)).toEqual([
+      expect.objectContaining({ attempt: 2, outcome: "succeeded" }),
+    ]);
+    expect(engine.calls).toHaveLength(2);
+  });
+
   it("runs jobs one at a time, in the order they arrived", async () => {
     engine.hold();
     const executor = await start();

@@ -115,14 +115,29 @@ export class JobManager {
 
   /**
    * Queues a job unless this job id is known: then it returns the job's current state and starts nothing. A higher
-   * attempt of a job that has ended starts a new run.
+   * attempt of a job that has ended starts a new run; one of a job still waiting in the queue takes its place (the
+   * control plane has given up on the older attempt and would ignore its callbacks).
    */
   submit(payload: JobPayload): { status: ExecutorJobStatus; created: boolean } {
     const existing = this.journal.get(payload.jobId);
-    if (existing && (ACTIVE_STATES.has(existing.state) || existing.attempt >= payload.attempt)) {
+    const supersedesQueued =
+      existing?.state === "queued" && payload.attempt > existing.attempt && this.accepting;
+    if (
+      existing &&
+      !supersedesQueued &&
+      (ACTIVE_STATES.has(existing.state) || existing.attempt >= payload.attempt)
+    ) {
       return { status: toStatus(existing), created: false };
     }
     if (!this.accepting) throw new NotAcceptingJobsError();
+    if (supersedesQueued) {
+      this.queue.remove(payload.jobId);
+      log.info("a newer attempt replaces the queued one", {
+        jobId: payload.jobId,
+        attempt: payload.attempt,
+        replaced: existing.attempt,
+      });
+    }
     const { source, contractVersion: _version, ...rest } = payload;
     const record: JobRecord = {
       ...rest,
