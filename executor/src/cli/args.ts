@@ -58,7 +58,7 @@ export function parseImportArgs(argv: string[], env: NodeJS.ProcessEnv = {}): Im
     : null;
   return {
     snapshotPath: positionals[0]!,
-    target: values.target ?? env.WAREHOUSE_TARGET ?? DEFAULT_TARGET,
+    target: values.target ?? (env.WAREHOUSE_TARGET || DEFAULT_TARGET),
     schema: values.schema ?? "convex",
     tables: tables && tables.length > 0 ? tables : null,
     includeStorage: values["include-storage"] ?? false,

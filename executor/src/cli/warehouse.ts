@@ -11,7 +11,7 @@ async function main(): Promise<number> {
   const { values } = parseArgs({
     options: { target: { type: "string" }, schema: { type: "string", default: "convex" } },
   });
-  const target = values.target ?? process.env.WAREHOUSE_TARGET ?? DEFAULT_TARGET;
+  const target = values.target ?? (process.env.WAREHOUSE_TARGET || DEFAULT_TARGET);
   const where = describeTarget(parseTarget(target));
   const tables = await listLoadedTables(target, values.schema);
   process.stdout.write(

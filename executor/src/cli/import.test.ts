@@ -1,0 +1,44 @@
+import { spawnSync } from "node:child_process";
+import { mkdtemp, writeFile } from "node:fs/promises";
+import os from "node:os";
+import path from "node:path";
+import { describe, expect, it } from "vitest";
+import { fakeId, tempSnapshot } from "../../../test/fixtures/snapshot-zip.js";
+
+const ROOT = path.resolve(import.meta.dirname, "../../..");
+const run = (args: string[]) =>
+  spawnSync(process.execPath, ["--import", "tsx", path.join(ROOT, "executor/src/cli/import.ts"), ...args], {
+    cwd: ROOT,
+    encoding: "utf8",
+  });
+
+describe("npm run import", () => {
+  it("loads a snapshot, prints plain progress lines and a summary table, exits 0", async () => {
+    const zip = await tempSnapshot([
+      { name: "users", docs: [{ _creationTime: 1.7e12, _id: fakeId(1), name: "Ada" }] },
+      { name: "jobs", component: "workpool", docs: [] },
+    ]);
+    const dir = await mkdtemp(path.join(os.tmpdir(), "cli-"));
+    const result = run([zip, "--target", `pglite:${dir}`]);
+    expect(result.status, result.stderr).toBe(0);
+    expect(result.stdout).toContain("✓ users: 1 rows");
+    expect(result.stdout).toMatch(/table\s+sql table\s+rows\s+columns\s+size\s+seconds/);
+    expect(result.stdout).toMatch(/workpool\/jobs\s+workpool__jobs\s+0\s+3/);
+    expect(result.stdout).toContain("Loaded 1 rows in 2 tables");
+  });
+
+  it("exits 1 with the place of the problem for a bad snapshot, and 2 for bad usage", async () => {
+    const dir = await mkdtemp(path.join(os.tmpdir(), "cli-"));
+    const notZip = path.join(dir, "broken.zip");
+    await writeFile(notZip, "this is not a zip");
+    const bad = run([notZip, "--target", `pglite:${dir}/w`]);
+    expect(bad.status).toBe(1);
+    expect(bad.stderr).toMatch(/^error: bad snapshot: broken\.zip: not a readable ZIP archive/m);
+    expect(bad.stderr).toContain("Nothing was changed in the target.");
+
+    const usage = run(["--target", "mysql://x/y", notZip]);
+    expect(usage.status).toBe(2);
+    expect(usage.stderr).toMatch(/invalid --target/);
+    expect(usage.stderr).not.toContain("mysql://x/y");
+  });
+});
