@@ -207,6 +207,22 @@ describe("failures", () => {
     expect(everyFileUnder(config.dataDir).some((t) => t.includes("wrong-key-value"))).toBe(false);
   });
 
+  it("keeps the target's password out of a reported import error", async () => {
+    const target = "postgres://warehouse:s3cr3t-pw@127.0.0.1:5432/test";
+    const executor = await start(testConfig({ convexSiteUrl: convex.url, target, dataDir: config.dataDir }));
+    // Some driver errors echo the connection string they were given.
+    engine.failWith = new Error(`could not connect to ${target}: password s3cr3t-pw rejected`);
+    const payload = makePayload(source.url);
+    await signedFetch(executor.url, "/jobs", { body: payload });
+    const done = await waitForCompletion(payload.jobId);
+    expect(done).toMatchObject({ outcome: "failed", error: { code: "import_failed" } });
+    expect(done.error?.message).toMatch(/could not connect to \[redacted\]/);
+    expect(JSON.stringify(done)).not.toContain("s3cr3t-pw");
+    const status = await signedFetch(executor.url, `/jobs/${payload.jobId}`);
+    expect(JSON.stringify(status.json)).not.toContain("s3cr3t-pw");
+    expect(everyFileUnder(config.dataDir).some((t) => t.includes("s3cr3t-pw"))).toBe(false);
+  });
+
   it("retries a flaky source deployment and succeeds", async () => {
     const executor = await start();
     source.failNext({ status: 502 }, "drop");

@@ -8,6 +8,7 @@
 import { readdir, rm, stat } from "node:fs/promises";
 import path from "node:path";
 import type { ExecutorJobStatus, JobPayload } from "../../../convex/contract/executor.js";
+import { parseTarget } from "../import/load/target.js";
 import type { CallbackOutbox } from "./callbacks.js";
 import type { DownloadPolicy } from "./download.js";
 import { JobStopped } from "./jobErrors.js";
@@ -16,6 +17,7 @@ import { createLogger } from "./log.js";
 import { JobQueue } from "./queue.js";
 import type { ImportFn } from "./runImport.js";
 import { eventBase, runJob, type RunnerDeps } from "./runner.js";
+import { targetSecrets } from "./targetProbe.js";
 
 const log = createLogger("jobs");
 
@@ -44,6 +46,14 @@ export function interruptedMessage(record: Pick<JobRecord, "state" | "phase">): 
   return `the executor stopped during the job (phase ${record.phase}); nothing was swapped in and the target tables are unchanged`;
 }
 
+function secretsOfTarget(target: string): string[] {
+  try {
+    return [target, ...targetSecrets(parseTarget(target))];
+  } catch {
+    return [target];
+  }
+}
+
 export class NotAcceptingJobsError extends Error {
   constructor() {
     super("the executor is shutting down and accepts no new jobs");
@@ -70,6 +80,7 @@ export class JobManager {
   ) {
     this.runner = {
       target: options.target,
+      targetSecrets: secretsOfTarget(options.target),
       downloadsDir: path.join(options.dataDir, "downloads"),
       executorId: options.executorId,
       progressIntervalMs: options.progressIntervalMs,

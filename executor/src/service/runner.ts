@@ -18,6 +18,8 @@ const log = createLogger("runner");
 
 export interface RunnerDeps {
   target: string;
+  /** The target's connection string and password: redacted from every error a job reports. */
+  targetSecrets: readonly string[];
   downloadsDir: string;
   executorId: string;
   progressIntervalMs: number;
@@ -107,7 +109,7 @@ export async function runJob(
     log.info("job succeeded", { jobId: record.jobId, tables: result.tables.length, rows: result.totalRows });
   } catch (thrown) {
     await reporter.stop();
-    const { outcome, error } = describeFailure(thrown, signal, [deployKey]);
+    const { outcome, error } = describeFailure(thrown, signal, [deployKey, ...deps.targetSecrets]);
     const finishedAt = Date.now();
     record.tableFigures = record.tableFigures.map((t) =>
       t.state === "loading" || t.state === "loaded"

@@ -31,7 +31,7 @@ export async function probeTarget(spec: TargetSpec): Promise<ProbeResult> {
         return { reachable: true };
     }
   } catch (error) {
-    const secrets = secretsOf(spec);
+    const secrets = targetSecrets(spec);
     return { reachable: false, error: redact(errorMessage(error), secrets).slice(0, 1000) };
   }
 }
@@ -89,7 +89,8 @@ async function probeMssql(spec: Extract<TargetSpec, { kind: "mssql" }>): Promise
   }
 }
 
-function secretsOf(spec: TargetSpec): string[] {
+/** What must never appear in a message about the target: its connection string and password. */
+export function targetSecrets(spec: TargetSpec): string[] {
   if (spec.kind === "postgres") {
     const password = new URL(spec.connectionString).password;
     return [spec.connectionString, ...(password ? [password, decodeURIComponent(password)] : [])];
