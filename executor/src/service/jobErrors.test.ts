@@ -1,6 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { ImportCancelledError, SnapshotFormatError } from "../import/api.js";
 import { TargetUrlError } from "../import/load/target.js";
+import { jobError } from "../../../convex/contract/executor.js";
 import { DownloadError } from "./download.js";
 import { DeadlinePassedError, describeFailure, JobStopped, redact } from "./jobErrors.js";
 import { interruptedMessage } from "./jobs.js";
@@ -29,6 +30,17 @@ describe("describeFailure", () => {
       code: "import_failed",
       retryable: true,
     });
+  });
+
+  it("keeps a snapshot error within the contract's limits however long the field path", () => {
+    const field = Array.from({ length: 300 }, (_, i) => `level${i}`).join(".");
+    const { error } = describeFailure(
+      new SnapshotFormatError("not a number", "users/documents.jsonl", 9, field),
+      live,
+      [],
+    );
+    expect(jobError.safeParse(error).success).toBe(true);
+    expect(error.where).toMatch(/^users\/documents\.jsonl line 9 field level0\.level1/);
   });
 
   it("tells a cancellation from an interruption by the reason the job was stopped with", () => {

@@ -26,7 +26,9 @@ export class DeadlinePassedError extends Error {
   }
 }
 
+// The contract's limits (jobError): a longer field makes the control plane refuse the whole completion.
 const MAX_MESSAGE = 4000;
+const MAX_WHERE = 1000;
 
 export function describeFailure(
   error: unknown,
@@ -56,7 +58,12 @@ export function describeFailure(
   if (error instanceof SnapshotFormatError) {
     return {
       outcome: "failed",
-      error: { message: clean(error.message), code: "bad_snapshot", where: error.where, retryable: false },
+      error: {
+        message: clean(error.message),
+        code: "bad_snapshot",
+        where: error.where.slice(0, MAX_WHERE),
+        retryable: false,
+      },
     };
   }
   if (error instanceof TargetUrlError) {
