@@ -5,6 +5,7 @@ import { SITE_BUILD_DIR } from "./build.js";
 import { ADMIN, startDashboard, type Dashboard } from "./dashboard.js";
 
 const createApp = makeFunctionReference<"action">("apps:create");
+const addAdmin = makeFunctionReference<"mutation">("admins:add");
 const SECRETS_KEY = Buffer.alloc(32, 7).toString("base64");
 
 let dashboard: Dashboard;
@@ -62,6 +63,34 @@ describe("signing in", () => {
     await page.getByLabel("Email").fill("newcomer@example.com");
     await page.getByRole("button", { name: "Create account" }).click();
     await page.getByRole("navigation", { name: "Main" }).waitFor();
+  });
+
+  it("needs the sign-up code to create an account when the deployment sets one", async () => {
+    await dashboard.admin.mutation(addAdmin, { email: "invited@example.com" });
+    // The harness runs the app's functions in this process: they read the deployment's variables from here.
+    process.env.ADMIN_SIGNUP_CODE = "invite-7f3a";
+    try {
+      const page = await dashboard.open("/");
+      await page.getByRole("button", { name: "Create your account" }).click();
+      await page.getByLabel("Email").fill("invited@example.com");
+      await page.getByLabel("Password").fill("long-enough-password");
+      await page.getByRole("button", { name: "Create account" }).click();
+      const codeError = page.locator("#signup-code-error");
+      await codeError.waitFor();
+      expect(await codeError.textContent()).toMatch(/needs a sign-up code/);
+      expect(await page.getByLabel("Sign-up code").getAttribute("aria-invalid")).toBe("true");
+
+      await page.getByLabel("Sign-up code").fill("invite-0000");
+      await page.getByRole("button", { name: "Create account" }).click();
+      await page.getByText("This sign-up code is not valid").waitFor();
+      await dashboard.screenshot(page, "signup-code-refused");
+
+      await page.getByLabel("Sign-up code").fill("invite-7f3a");
+      await page.getByRole("button", { name: "Create account" }).click();
+      await page.getByRole("navigation", { name: "Main" }).waitFor();
+    } finally {
+      delete process.env.ADMIN_SIGNUP_CODE;
+    }
   });
 
   it("can be used with the keyboard alone", async () => {

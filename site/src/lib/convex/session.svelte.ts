@@ -40,13 +40,17 @@ export class AuthSession {
 
   /**
    * Signs in with email and password, or creates the account first (`signUp`: only for emails on the admin
-   * allow-list). Throws the server's message when refused.
+   * allow-list, and with `signupCode` when the deployment sets ADMIN_SIGNUP_CODE). Throws the server's message
+   * when refused.
    */
-  async signIn(email: string, password: string, flow: "signIn" | "signUp" = "signIn"): Promise<void> {
-    const result = await this.#client.action(signInRef, {
-      provider: "password",
-      params: { email, password, flow },
-    });
+  async signIn(
+    email: string,
+    password: string,
+    flow: "signIn" | "signUp" = "signIn",
+    signupCode = "",
+  ): Promise<void> {
+    const params = { email, password, flow, ...(flow === "signUp" && signupCode ? { signupCode } : {}) };
+    const result = await this.#client.action(signInRef, { provider: "password", params });
     if (!result.tokens) throw new Error("Sign-in was not completed by the server.");
     this.#store(result.tokens);
   }
