@@ -132,6 +132,31 @@ for (const target of testTargets()) {
       if (target.name === "postgres") await target.query(url, `DROP SCHEMA "${views}" CASCADE`);
     });
 
+    it("leaves tables that are no longer in the snapshot as they were", async () => {
+      const url = await target.fresh();
+      const schema = uniqueSchema();
+      await importSnapshot({
+        snapshotPath: await tempSnapshot([
+          { name: "kept", docs: [doc(1, { v: "old" })] },
+          { name: "dropped", docs: [doc(2, { v: "old" })] },
+        ]),
+        target: url,
+        schema,
+      });
+      await importSnapshot({
+        snapshotPath: await tempSnapshot([{ name: "kept", docs: [doc(1, { v: "new" })] }]),
+        target: url,
+        schema,
+      });
+      expect(await target.query(url, `SELECT v FROM "${schema}".kept`)).toEqual([{ v: "new" }]);
+      expect(await target.query(url, `SELECT v FROM "${schema}".dropped`)).toEqual([{ v: "old" }]);
+      expect(
+        (await target.query<{ t: string }>(url, `SELECT convex_table AS t FROM "${schema}"._convex_tables`))
+          .map((r) => r.t)
+          .sort(),
+      ).toEqual(["dropped", "kept"]);
+    });
+
     it("gives a field that is only ever null a text column", async () => {
       const url = await target.fresh();
       const schema = uniqueSchema();
