@@ -8,6 +8,7 @@
  */
 import { v } from "convex/values";
 import { internal } from "./_generated/api";
+import type { Id } from "./_generated/dataModel";
 import { internalMutation } from "./_generated/server";
 import { seedAdminsFromEnv } from "./admins";
 import { SIGNATURE_WINDOW_SECONDS } from "./contract/signing";
@@ -112,32 +113,37 @@ export const prune = internalMutation({
       if (budget <= 0) break;
     }
 
-    if (budget > 0) {
-      const rows = await ctx.db
-        .query("auditLog")
-        .withIndex("by_at", (q) => q.lt("at", cutoff))
-        .take(budget);
+    // Old rows of the append-only tables, oldest first, within what is left of the batch.
+    const deleteAll = async (
+      rows: { _id: Id<"auditLog"> | Id<"notifications"> | Id<"callbackReceipts"> }[],
+    ) => {
       for (const r of rows) await ctx.db.delete(r._id);
       budget -= rows.length;
       deleted += rows.length;
+    };
+    if (budget > 0) {
+      await deleteAll(
+        await ctx.db
+          .query("auditLog")
+          .withIndex("by_at", (q) => q.lt("at", cutoff))
+          .take(budget),
+      );
     }
     if (budget > 0) {
-      const rows = await ctx.db
-        .query("notifications")
-        .withIndex("by_at", (q) => q.lt("at", cutoff))
-        .take(budget);
-      for (const r of rows) await ctx.db.delete(r._id);
-      budget -= rows.length;
-      deleted += rows.length;
+      await deleteAll(
+        await ctx.db
+          .query("notifications")
+          .withIndex("by_at", (q) => q.lt("at", cutoff))
+          .take(budget),
+      );
     }
     if (budget > 0) {
-      const rows = await ctx.db
-        .query("callbackReceipts")
-        .withIndex("by_received", (q) => q.lt("receivedAt", now - RECEIPT_RETENTION_MS))
-        .take(budget);
-      for (const r of rows) await ctx.db.delete(r._id);
-      budget -= rows.length;
-      deleted += rows.length;
+      await deleteAll(
+        await ctx.db
+          .query("callbackReceipts")
+          .withIndex("by_received", (q) => q.lt("receivedAt", now - RECEIPT_RETENTION_MS))
+          .take(budget),
+      );
     }
     const more = budget <= 0;
     if (more) await ctx.scheduler.runAfter(0, internal.maintenance.prune, { now });
