@@ -2,6 +2,7 @@
 import { v } from "convex/values";
 import { adminQuery } from "./access";
 import { CONTRACT_VERSION } from "./contract/executor";
+import { executorTarget } from "./schema";
 
 /** An executor silent for longer than this is shown offline. */
 export const HEARTBEAT_STALE_MS = 3 * 60_000;
@@ -11,13 +12,7 @@ export const executorView = v.object({
   executorId: v.string(),
   version: v.string(),
   contractVersion: v.number(),
-  target: v.object({
-    kind: v.union(v.literal("mssql"), v.literal("postgres"), v.literal("pglite")),
-    host: v.optional(v.string()),
-    database: v.optional(v.string()),
-    reachable: v.boolean(),
-    error: v.optional(v.string()),
-  }),
+  target: executorTarget,
   freeDiskBytes: v.union(v.number(), v.null()),
   runningJobs: v.array(v.string()),
   queuedJobs: v.number(),

@@ -54,6 +54,15 @@ export const jobErrorValidator = v.object({
 });
 export type StoredJobError = Infer<typeof jobErrorValidator>;
 
+/** What an executor reports about its warehouse: never credentials (see the contract's heartbeat). */
+export const executorTarget = v.object({
+  kind: v.union(v.literal("mssql"), v.literal("postgres"), v.literal("pglite")),
+  host: v.optional(v.string()),
+  database: v.optional(v.string()),
+  reachable: v.boolean(),
+  error: v.optional(v.string()),
+});
+
 export const eventLevel = v.union(v.literal("info"), v.literal("warn"), v.literal("error"));
 
 export default defineSchema({
@@ -158,13 +167,7 @@ export default defineSchema({
     executorId: v.string(),
     version: v.string(),
     contractVersion: v.number(),
-    target: v.object({
-      kind: v.union(v.literal("mssql"), v.literal("postgres"), v.literal("pglite")),
-      host: v.optional(v.string()),
-      database: v.optional(v.string()),
-      reachable: v.boolean(),
-      error: v.optional(v.string()),
-    }),
+    target: executorTarget,
     freeDiskBytes: v.optional(v.number()),
     runningJobs: v.array(v.string()),
     queuedJobs: v.number(),
