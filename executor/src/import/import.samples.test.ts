@@ -2,6 +2,7 @@ import path from "node:path";
 import { describe, expect, it } from "vitest";
 import { SAMPLES_DIR } from "../../../test/fixtures/snapshot-zip.js";
 import { testTargets, uniqueSchema } from "../../../test/fixtures/targets.js";
+import { SAMPLE_ROWS } from "../../../test/fixtures/legacy-sample-zips.js";
 import { importSnapshot } from "./index.js";
 
 const sample = (p: string) => path.join(SAMPLES_DIR, p);
@@ -17,19 +18,7 @@ for (const target of testTargets()) {
         schema,
       });
       const rows = Object.fromEntries(result.tables.map((t) => [t.table, t.rows]));
-      expect(rows).toEqual({
-        authAccounts: 0,
-        authRateLimits: 0,
-        authRefreshTokens: 0,
-        authSessions: 0,
-        authVerificationCodes: 0,
-        authVerifiers: 0,
-        exercises: 76,
-        profiles: 19,
-        sentences: 74,
-        userProgress: 10,
-        users: 0,
-      });
+      expect(rows).toEqual(SAMPLE_ROWS.anoukDev);
       const cols = await target.query<{ convex_field: string; sql_type: string }>(
         url,
         `SELECT convex_field, sql_type FROM "${schema}"._convex_columns WHERE sql_table = 'sentences' ORDER BY convex_field`,

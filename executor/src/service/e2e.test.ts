@@ -7,6 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startConvexReceiver, type ConvexReceiver } from "../../test/convexReceiver.js";
 import { DEPLOY_KEY, makePayload, SECRET, signedFetch, testConfig } from "../../test/harness.js";
 import { ANOUK_DEV_ZIP, startSourceDeployment, type SourceDeployment } from "../../test/sourceDeployment.js";
+import { SAMPLE_ROWS } from "../../../test/fixtures/legacy-sample-zips.js";
 import { createdSchemas, e2eTargets, uniqueSchemaName } from "../../test/targets.js";
 import { startExecutor, type RunningExecutor } from "./executor.js";
 import { setLogLevel } from "./log.js";
@@ -14,20 +15,6 @@ import { setLogLevel } from "./log.js";
 setLogLevel("silent");
 
 const SNAPSHOT_TS = "1746291000000000000";
-/** Row counts of the real export legacy-anouk-app/backup-anouk-app-dev.zip. */
-const ANOUK_ROWS: Record<string, number> = {
-  authAccounts: 0,
-  authRateLimits: 0,
-  authRefreshTokens: 0,
-  authSessions: 0,
-  authVerificationCodes: 0,
-  authVerifiers: 0,
-  exercises: 76,
-  profiles: 19,
-  sentences: 74,
-  userProgress: 10,
-  users: 0,
-};
 
 let convex: ConvexReceiver;
 let source: SourceDeployment;
@@ -74,7 +61,9 @@ for (const target of e2eTargets()) {
       const { payload, completion } = await runToCompletion({ targetSchema: schema });
       expect(completion.error).toBeUndefined();
       expect(completion.outcome).toBe("succeeded");
-      expect(Object.fromEntries(completion.tables.map((t) => [t.table, t.rows]))).toEqual(ANOUK_ROWS);
+      expect(Object.fromEntries(completion.tables.map((t) => [t.table, t.rows]))).toEqual(
+        SAMPLE_ROWS.anoukDev,
+      );
       expect(completion.totalRows).toBe(179);
       expect(completion.tables.every((t) => t.state === "swapped" && t.sqlTable)).toBe(true);
 
