@@ -1,7 +1,7 @@
 /**
  * A local stand-in for a source Convex deployment's snapshot download endpoint,
  * `GET /api/export/zip/{snapshotTs}` with `Authorization: Convex <deploy key>`, serving real export ZIPs from
- * ../shared/samples. It can fail the way real servers fail; queue failures with `failNext(...)`:
+ * test/fixtures/samples. It can fail the way real servers fail; queue failures with `failNext(...)`:
  *
  *   const source = await startSourceDeployment({ deployKey: "prod:demo|k", snapshots: { "1": SAMPLE_ZIP } });
  *   source.failNext({ status: 500 }, "drop");   // the next request gets 500, the one after is cut mid-body
@@ -9,16 +9,11 @@
 import { readFileSync } from "node:fs";
 import http from "node:http";
 import type { AddressInfo } from "node:net";
-import path from "node:path";
-import { fileURLToPath } from "node:url";
+import { LEGACY_SAMPLE_ZIPS } from "../../test/fixtures/legacy-sample-zips.js";
 
-export const SAMPLES_DIR = path.resolve(
-  path.dirname(fileURLToPath(import.meta.url)),
-  "../../../shared/samples",
-);
-export const ANOUK_ZIP = path.join(SAMPLES_DIR, "legacy-anouk-app/convex-backup.zip");
-export const ANOUK_DEV_ZIP = path.join(SAMPLES_DIR, "legacy-anouk-app/backup-anouk-app-dev.zip");
-export const EMPTY_ZIP = path.join(SAMPLES_DIR, "legacy-empty/cron-jobs-demo.zip");
+export const ANOUK_ZIP = LEGACY_SAMPLE_ZIPS.anoukBackup;
+export const ANOUK_DEV_ZIP = LEGACY_SAMPLE_ZIPS.anoukDev;
+export const EMPTY_ZIP = LEGACY_SAMPLE_ZIPS.cronJobsDemo;
 
 export type SourceFault =
   | "ok"
