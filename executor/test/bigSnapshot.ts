@@ -1,5 +1,5 @@
 /**
- * Writes a synthetic Convex snapshot export (current "uniform" encoding, layout as in notes/convex-export.md §1)
+ * Writes a synthetic Convex snapshot export (current "uniform" encoding, layout as in docs/reference/convex-export.md §1)
  * with one table `events` of `rows` documents: big enough that importing it takes a while, so a test can stop
  * the executor in the middle of an import. A minimal ZIP writer (deflate, no data descriptors).
  */

@@ -1,7 +1,7 @@
 /**
  * Which tables a snapshot holds, where their entries are, and how each is encoded.
  *
- * Entry names (convex-export.md §1.2): `<prefix><table>/documents.jsonl` and `.../generated_schema.jsonl`, where
+ * Entry names (docs/reference/convex-export.md §1.2): `<prefix><table>/documents.jsonl` and `.../generated_schema.jsonl`, where
  * `<prefix>` is empty for the app and `_components/<name>/` repeated per level for components. `_tables` lists
  * each namespace's tables; `_storage` holds file metadata (its file bodies are never read).
  */
