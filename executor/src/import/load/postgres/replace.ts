@@ -8,7 +8,7 @@
  * with PostgreSQL's message naming the view.
  */
 import type { SwapTable } from "../connection.js";
-import type { PgTransport } from "./session.js";
+import type { PgTransport } from "./transport.js";
 import { columnDefinition, copiedColumns, pgType, qualifiedName, quoteIdent } from "./sql.js";
 
 /** format_type() spelling of our column types, for comparing with an existing table. */

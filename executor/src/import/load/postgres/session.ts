@@ -19,6 +19,7 @@ import {
 } from "../connection.js";
 import { encodeRows } from "./encode.js";
 import { replaceTable } from "./replace.js";
+import type { CopySink, PgTransport } from "./transport.js";
 import {
   addColumnsSql,
   copiedColumns,
@@ -33,20 +34,6 @@ import {
   qualifiedName,
   quoteIdent,
 } from "./sql.js";
-
-export interface CopySink {
-  write(text: string): Promise<void>;
-  end(): Promise<void>;
-  abort(): Promise<void>;
-}
-
-export interface PgTransport {
-  query<T = Record<string, unknown>>(sql: string, params?: unknown[]): Promise<T[]>;
-  /** What follows FROM in a COPY statement: `STDIN` or PGlite's `'/dev/blob'`. */
-  readonly copySource: string;
-  copyIn(sql: string): Promise<CopySink>;
-  close(): Promise<void>;
-}
 
 export class PostgresConnection implements TargetConnection {
   readonly identifierRules = pgIdentifierRules;

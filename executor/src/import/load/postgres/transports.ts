@@ -7,7 +7,7 @@ import path from "node:path";
 import { once } from "node:events";
 import pg from "pg";
 import { from as copyFrom } from "pg-copy-streams";
-import type { CopySink, PgTransport } from "./session.js";
+import type { CopySink, PgTransport } from "./transport.js";
 
 /** PGlite gets one COPY per this many characters of row text. */
 export const PGLITE_COPY_CHUNK_CHARS = 512 * 1024;
