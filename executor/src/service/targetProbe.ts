@@ -6,6 +6,8 @@
 import { constants } from "node:fs";
 import { access } from "node:fs/promises";
 import path from "node:path";
+import { mssqlPoolConfig } from "../import/load/mssql/config.js";
+import { mssqlSecrets } from "../import/load/mssql/connection-string.js";
 import type { TargetSpec } from "../import/load/target.js";
 import { errorMessage } from "./log.js";
 import { redact } from "./jobErrors.js";
@@ -66,21 +68,12 @@ async function probePostgres(connectionString: string): Promise<void> {
 /** Not run here (no SQL Server on this machine): kept to the driver's documented connect/query calls. */
 async function probeMssql(spec: Extract<TargetSpec, { kind: "mssql" }>): Promise<void> {
   const { default: mssql } = await import("mssql");
-  const c = spec.connection;
-  const pool = new mssql.ConnectionPool({
-    server: c.server,
-    ...(c.instanceName ? {} : { port: c.port }),
-    database: c.database,
-    ...(c.user !== undefined ? { user: c.user } : {}),
-    ...(c.password !== undefined ? { password: c.password } : {}),
-    connectionTimeout: PROBE_TIMEOUT_MS,
-    requestTimeout: PROBE_TIMEOUT_MS,
-    options: {
-      encrypt: c.encrypt,
-      trustServerCertificate: c.trustServerCertificate,
-      ...(c.instanceName ? { instanceName: c.instanceName } : {}),
-    },
-  });
+  const pool = new mssql.ConnectionPool(
+    mssqlPoolConfig(spec.connection, {
+      connectionTimeoutMs: PROBE_TIMEOUT_MS,
+      requestTimeoutMs: PROBE_TIMEOUT_MS,
+    }),
+  );
   try {
     await pool.connect();
     await pool.request().query("SELECT 1");
@@ -95,6 +88,6 @@ export function targetSecrets(spec: TargetSpec): string[] {
     const password = new URL(spec.connectionString).password;
     return [spec.connectionString, ...(password ? [password, decodeURIComponent(password)] : [])];
   }
-  if (spec.kind === "mssql" && spec.connection.password) return [spec.connection.password];
+  if (spec.kind === "mssql") return mssqlSecrets(spec.connection);
   return [];
 }

@@ -13,14 +13,14 @@ describe("target connection strings", () => {
         server: "db.local",
         port: 1444,
         database: "warehouse",
-        user: "loader",
-        password: "p@ss;word",
+        authentication: { type: "sql", user: "loader", password: "p@ss;word" },
         encrypt: false,
         trustServerCertificate: true,
       },
     });
     const named = parseTarget("mssql://u:p@host%5CSQLEXPRESS/dw");
-    expect(named).toMatchObject({ connection: { server: "host", instanceName: "SQLEXPRESS", port: 1433 } });
+    expect(named).toMatchObject({ connection: { server: "host", instanceName: "SQLEXPRESS" } });
+    expect(named.kind === "mssql" && named.connection.port).toBeUndefined();
   });
 
   it("reads ADO-style connection strings", () => {
@@ -34,8 +34,7 @@ describe("target connection strings", () => {
         server: "sql01",
         port: 1533,
         database: "dw",
-        user: "etl",
-        password: "s3cret",
+        authentication: { type: "sql", user: "etl", password: "s3cret" },
         encrypt: true,
         trustServerCertificate: true,
       },
@@ -61,7 +60,7 @@ describe("target connection strings", () => {
       const text = JSON.stringify(describeTarget(parseTarget(t)));
       expect(text).not.toMatch(/topsecret|loader|etl/);
     }
-    expect(describeTarget(parseTarget("Server=sql01\\BI,1433;Database=dw"))).toEqual({
+    expect(describeTarget(parseTarget("Server=sql01\\BI,1433;Database=dw;User Id=etl;Password=x"))).toEqual({
       kind: "mssql",
       host: "sql01\\BI",
       database: "dw",
@@ -69,9 +68,9 @@ describe("target connection strings", () => {
   });
 
   it("refuses unknown schemes and missing databases without echoing the string", () => {
-    expect(() => parseTarget("mysql://root:hunter2@x/db")).toThrow(/invalid --target: expected mssql/);
+    expect(() => parseTarget("mysql://root:hunter2@x/db")).toThrow(/invalid --target: expected .*mssql:\/\//);
     expect(() => parseTarget("mysql://root:hunter2@x/db")).not.toThrow(/hunter2/);
-    expect(() => parseTarget("mssql://u:p@host")).toThrow(/needs a database name/);
+    expect(() => parseTarget("mssql://u:p@host")).toThrow(/needs a database/);
     expect(() => parseTarget("Server=x;User Id=u")).toThrow(/needs Database=/);
     expect(() => parseTarget("pglite:")).toThrow(/needs a directory/);
   });

@@ -9,6 +9,7 @@ import { fakeId, tempSnapshot } from "../../../../../test/fixtures/snapshot-zip.
 import { uniqueSchema } from "../../../../../test/fixtures/targets.js";
 import { importSnapshot, SnapshotFormatError } from "../../index.js";
 import { parseTarget } from "../target.js";
+import { mssqlPoolConfig } from "./config.js";
 import type { ConvexObject } from "../../values.js";
 
 const url = process.env.MSSQL_URL;
@@ -23,15 +24,9 @@ const doc = (n: number, fields: Record<string, unknown>) =>
 async function query<T>(text: string): Promise<T[]> {
   const spec = parseTarget(url!);
   if (spec.kind !== "mssql") throw new Error("MSSQL_URL must be a SQL Server target");
-  const c = spec.connection;
-  const pool = await new sql.ConnectionPool({
-    server: c.server,
-    port: c.port,
-    database: c.database,
-    user: c.user,
-    password: c.password,
-    options: { encrypt: c.encrypt, trustServerCertificate: c.trustServerCertificate },
-  }).connect();
+  const pool = await new sql.ConnectionPool(
+    mssqlPoolConfig(spec.connection, { connectionTimeoutMs: 30_000, requestTimeoutMs: 60_000 }),
+  ).connect();
   try {
     return (await pool.request().query<T>(text)).recordset;
   } finally {

@@ -22,6 +22,7 @@ import {
 } from "../connection.js";
 import type { MssqlConnection } from "../target.js";
 import { bulkColumn, encodeRow, mssqlValueRules } from "./encode.js";
+import { mssqlPoolConfig } from "./config.js";
 import { RowsChannel } from "./rows-channel.js";
 import {
   addColumnsSql,
@@ -43,22 +44,13 @@ import {
 const REQUEST_TIMEOUT_MS = 60 * 60 * 1000;
 
 export async function openMssql(connection: MssqlConnection): Promise<TargetConnection> {
-  const pool = new sql.ConnectionPool({
-    server: connection.server,
-    port: connection.instanceName ? undefined : connection.port,
-    database: connection.database,
-    user: connection.user,
-    password: connection.password,
-    requestTimeout: REQUEST_TIMEOUT_MS,
-    connectionTimeout: 30_000,
-    pool: { max: 1, min: 1, idleTimeoutMillis: 24 * 60 * 60 * 1000 },
-    options: {
-      encrypt: connection.encrypt,
-      trustServerCertificate: connection.trustServerCertificate,
-      ...(connection.instanceName ? { instanceName: connection.instanceName } : {}),
-      appName: "convex-warehouse-sync",
-    },
-  });
+  const pool = new sql.ConnectionPool(
+    mssqlPoolConfig(connection, {
+      requestTimeoutMs: REQUEST_TIMEOUT_MS,
+      connectionTimeoutMs: 30_000,
+      pool: { max: 1, min: 1, idleTimeoutMillis: 24 * 60 * 60 * 1000 },
+    }),
+  );
   await pool.connect();
   return new MssqlTarget(pool);
 }
