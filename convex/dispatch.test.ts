@@ -65,8 +65,13 @@ describe("dispatch to the executor", () => {
     const req = ex.requests[0]!;
     expect(req.path).toBe("/jobs");
     const headers = new Headers(req.headers);
-    expect(await verifySignature(TEST_EXECUTOR_SECRET, headers, req.body)).toEqual({ ok: true });
-    expect(await verifySignature("other-secret", headers, req.body)).toMatchObject({ ok: false });
+    const signed = { method: "POST", path: req.path, body: req.body };
+    expect(await verifySignature(TEST_EXECUTOR_SECRET, headers, signed)).toEqual({ ok: true });
+    expect(await verifySignature("other-secret", headers, signed)).toMatchObject({ ok: false });
+    // The signature covers the path: the same request replayed against another route is refused.
+    expect(
+      await verifySignature(TEST_EXECUTOR_SECRET, headers, { ...signed, path: `/jobs/${jobId}/cancel` }),
+    ).toEqual({ ok: false, reason: "bad_signature" });
     expect(req.headers["cf-access-client-id"]).toBe("id.access");
     expect(req.headers["cf-access-client-secret"]).toBe("cf-secret");
     const payload = jobPayload.parse(JSON.parse(req.body));
@@ -186,9 +191,13 @@ describe("dispatch to the executor", () => {
     const req = ex.requests.at(-1)!;
     expect(req.path).toBe(`/jobs/${jobId}/cancel`);
     expect(JSON.parse(req.body)).toEqual({ jobId, reason: "wrong tables" });
-    expect(await verifySignature(TEST_EXECUTOR_SECRET, new Headers(req.headers), req.body)).toEqual({
-      ok: true,
-    });
+    expect(
+      await verifySignature(TEST_EXECUTOR_SECRET, new Headers(req.headers), {
+        method: "POST",
+        path: req.path,
+        body: req.body,
+      }),
+    ).toEqual({ ok: true });
     expect(await job(t, jobId)).toMatchObject({ status: "cancelled", active: false });
   });
 

@@ -16,14 +16,10 @@ import {
   type CancelRequest,
   type JobPayload,
 } from "./contract/executor";
-import { signedHeaders } from "./contract/signing";
+import { requestTarget, signedHeaders } from "./contract/signing";
 import { appendEvent, failAttempt, jobForStep, transitionJob } from "./jobs";
-import {
-  backoffDelay,
-  DISPATCH_BASE_DELAY_MS,
-  DISPATCH_MAX_DELAY_MS,
-  DISPATCH_MAX_TRIES,
-} from "./lib/backoff";
+import { backoffDelay } from "./contract/backoff";
+import { DISPATCH_BACKOFF, DISPATCH_MAX_TRIES } from "./lib/backoff";
 import { decryptSecret } from "./lib/crypto";
 import { fetchWithTimeout, RequestTimeoutError } from "./lib/fetchTimeout";
 import { classifyStatus, executorConfig, type ExecutorConfig, type PostOutcome } from "./lib/executorConfig";
@@ -75,15 +71,16 @@ export async function postToExecutor(
   body: string,
 ): Promise<PostOutcome> {
   let response: Response;
+  const url = `${config.url}${path}`;
   try {
     response = await fetchWithTimeout(
-      `${config.url}${path}`,
+      url,
       {
         method: "POST",
         headers: {
           "Content-Type": "application/json",
           ...config.accessHeaders,
-          ...(await signedHeaders(config.secret, body)),
+          ...(await signedHeaders(config.secret, { method: "POST", path: requestTarget(url), body })),
         },
         body,
       },
@@ -184,7 +181,7 @@ export const recordDispatch = internalMutation({
       return null;
     }
     if (outcome.kind === "transient" && args.tryNumber < DISPATCH_MAX_TRIES) {
-      const delay = backoffDelay(args.tryNumber, DISPATCH_BASE_DELAY_MS, DISPATCH_MAX_DELAY_MS);
+      const delay = backoffDelay(args.tryNumber, DISPATCH_BACKOFF);
       const now = Date.now();
       await ctx.db.patch(job._id, {
         dispatchAttempts: args.tryNumber,
@@ -272,7 +269,7 @@ export const sendCancel = internalAction({
     });
     if (retry)
       await ctx.scheduler.runAfter(
-        backoffDelay(args.tryNumber, DISPATCH_BASE_DELAY_MS, DISPATCH_MAX_DELAY_MS),
+        backoffDelay(args.tryNumber, DISPATCH_BACKOFF),
         internal.dispatch.sendCancel,
         {
           ...args,

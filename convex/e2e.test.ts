@@ -36,7 +36,7 @@ async function callback(t: T, path: string, body: unknown) {
   const raw = JSON.stringify(body);
   const res = await t.fetch(path, {
     method: "POST",
-    headers: await signedHeaders(TEST_EXECUTOR_SECRET, raw),
+    headers: await signedHeaders(TEST_EXECUTOR_SECRET, { method: "POST", path, body: raw }),
     body: raw,
   });
   expect(res.status).toBe(200);
@@ -63,7 +63,12 @@ test("trigger → export → dispatch → progress → completion", async () => 
   servers.push(source, executor);
   setTestEnv({ EXECUTOR_URL: executor.url });
   await createApp(t, { deploymentUrl: source.url, deployKey: KEY });
-  const { token } = await (await asAdmin(t)).action(api.tokens.create, { name: "ci" });
+  const { token } = await (
+    await asAdmin(t)
+  ).action(api.tokens.create, {
+    name: "ci",
+    scope: { kind: "all" },
+  });
 
   const res = await t.fetch("/api/sync/shop", {
     method: "POST",
@@ -79,7 +84,11 @@ test("trigger → export → dispatch → progress → completion", async () => 
   expect((await status()).status).toBe("dispatched");
   const dispatched = executor.requests.find((r) => r.path === "/jobs")!;
   expect(
-    await verifySignature(TEST_EXECUTOR_SECRET, new Headers(dispatched.headers), dispatched.body),
+    await verifySignature(TEST_EXECUTOR_SECRET, new Headers(dispatched.headers), {
+      method: "POST",
+      path: dispatched.path,
+      body: dispatched.body,
+    }),
   ).toEqual({ ok: true });
   expect(jobPayload.parse(JSON.parse(dispatched.body)).snapshot.snapshotTs).toBe(ns(now));
 

@@ -8,19 +8,25 @@ import {
   type ProgressCallback,
 } from "./contract/executor";
 import { signedHeaders } from "./contract/signing";
+import type { TokenScope } from "./schema";
 import { asAdmin, createApp, newTest, TEST_EXECUTOR_SECRET, type T } from "./test/harness.testkit";
 
 afterEach(() => {
   vi.useRealTimers();
 });
 
-async function apiToken(t: T, name = "ci"): Promise<string> {
-  return (await (await asAdmin(t, `${name}-owner@example.com`)).action(api.tokens.create, { name })).token;
+async function apiToken(t: T, name = "ci", scope: TokenScope = { kind: "all" }): Promise<string> {
+  return (await (await asAdmin(t, `${name}-owner@example.com`)).action(api.tokens.create, { name, scope }))
+    .token;
 }
 
 const bearer = (token: string) => ({ Authorization: `Bearer ${token}` });
 const job = (t: T, jobId: Id<"jobs">) => t.run((ctx) => ctx.db.get(jobId));
 const audit = (t: T) => t.run((ctx) => ctx.db.query("auditLog").collect());
+const counters = (t: T) =>
+  t.run(async (ctx) =>
+    (await ctx.db.query("refusedRequests").collect()).map((r) => [r.route, r.reason, r.actor, r.count]),
+  );
 
 async function signedPost(
   t: T,
@@ -32,7 +38,10 @@ async function signedPost(
   const raw = JSON.stringify(body);
   return t.fetch(path, {
     method: "POST",
-    headers: { "Content-Type": "application/json", ...(await signedHeaders(secret, raw, nowMs)) },
+    headers: {
+      "Content-Type": "application/json",
+      ...(await signedHeaders(secret, { method: "POST", path, body: raw }, nowMs)),
+    },
     body: raw,
   });
 }
@@ -82,7 +91,7 @@ describe("POST /api/sync/{app}", () => {
     expect((await job(t, body.jobId as Id<"jobs">))?.trigger).toBe("api");
   });
 
-  test("401 without a valid token, 404 for an unknown app; all audited without the token", async () => {
+  test("401 without a valid token is counted, not audited; 404 for an unknown app is audited", async () => {
     const t = newTest();
     await createApp(t);
     const token = await apiToken(t);
@@ -92,19 +101,19 @@ describe("POST /api/sync/{app}", () => {
     );
     expect((await t.fetch("/api/sync/nope", { method: "POST", headers: bearer(token) })).status).toBe(404);
     const rows = (await audit(t)).filter((r) => r.action === "http.sync");
-    expect(rows.map((r) => [r.outcome, r.httpStatus, r.actor])).toEqual([
-      ["denied", 401, "anonymous"],
-      ["denied", 401, "anonymous"],
-      ["error", 404, "token:ci"],
+    expect(rows.map((r) => [r.outcome, r.httpStatus, r.actor])).toEqual([["error", 404, "token:ci"]]);
+    expect(await counters(t)).toEqual([
+      ["http.sync", "missing_token", "anonymous", 1],
+      ["http.sync", "invalid_token", "anonymous", 1],
     ]);
-    expect(JSON.stringify(await audit(t))).not.toContain(token);
+    expect(JSON.stringify([await audit(t), await counters(t)])).not.toContain(token);
   });
 
   test("a revoked token is refused", async () => {
     const t = newTest();
     await createApp(t);
     const admin = await asAdmin(t);
-    const { id, token } = await admin.action(api.tokens.create, { name: "old" });
+    const { id, token } = await admin.action(api.tokens.create, { name: "old", scope: { kind: "all" } });
     await admin.mutation(api.tokens.revoke, { tokenId: id });
     expect((await t.fetch("/api/sync/shop", { method: "POST", headers: bearer(token) })).status).toBe(401);
     const listed = await admin.query(api.tokens.list, {});
@@ -184,7 +193,7 @@ describe("executor callbacks", () => {
     expect(await job(t, jobId)).toMatchObject({ status: "succeeded", totalRows: 40, active: false });
   });
 
-  test("bad signature, wrong secret, stale timestamp and missing headers are refused and audited", async () => {
+  test("bad signature, wrong secret, stale timestamp and missing headers are refused and counted", async () => {
     const t = newTest();
     const jobId = await dispatchedJob(t);
     const body = progress(jobId);
@@ -194,7 +203,11 @@ describe("executor callbacks", () => {
         .status,
     ).toBe(401);
     const raw = JSON.stringify(body);
-    const headers = await signedHeaders(TEST_EXECUTOR_SECRET, raw);
+    const headers = await signedHeaders(TEST_EXECUTOR_SECRET, {
+      method: "POST",
+      path: callbackRoutes.progress,
+      body: raw,
+    });
     const tampered = await t.fetch(callbackRoutes.progress, {
       method: "POST",
       headers,
@@ -203,8 +216,76 @@ describe("executor callbacks", () => {
     expect(tampered.status).toBe(401);
     expect((await t.fetch(callbackRoutes.progress, { method: "POST", body: raw })).status).toBe(401);
     expect((await job(t, jobId))?.status).toBe("dispatched");
-    const denied = (await audit(t)).filter((r) => r.action === "http.executor.progress").map((r) => r.detail);
-    expect(denied).toEqual(["bad_signature", "stale", "bad_signature", "missing_headers"]);
+    expect((await audit(t)).filter((r) => r.action === "http.executor.progress")).toEqual([]);
+    expect(await counters(t)).toEqual([
+      ["http.executor.progress", "bad_signature", "anonymous", 2],
+      ["http.executor.progress", "stale", "anonymous", 1],
+      ["http.executor.progress", "missing_headers", "anonymous", 1],
+    ]);
+  });
+
+  test("a signed callback replayed against another route or method is refused", async () => {
+    const t = newTest();
+    const jobId = await dispatchedJob(t);
+    const raw = JSON.stringify(progress(jobId));
+    const headers = await signedHeaders(TEST_EXECUTOR_SECRET, {
+      method: "POST",
+      path: callbackRoutes.progress,
+      body: raw,
+    });
+    const elsewhere = await t.fetch(callbackRoutes.complete, { method: "POST", headers, body: raw });
+    expect(elsewhere.status).toBe(401);
+    const withQuery = await t.fetch(`${callbackRoutes.progress}?x=1`, { method: "POST", headers, body: raw });
+    expect(withQuery.status).toBe(401);
+    expect((await job(t, jobId))?.status).toBe("dispatched");
+    const right = await t.fetch(callbackRoutes.progress, { method: "POST", headers, body: raw });
+    expect(right.status).toBe(200);
+  });
+
+  test("a version-1 signature (timestamp and body only) gets a clear version error", async () => {
+    const t = newTest();
+    const jobId = await dispatchedJob(t);
+    const raw = JSON.stringify(progress(jobId));
+    const timestamp = String(Math.floor(Date.now() / 1000));
+    const key = await crypto.subtle.importKey(
+      "raw",
+      new TextEncoder().encode(TEST_EXECUTOR_SECRET),
+      { name: "HMAC", hash: "SHA-256" },
+      false,
+      ["sign"],
+    );
+    const mac = await crypto.subtle.sign("HMAC", key, new TextEncoder().encode(`${timestamp}.${raw}`));
+    const hex = Array.from(new Uint8Array(mac), (b) => b.toString(16).padStart(2, "0")).join("");
+    const res = await t.fetch(callbackRoutes.progress, {
+      method: "POST",
+      headers: { "x-convex-sync-timestamp": timestamp, "x-convex-sync-signature": hex },
+      body: raw,
+    });
+    expect(res.status).toBe(401);
+    expect(((await res.json()) as { error: string }).error).toMatch(
+      /signature version 1 is not supported.*version 2.*update the executor/,
+    );
+    expect(await counters(t)).toEqual([["http.executor.progress", "unsupported_version", "anonymous", 1]]);
+  });
+
+  test("a callback for an unknown job is refused with 404 and writes only a counter", async () => {
+    const t = newTest();
+    await dispatchedJob(t);
+    const before = await t.run(async (ctx) => ({
+      receipts: (await ctx.db.query("callbackReceipts").collect()).length,
+      audit: (await ctx.db.query("auditLog").collect()).length,
+    }));
+    for (const jobId of ["not-a-job-id", "also-unknown"]) {
+      const res = await signedPost(t, callbackRoutes.complete, completion(jobId));
+      expect(res.status).toBe(404);
+      expect(await res.json()).toMatchObject({ code: "unknown_job" });
+    }
+    const after = await t.run(async (ctx) => ({
+      receipts: (await ctx.db.query("callbackReceipts").collect()).length,
+      audit: (await ctx.db.query("auditLog").collect()).length,
+    }));
+    expect(after).toEqual(before);
+    expect(await counters(t)).toEqual([["http.executor.complete", "unknown_job", "executor:pc-1", 2]]);
   });
 
   test("a replayed callback (same event id) changes nothing", async () => {
@@ -305,11 +386,12 @@ describe("executor callbacks", () => {
 });
 
 describe("health and CORS", () => {
-  test("GET /health answers ok and is audited", async () => {
+  test("GET /health answers ok and writes nothing", async () => {
     const t = newTest();
     const res = await t.fetch("/health");
     expect(await res.json()).toMatchObject({ status: "ok" });
-    expect((await audit(t)).map((r) => r.action)).toContain("http.health");
+    expect(await audit(t)).toEqual([]);
+    expect(await counters(t)).toEqual([]);
   });
 
   test("CORS is granted to the dashboard's origin only", async () => {

@@ -7,9 +7,10 @@
  *   GET  /health
  *   + Convex Auth's routes
  *
- * CORS is answered only for DASHBOARD_ORIGIN (comma-separated list allowed). Every request to these routes is
- * audited (inside the mutation that does the work, or on refusal). Tokens and signatures are compared in
- * constant time (tokens.ts, contract/signing.ts).
+ * CORS is answered only for DASHBOARD_ORIGIN (comma-separated list allowed). What an authenticated caller does is
+ * audited inside the mutation that does the work; a request refused before authentication (or by a rate limit)
+ * only increments a counter (refusals.ts), so floods do not grow the audit log. Tokens and signatures are compared
+ * in constant time (tokens.ts, contract/signing.ts).
  */
 import { corsRouter } from "convex-helpers/server/cors";
 import { httpRouter } from "convex/server";
@@ -18,8 +19,9 @@ import { internal } from "./_generated/api";
 import { httpAction, type ActionCtx } from "./_generated/server";
 import { auth } from "./auth";
 import { callbackRoutes, completionCallback, heartbeat, progressCallback } from "./contract/executor";
-import { verifySignature } from "./contract/signing";
+import { describeSignatureFailure, requestTarget, verifySignature } from "./contract/signing";
 import type { HttpResult } from "./httpApi";
+import type { Refusal } from "./refusals";
 import { bearerToken } from "./tokens";
 
 const MAX_CALLBACK_BYTES = 2 * 1024 * 1024;
@@ -58,13 +60,17 @@ function tail(request: Request, prefix: string): string | null {
   }
 }
 
-async function notFound(ctx: ActionCtx, action: string, error: string): Promise<Response> {
-  await ctx.runMutation(internal.audit.record, {
-    actor: "anonymous",
-    action,
-    outcome: "error",
-    httpStatus: 404,
-  });
+/** Counts a refused request; a counter that cannot be written (contention under a flood) never fails the answer. */
+async function countRefusal(ctx: ActionCtx, refusal: Refusal): Promise<void> {
+  try {
+    await ctx.runMutation(internal.refusals.count, refusal);
+  } catch (error) {
+    console.warn(`[http] refusal not counted: ${error instanceof Error ? error.message : String(error)}`);
+  }
+}
+
+async function notFound(ctx: ActionCtx, route: string, error: string): Promise<Response> {
+  await countRefusal(ctx, { route, reason: "bad_path" });
   return json(404, { error });
 }
 
@@ -82,15 +88,8 @@ const jobStatus = httpAction(async (ctx, request) => {
   return fromResult(await ctx.runMutation(internal.httpApi.jobStatus, { token, jobId }));
 });
 
-const health = httpAction(async (ctx) => {
-  await ctx.runMutation(internal.audit.record, {
-    actor: "anonymous",
-    action: "http.health",
-    outcome: "ok",
-    httpStatus: 200,
-  });
-  return json(200, { status: "ok", time: Date.now() });
-});
+// Anonymous and read-only: neither audited nor counted.
+const health = httpAction(async () => json(200, { status: "ok", time: Date.now() }));
 
 const callbackSchemas = {
   progress: progressCallback,
@@ -101,27 +100,25 @@ const callbackSchemas = {
 function executorCallback(kind: keyof typeof callbackSchemas) {
   return httpAction(async (ctx, request) => {
     const action = `http.executor.${kind}`;
-    const deny = async (status: number, error: string, detail: string) => {
-      await ctx.runMutation(internal.audit.record, {
-        actor: "anonymous",
-        action,
-        outcome: "denied",
-        httpStatus: status,
-        detail,
-      });
+    const deny = async (status: number, error: string, reason: string) => {
+      await countRefusal(ctx, { route: action, reason });
       return json(status, { error });
     };
     const length = Number(request.headers.get("Content-Length") ?? "0");
-    if (length > MAX_CALLBACK_BYTES) return deny(413, "body too large", `content-length ${length}`);
+    if (length > MAX_CALLBACK_BYTES) return deny(413, "body too large", "too_large");
     const raw = await request.text();
-    if (raw.length > MAX_CALLBACK_BYTES) return deny(413, "body too large", `length ${raw.length}`);
-    const check = await verifySignature(process.env.EXECUTOR_SECRET, request.headers, raw);
-    if (!check.ok) return deny(401, "invalid signature", check.reason);
+    if (raw.length > MAX_CALLBACK_BYTES) return deny(413, "body too large", "too_large");
+    const check = await verifySignature(process.env.EXECUTOR_SECRET, request.headers, {
+      method: request.method,
+      path: requestTarget(request.url),
+      body: raw,
+    });
+    if (!check.ok) return deny(401, describeSignatureFailure(check), check.reason);
     let body: unknown;
     try {
       body = JSON.parse(raw);
     } catch {
-      return deny(400, "body is not JSON", "bad json");
+      return deny(400, "body is not JSON", "bad_json");
     }
     const parsed = callbackSchemas[kind].safeParse(body);
     if (!parsed.success) {
@@ -136,6 +133,8 @@ function executorCallback(kind: keyof typeof callbackSchemas) {
       return json(400, { error: `invalid ${kind} callback: ${issues}` });
     }
     const result = await ctx.runMutation(internal.httpApi.executorCallback, { kind, body: parsed.data });
+    // 4xx so the executor stops retrying (its outbox keeps the callback under dead/).
+    if (result === "unknown_job") return json(404, { error: "unknown job", code: "unknown_job" });
     return json(200, { result });
   });
 }

@@ -10,7 +10,7 @@ import { internalMutation, type MutationCtx } from "./_generated/server";
 import { adminActor, adminMutation } from "./access";
 import { recordAudit } from "./audit";
 import { scheduleAlert } from "./email";
-import { backoffDelay } from "./lib/backoff";
+import { backoffDelay } from "./contract/backoff";
 import { assertTransition, executorMayHold, isFinal } from "./lib/jobStateMachine";
 import type { JobStatus, JobTrigger, StoredJobError } from "./schema";
 
@@ -159,7 +159,7 @@ export async function failAttempt(
     );
   const app = await ctx.db.get(job.appId);
   if (error.retryable && job.attempt < job.maxAttempts && app) {
-    const delay = backoffDelay(job.attempt, app.retry.baseDelayMs, app.retry.maxDelayMs);
+    const delay = backoffDelay(job.attempt, { baseMs: app.retry.baseDelayMs, maxMs: app.retry.maxDelayMs });
     const attempt = job.attempt + 1;
     const next = await transitionJob(
       ctx,

@@ -65,6 +65,13 @@ export const executorTarget = v.object({
 
 export const eventLevel = v.union(v.literal("info"), v.literal("warn"), v.literal("error"));
 
+/** Which apps an API token may trigger and read. Tokens from before scopes existed have none: all apps. */
+export const tokenScope = v.union(
+  v.object({ kind: v.literal("all") }),
+  v.object({ kind: v.literal("apps"), appIds: v.array(v.id("apps")) }),
+);
+export type TokenScope = Infer<typeof tokenScope>;
+
 export default defineSchema({
   ...authTables,
 
@@ -77,6 +84,11 @@ export default defineSchema({
     name: v.string(),
     slug: v.string(),
     deploymentUrl: v.string(),
+    /**
+     * Self-hosted source on a private network reached over plain http (lib/sourceDeployment.ts
+     * `normalizeDeploymentUrl`): the deploy key then travels unencrypted. Absent = false.
+     */
+    allowInsecureHttp: v.optional(v.boolean()),
     /** AES-GCM ciphertext (lib/crypto.ts); never leaves the server except inside the signed executor payload. */
     deployKeyCiphertext: v.string(),
     /** Masked form for display, e.g. "prod:happy-animal-123|…3f9a". */
@@ -135,6 +147,11 @@ export default defineSchema({
     tables: v.array(tableFiguresValidator),
     totalRows: v.optional(v.number()),
     error: v.optional(jobErrorValidator),
+    /**
+     * The scheduled function driving the job's current step (export request, export check, dispatch) while it is
+     * queued or exporting; the watchdog reads its state in `_scheduled_functions` to notice a step that died.
+     */
+    step: v.optional(v.object({ functionId: v.id("_scheduled_functions"), name: v.string() })),
     cancelRequested: v.optional(v.object({ at: v.number(), by: v.string(), reason: v.optional(v.string()) })),
     eventCount: v.number(),
   })
@@ -209,7 +226,35 @@ export default defineSchema({
     createdBy: v.string(),
     lastUsedAt: v.optional(v.number()),
     revokedAt: v.optional(v.number()),
+    scope: v.optional(tokenScope),
   }).index("by_hash", ["tokenHash"]),
+
+  /**
+   * Refused requests folded into counters (refusals.ts): one row per route, reason, caller and minute, so a flood
+   * of bad requests costs a handful of rows instead of one audit row each.
+   */
+  refusedRequests: defineTable({
+    minute: v.number(),
+    route: v.string(),
+    reason: v.string(),
+    /** "anonymous", or the authenticated caller of a refused request (e.g. "token:ci" when rate limited). */
+    actor: v.string(),
+    count: v.number(),
+    lastAt: v.number(),
+  })
+    .index("by_bucket", ["route", "reason", "actor", "minute"])
+    .index("by_minute", ["minute"]),
+
+  /** One-time invites to create an admin account (admins.ts). Only the SHA-256 of the invite token is stored. */
+  adminInvites: defineTable({
+    email: v.string(),
+    tokenHash: v.string(),
+    createdAt: v.number(),
+    expiresAt: v.number(),
+    usedAt: v.optional(v.number()),
+  })
+    .index("by_hash", ["tokenHash"])
+    .index("by_email", ["email"]),
 
   auditLog: defineTable({
     at: v.number(),

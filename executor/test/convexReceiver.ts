@@ -72,7 +72,11 @@ export async function startConvexReceiver(secret: string): Promise<ConvexReceive
       res.writeHead(status, { "content-type": "application/json" }).end(JSON.stringify({ error: reason }));
     };
     if (receiver.failWith) return refuse(receiver.failWith, "failing on purpose");
-    const check = await verifySignature(secret, { get: (n) => headerValue(req, n) }, raw);
+    const check = await verifySignature(
+      secret,
+      { get: (n) => headerValue(req, n) },
+      { method: req.method ?? "", path: req.url ?? "", body: raw },
+    );
     if (!check.ok) return refuse(401, check.reason);
     const schema =
       req.url === callbackRoutes.progress

@@ -78,7 +78,7 @@ export async function signedFetch(
   const raw = call.raw ?? (call.body !== undefined ? JSON.stringify(call.body) : "");
   const headers = {
     "content-type": "application/json",
-    ...(await signedHeaders(call.secret ?? SECRET, raw, call.nowMs)),
+    ...(await signedHeaders(call.secret ?? SECRET, { method, path: pathname, body: raw }, call.nowMs)),
     ...call.headers,
   };
   return replay(baseUrl, pathname, method, headers, raw);

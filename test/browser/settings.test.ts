@@ -74,6 +74,11 @@ describe("settings", () => {
     expect(await page.locator("#token-name-error").textContent()).toMatch(/Name the token/);
     await page.getByLabel("New token name").fill("nightly ETL");
     await page.getByRole("button", { name: "Create token" }).click();
+    // No scope chosen: refused at the scope field, nothing created.
+    expect(await page.locator("#token-scope-error").textContent()).toMatch(/Choose the apps/);
+    expect(await page.getByTestId("new-token").count()).toBe(0);
+    await page.getByLabel(/All apps/).check();
+    await page.getByRole("button", { name: "Create token" }).click();
     const shown = page.getByTestId("new-token");
     await shown.waitFor();
     const token = (await shown.textContent()) ?? "";
@@ -81,6 +86,8 @@ describe("settings", () => {
     const row = page.getByTestId("token-row").filter({ hasText: "nightly ETL" });
     await row.waitFor();
     expect(await row.textContent()).not.toContain(token);
+    expect(await row.getByTestId("token-scope").textContent()).toMatch(/All apps/);
+    expect(await row.textContent()).toMatch(/never/);
     await dashboard.screenshot(page, "settings-token-created");
 
     const status = await fetch(`${dashboard.harness.siteUrl}/api/sync/unknown-app`, {
@@ -88,6 +95,8 @@ describe("settings", () => {
       headers: { authorization: `Bearer ${token}` },
     });
     expect(status.status).toBe(404);
+    // The use shows up live as the token's last use.
+    await expect.poll(() => row.textContent(), { timeout: 10_000 }).not.toMatch(/never/);
 
     await page.getByRole("button", { name: "I have saved it" }).click();
     expect(await page.getByTestId("new-token").count()).toBe(0);

@@ -103,7 +103,11 @@ export async function startExecutorStandIn(
   const jobs: JobPayload[] = [];
   let eventCounter = 0;
   const server = await listen(async (req, body, res) => {
-    const check = await verifySignature(secret, new Headers(req.headers as Record<string, string>), body);
+    const check = await verifySignature(secret, new Headers(req.headers as Record<string, string>), {
+      method: req.method ?? "",
+      path: req.url ?? "",
+      body,
+    });
     if (!check.ok) return json(res, 401, { error: "bad signature" });
     if (req.method === "POST" && req.url === "/jobs") {
       const job = jobPayload.parse(JSON.parse(body));
@@ -128,7 +132,10 @@ export async function startExecutorStandIn(
     });
     const response = await fetch(controlPlaneSiteUrl() + path, {
       method: "POST",
-      headers: { "content-type": "application/json", ...(await signedHeaders(secret, body)) },
+      headers: {
+        "content-type": "application/json",
+        ...(await signedHeaders(secret, { method: "POST", path, body })),
+      },
       body,
     });
     if (!response.ok) throw new Error(`${path} answered ${response.status}: ${await response.text()}`);

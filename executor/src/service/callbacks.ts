@@ -21,7 +21,7 @@ import {
   type CompletionCallback,
   type ProgressCallback,
 } from "../../../convex/contract/executor.js";
-import { signedHeaders } from "../../../convex/contract/signing.js";
+import { requestTarget, signedHeaders } from "../../../convex/contract/signing.js";
 import { backoffDelay, sleep, type BackoffOptions } from "./backoff.js";
 import { createLogger, errorMessage } from "./log.js";
 
@@ -29,7 +29,8 @@ const log = createLogger("callbacks");
 
 export const CALLBACK_TIMEOUT_MS = 15_000;
 export const DEFAULT_CALLBACK_BACKOFF: BackoffOptions = { baseMs: 1_000, maxMs: 60_000 };
-const PERMANENT_STATUSES = new Set([400, 413, 422]);
+/** 404: the control plane has no such job (never had, or pruned it): retrying cannot help. */
+const PERMANENT_STATUSES = new Set([400, 404, 413, 422]);
 
 /** POSTs `body` as JSON to `url`, signed with `secret`. */
 export async function postSigned(
@@ -41,7 +42,10 @@ export async function postSigned(
   const raw = JSON.stringify(body);
   return fetch(url, {
     method: "POST",
-    headers: { "content-type": "application/json", ...(await signedHeaders(secret, raw)) },
+    headers: {
+      "content-type": "application/json",
+      ...(await signedHeaders(secret, { method: "POST", path: requestTarget(url), body: raw })),
+    },
     body: raw,
     signal: AbortSignal.timeout(timeoutMs),
   });

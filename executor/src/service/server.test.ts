@@ -181,6 +181,30 @@ describe("GET /jobs/{id} and POST /jobs/{id}/cancel", () => {
     expect(result.status).toBe(400);
   });
 
+  it("refuse a signed status request replayed against another job's path", async () => {
+    const signed = await signedFetch(executor.url, "/jobs/nope");
+    expect(signed.status).toBe(404); // signed correctly, the job is unknown
+    const elsewhere = await replay(executor.url, "/jobs/other", "GET", signed.sent.headers, "");
+    expect(elsewhere.status).toBe(401);
+    expect(elsewhere.json.error).toMatch(/bad_signature/);
+    const withQuery = await replay(executor.url, "/jobs/nope?x=1", "GET", signed.sent.headers, "");
+    expect(withQuery.status).toBe(401);
+  });
+
+  it("refuse a signed cancel replayed as a submit (another method and path)", async () => {
+    const cancel = await signedFetch(executor.url, "/jobs/a/cancel", { body: { jobId: "b" } });
+    const asSubmit = await replay(executor.url, "/jobs", "POST", cancel.sent.headers, cancel.sent.raw);
+    expect(asSubmit.status).toBe(401);
+  });
+
+  it("tell a peer signing with version 1 (no version header) to update", async () => {
+    const signed = await signedFetch(executor.url, "/jobs/nope");
+    const { "x-signature-version": _version, ...v1Headers } = signed.sent.headers;
+    const old = await replay(executor.url, "/jobs/nope", "GET", v1Headers, "");
+    expect(old.status).toBe(401);
+    expect(old.json.error).toMatch(/signature version 1 is not supported.*version 2/);
+  });
+
   it("answer 405 for a wrong method and 404 for an unknown path", async () => {
     expect((await fetch(`${executor.url}/jobs`)).status).toBe(405);
     expect((await fetch(`${executor.url}/nothing`)).status).toBe(404);

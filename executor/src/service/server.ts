@@ -19,7 +19,7 @@ import {
   type ExecutorJobStatus,
   type JobPayload,
 } from "../../../convex/contract/executor.js";
-import { verifySignature } from "../../../convex/contract/signing.js";
+import { describeSignatureFailure, verifySignature } from "../../../convex/contract/signing.js";
 import { createLogger, errorMessage } from "./log.js";
 import { EXECUTOR_VERSION } from "./version.js";
 
@@ -135,18 +135,21 @@ function matchRoute(method: string, pathname: string): Route {
   return match[2] ? allow("POST", { kind: "cancel", jobId }) : allow("GET", { kind: "status", jobId });
 }
 
-/** Reads the body (refusing more than the limit), then verifies the signature over exactly those bytes. */
+/**
+ * Reads the body (refusing more than the limit), then verifies the signature over the method, the request target
+ * (path and query exactly as received) and exactly those bytes.
+ */
 async function readSignedBody(options: ServerOptions, req: http.IncomingMessage): Promise<string> {
   const raw = await readBody(req, options.maxBodyBytes);
   const check = await verifySignature(
     options.secret,
     { get: (name) => headerValue(req, name) },
-    raw,
+    { method: req.method ?? "", path: req.url ?? "", body: raw },
     options.now?.() ?? Date.now(),
   );
   if (!check.ok) {
     log.warn("refused an unsigned or badly signed request", { path: req.url, reason: check.reason });
-    throw new HttpError(401, `signature check failed: ${check.reason}`, "unauthorized");
+    throw new HttpError(401, describeSignatureFailure(check), "unauthorized");
   }
   return raw;
 }
