@@ -8,7 +8,6 @@
  */
 import { getAuthUserId } from "@convex-dev/auth/server";
 import { customAction, customCtx, customMutation, customQuery } from "convex-helpers/server/customFunctions";
-import { ConvexError } from "convex/values";
 import { internal } from "./_generated/api";
 import {
   action,
@@ -20,18 +19,19 @@ import {
   type QueryCtx,
 } from "./_generated/server";
 import { ADMIN_EMAILS_ENV, normalizeEmail, parseAdminEmails } from "./lib/adminList";
+import { userError, type UserError } from "./lib/userError";
 
 export interface Admin {
   userId: string;
   email: string;
 }
 
-export function unauthenticated(): ConvexError<{ code: string; message: string }> {
-  return new ConvexError({ code: "unauthenticated", message: "sign in first" });
+export function unauthenticated(): UserError {
+  return userError("unauthenticated", "sign in first");
 }
 
-export function forbidden(): ConvexError<{ code: string; message: string }> {
-  return new ConvexError({ code: "forbidden", message: "this account is not an admin" });
+export function forbidden(): UserError {
+  return userError("forbidden", "this account is not an admin");
 }
 
 export async function isAllowListed(ctx: QueryCtx | MutationCtx, email: string): Promise<boolean> {

@@ -11,6 +11,7 @@ import { internalMutation, type MutationCtx } from "./_generated/server";
 import { adminActor, adminMutation, adminQuery, type Admin } from "./access";
 import { recordAudit } from "./audit";
 import { ADMIN_EMAILS_ENV, isEmail, normalizeEmail, parseAdminEmails } from "./lib/adminList";
+import { conflict, invalidInput } from "./lib/userError";
 
 const MAX_ADMINS = 200;
 
@@ -51,7 +52,7 @@ export const add = adminMutation({
   args: { email: v.string() },
   handler: async (ctx, args): Promise<null> => {
     const email = normalizeEmail(args.email);
-    if (!isEmail(email)) throw new Error(`admins.add: "${args.email}" is not an email address`);
+    if (!isEmail(email)) throw invalidInput("email", `"${args.email}" is not an email address`);
     await addAdminEmail(ctx, email, adminActor(ctx.admin));
     await recordAudit(ctx, {
       actor: adminActor(ctx.admin),
@@ -67,7 +68,7 @@ export const remove = adminMutation({
   args: { email: v.string() },
   handler: async (ctx, args): Promise<null> => {
     const email = normalizeEmail(args.email);
-    if (email === ctx.admin.email) throw new Error("admins.remove: you cannot remove yourself");
+    if (email === ctx.admin.email) throw conflict("you cannot remove yourself");
     const row = await ctx.db
       .query("admins")
       .withIndex("by_email", (q) => q.eq("email", email))

@@ -5,6 +5,7 @@ import { transitionJob } from "./jobs";
 import { decryptSecret } from "./lib/crypto";
 import type { JobStatus } from "./schema";
 import { asAdmin, createApp, DEFAULT_APP, newTest, type T } from "./test/harness.testkit";
+import { expectUserError } from "./test/productionErrors.testkit";
 
 async function moveJob(t: T, jobId: Id<"jobs">, path: JobStatus[], patch = {}) {
   await t.run(async (ctx) => {
@@ -52,18 +53,22 @@ describe("apps", () => {
     const admin = await asAdmin(t);
     const bad = async (overrides: Record<string, unknown>) =>
       admin.action(api.apps.create, { ...DEFAULT_APP, ...overrides });
-    await expect(bad({ slug: "Bad Slug" })).rejects.toThrow(/slug: "Bad Slug" must be lowercase/);
-    await expect(bad({ deploymentUrl: "http://example.com" })).rejects.toThrow(
-      /deploymentUrl: .*must use https/,
-    );
-    await expect(bad({ tables: ["ok", "not valid!"] })).rejects.toThrow(/tables\[1\]: "not valid!"/);
-    await expect(bad({ targetSchema: "dbo; drop" })).rejects.toThrow(/targetSchema/);
-    await expect(bad({ deployKey: "short" })).rejects.toThrow(/deployKey: does not look like/);
-    await expect(bad({ retry: { maxAttempts: 0, baseDelayMs: 1000, maxDelayMs: 1000 } })).rejects.toThrow(
-      /retry.maxAttempts/,
+    const invalid = (field: string, message: RegExp) => ({ code: "invalid_input" as const, field, message });
+    await expectUserError(bad({ slug: "Bad Slug" }), invalid("slug", /"Bad Slug" must be lowercase/));
+    await expectUserError(bad({ deploymentUrl: "http://example.com" }), invalid("deploymentUrl", /https/));
+    await expectUserError(bad({ tables: ["ok", "not valid!"] }), invalid("tables", /"not valid!"/));
+    await expectUserError(bad({ targetSchema: "dbo; drop" }), invalid("targetSchema", /letters/));
+    await expectUserError(bad({ deployKey: "short" }), invalid("deployKey", /does not look like/));
+    await expectUserError(
+      bad({ retry: { maxAttempts: 0, baseDelayMs: 1000, maxDelayMs: 1000 } }),
+      invalid("retry.maxAttempts", /from 1 to 10/),
     );
     await createApp(t);
-    await expect(bad({ name: "Other" })).rejects.toThrow(/slug: "shop" is already used/);
+    await expectUserError(bad({ name: "Other" }), {
+      code: "conflict",
+      field: "slug",
+      message: /"shop" is already used/,
+    });
   });
 
   test("update keeps the key, remove refuses while a job is active", async () => {
@@ -78,9 +83,10 @@ describe("apps", () => {
       deployKeyHint: "prod:happy-animal-123|••••cdef",
     });
     await admin.mutation(api.jobs.trigger, { appId });
-    await expect(admin.mutation(api.apps.remove, { appId })).rejects.toThrow(
-      /has an active job \(queued\); cancel it first/,
-    );
+    await expectUserError(admin.mutation(api.apps.remove, { appId }), {
+      code: "conflict",
+      message: /has an active job \(queued\); cancel it first/,
+    });
   });
 
   test("the list carries each app's last job with its start, duration and rows", async () => {

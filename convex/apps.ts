@@ -11,6 +11,7 @@ import { recordAudit } from "./audit";
 import { activeJobOf } from "./jobs";
 import { DEFAULT_RETRY_POLICY } from "./lib/backoff";
 import { encryptSecret, maskSecret } from "./lib/crypto";
+import { conflict, notFound } from "./lib/userError";
 import {
   checkDeployKey,
   checkDeploymentUrl,
@@ -164,7 +165,7 @@ async function assertSlugFree(ctx: MutationCtx, slug: string, except?: Id<"apps"
     .query("apps")
     .withIndex("by_slug", (q) => q.eq("slug", slug))
     .first();
-  if (other && other._id !== except) throw new Error(`slug: "${slug}" is already used by app ${other.name}`);
+  if (other && other._id !== except) throw conflict(`"${slug}" is already used by app ${other.name}`, "slug");
 }
 
 export const insertApp = internalMutation({
@@ -213,7 +214,7 @@ export const update = adminMutation({
   args: updateArgs,
   handler: async (ctx, args): Promise<null> => {
     const app = await ctx.db.get(args.appId);
-    if (!app) throw new Error(`apps.update: no app ${args.appId}`);
+    if (!app) throw notFound(`no app ${args.appId}`);
     const { appId, ...rest } = args;
     const fields = checkedFields({
       ...rest,
@@ -237,7 +238,7 @@ export const setEnabled = adminMutation({
   args: { appId: v.id("apps"), enabled: v.boolean() },
   handler: async (ctx, args): Promise<null> => {
     const app = await ctx.db.get(args.appId);
-    if (!app) throw new Error(`apps.setEnabled: no app ${args.appId}`);
+    if (!app) throw notFound(`no app ${args.appId}`);
     await ctx.db.patch(app._id, { enabled: args.enabled, updatedAt: Date.now() });
     await syncAppSchedule(ctx, app._id);
     await recordAudit(ctx, {
@@ -259,7 +260,7 @@ export const storeDeployKey = internalMutation({
   },
   handler: async (ctx, args): Promise<null> => {
     const app = await ctx.db.get(args.appId);
-    if (!app) throw new Error(`apps.setDeployKey: no app ${args.appId}`);
+    if (!app) throw notFound(`no app ${args.appId}`);
     await ctx.db.patch(app._id, {
       deployKeyCiphertext: args.deployKeyCiphertext,
       deployKeyHint: args.deployKeyHint,
@@ -295,8 +296,7 @@ export const remove = adminMutation({
     const app = await ctx.db.get(args.appId);
     if (!app) return null;
     const active = await activeJobOf(ctx, app._id);
-    if (active)
-      throw new Error(`apps.remove: ${app.slug} has an active job (${active.status}); cancel it first`);
+    if (active) throw conflict(`${app.slug} has an active job (${active.status}); cancel it first`);
     await unregisterAppSchedule(ctx, app._id);
     await ctx.db.delete(app._id);
     await recordAudit(ctx, {

@@ -1,32 +1,11 @@
 import { ConvexError } from "convex/values";
 import { afterEach, describe, expect, test } from "vitest";
 import { api } from "./_generated/api";
+import { authEnv } from "./test/authEnv.testkit";
 import { newTest, setTestEnv, type T } from "./test/harness.testkit";
 
 const ADMIN = "owner@example.com";
 const PASSWORD = "correct horse battery";
-
-/** Convex Auth signs session JWTs with JWT_PRIVATE_KEY: a fresh RS256 key, as a deployment would have. */
-async function authEnv(): Promise<Record<string, string>> {
-  const pair = await crypto.subtle.generateKey(
-    {
-      name: "RSASSA-PKCS1-v1_5",
-      modulusLength: 2048,
-      publicExponent: new Uint8Array([1, 0, 1]),
-      hash: "SHA-256",
-    },
-    true,
-    ["sign", "verify"],
-  );
-  const pkcs8 = new Uint8Array(await crypto.subtle.exportKey("pkcs8", pair.privateKey));
-  const base64 = btoa(String.fromCharCode(...pkcs8)).replace(/(.{64})/g, "$1\n");
-  const jwk = await crypto.subtle.exportKey("jwk", pair.publicKey);
-  return {
-    JWT_PRIVATE_KEY: `-----BEGIN PRIVATE KEY-----\n${base64}\n-----END PRIVATE KEY-----`,
-    JWKS: JSON.stringify({ keys: [{ ...jwk, use: "sig", alg: "RS256" }] }),
-    CONVEX_SITE_URL: "https://test.convex.site",
-  };
-}
 
 async function backendWithAdmin(signupCode: string | undefined): Promise<T> {
   const t = newTest();
@@ -59,6 +38,7 @@ describe("ADMIN_SIGNUP_CODE guards account creation", () => {
     expect((refused as ConvexError<{ code: string; message: string }>).data).toEqual({
       code: "forbidden",
       message: "a valid sign-up code is required",
+      field: "signupCode",
     });
     expect(await users(t)).toHaveLength(0);
     expect(await accounts(t)).toHaveLength(0);

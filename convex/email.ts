@@ -11,6 +11,7 @@ import { adminAction, adminActor, adminQuery } from "./access";
 import { recordAudit } from "./audit";
 import { isEmail, normalizeEmail } from "./lib/adminList";
 import { encryptSecret } from "./lib/crypto";
+import { invalidInput } from "./lib/userError";
 import { rateLimiter } from "./rateLimits";
 
 export const smtpSecurity = v.union(v.literal("tls"), v.literal("starttls"), v.literal("none"));
@@ -71,16 +72,15 @@ export const saveSettingsArgs = {
 };
 
 function checkSettings(s: { host: string; port: number; from: string; recipients: string[] }) {
-  if (!/^[A-Za-z0-9.-]{1,253}$/.test(s.host)) throw new Error(`email.host: "${s.host}" is not a host name`);
+  if (!/^[A-Za-z0-9.-]{1,253}$/.test(s.host)) throw invalidInput("host", `"${s.host}" is not a host name`);
   if (!Number.isInteger(s.port) || s.port < 1 || s.port > 65535)
-    throw new Error(`email.port: ${s.port} is not a port`);
+    throw invalidInput("port", `${s.port} is not a port (1 to 65535)`);
   const from = /<([^>]+)>\s*$/.exec(s.from)?.[1] ?? s.from;
-  if (!isEmail(from.trim())) throw new Error(`email.from: "${s.from}" is not an email address`);
+  if (!isEmail(from.trim())) throw invalidInput("from", `"${s.from}" is not an email address`);
   if (s.recipients.length === 0 || s.recipients.length > 50)
-    throw new Error("email.recipients: give 1 to 50 addresses");
-  for (const [i, r] of s.recipients.entries())
-    if (!isEmail(normalizeEmail(r)))
-      throw new Error(`email.recipients[${i}]: "${r}" is not an email address`);
+    throw invalidInput("recipients", "give 1 to 50 addresses");
+  for (const r of s.recipients)
+    if (!isEmail(normalizeEmail(r))) throw invalidInput("recipients", `"${r}" is not an email address`);
 }
 
 export const storeSettings = internalMutation({

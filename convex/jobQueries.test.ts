@@ -3,6 +3,7 @@ import { api } from "./_generated/api";
 import type { Id } from "./_generated/dataModel";
 import type { JobStatus } from "./schema";
 import { asAdmin, createApp, newTest, type T } from "./test/harness.testkit";
+import { expectUserError } from "./test/productionErrors.testkit";
 
 const DAY = 24 * 60 * 60_000;
 afterEach(() => {
@@ -189,8 +190,10 @@ describe("dashboard job queries", () => {
     ]);
     expect(figures.successRate).toBeCloseTo(2 / 3);
     expect(figures.truncated).toBe(false);
-    await expect(admin.query(api.stats.daily, { from: T0, to: T0 + 200 * DAY })).rejects.toThrow(
-      /at most 92 days/,
-    );
+    await expectUserError(admin.query(api.stats.daily, { from: T0, to: T0 + 200 * DAY }), {
+      code: "invalid_input",
+      field: "to",
+      message: /at most 92 days/,
+    });
   });
 });

@@ -3,6 +3,7 @@ import { api, internal } from "./_generated/api";
 import type { Id } from "./_generated/dataModel";
 import { appendEvent, failAttempt, MAX_EVENTS_PER_JOB, transitionJob } from "./jobs";
 import { asAdmin, createApp, newTest, scheduled, type T } from "./test/harness.testkit";
+import { expectUserError } from "./test/productionErrors.testkit";
 
 async function job(t: T, jobId: Id<"jobs">) {
   const row = await t.run((ctx) => ctx.db.get(jobId));
@@ -52,7 +53,10 @@ describe("jobs", () => {
     const t = newTest();
     const appId = await createApp(t, { enabled: false });
     const admin = await asAdmin(t);
-    await expect(admin.mutation(api.jobs.trigger, { appId })).rejects.toThrow(/app shop is disabled/);
+    await expectUserError(admin.mutation(api.jobs.trigger, { appId }), {
+      code: "conflict",
+      message: /app shop is disabled/,
+    });
   });
 
   test("invalid transitions throw and change nothing", async () => {
@@ -77,7 +81,10 @@ describe("jobs", () => {
       cancelRequested: false,
     });
     expect(await job(t, a.jobId)).toMatchObject({ status: "cancelled", active: false });
-    await expect(admin.mutation(api.jobs.cancel, { jobId: a.jobId })).rejects.toThrow(/already cancelled/);
+    await expectUserError(admin.mutation(api.jobs.cancel, { jobId: a.jobId }), {
+      code: "conflict",
+      message: /already cancelled/,
+    });
 
     const b = await admin.mutation(api.jobs.trigger, { appId });
     await setStatus(t, b.jobId, "running");

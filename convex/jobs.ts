@@ -3,15 +3,16 @@
  * failed attempts, cancellation, and the bounded event log. Every write to a job's status goes through
  * {@link transitionJob}.
  */
-import { v } from "convex/values";
+import { ConvexError, v } from "convex/values";
 import { internal } from "./_generated/api";
 import type { Doc, Id } from "./_generated/dataModel";
 import { internalMutation, type MutationCtx } from "./_generated/server";
 import { adminActor, adminMutation } from "./access";
 import { recordAudit } from "./audit";
 import { scheduleAlert } from "./email";
-import { backoffDelay } from "./contract/backoff";
+import { backoffDelay } from "./lib/backoff";
 import { assertTransition, executorMayHold, isFinal } from "./lib/jobStateMachine";
+import { conflict, notFound, type UserErrorData } from "./lib/userError";
 import type { JobStatus, JobTrigger, StoredJobError } from "./schema";
 
 export const MAX_EVENTS_PER_JOB = 200;
@@ -59,9 +60,10 @@ export interface StartResult {
   created: boolean;
 }
 
-export class AppDisabledError extends Error {
+/** A user error (code "conflict"), and a class so the HTTP API and schedules can tell it apart. */
+export class AppDisabledError extends ConvexError<UserErrorData> {
   constructor(slug: string) {
-    super(`app ${slug} is disabled`);
+    super({ code: "conflict", message: `app ${slug} is disabled; enable it first` });
   }
 }
 
@@ -159,7 +161,7 @@ export async function failAttempt(
     );
   const app = await ctx.db.get(job.appId);
   if (error.retryable && job.attempt < job.maxAttempts && app) {
-    const delay = backoffDelay(job.attempt, { baseMs: app.retry.baseDelayMs, maxMs: app.retry.maxDelayMs });
+    const delay = backoffDelay(job.attempt, app.retry.baseDelayMs, app.retry.maxDelayMs);
     const attempt = job.attempt + 1;
     const next = await transitionJob(
       ctx,
@@ -214,7 +216,7 @@ export const trigger = adminMutation({
   args: triggerArgs,
   handler: async (ctx, args): Promise<StartResult> => {
     const app = await ctx.db.get(args.appId);
-    if (!app) throw new Error(`jobs.trigger: no app ${args.appId}`);
+    if (!app) throw notFound(`no app ${args.appId}`);
     const actor = adminActor(ctx.admin);
     const result = await startJob(ctx, app, "manual", actor);
     await recordAudit(ctx, {
@@ -234,7 +236,7 @@ export async function requestCancel(
   by: string,
   reason: string | undefined,
 ): Promise<Doc<"jobs">> {
-  if (isFinal(job.status)) throw new Error(`job ${job._id} is already ${job.status}`);
+  if (isFinal(job.status)) throw conflict(`job ${job._id} is already ${job.status}`);
   if (!executorMayHold(job.status))
     return transitionJob(ctx, job, "cancelled", {}, { level: "warn", message: `cancelled by ${by}` });
   if (!job.cancelRequested) {
@@ -255,7 +257,7 @@ export const cancel = adminMutation({
   args: cancelArgs,
   handler: async (ctx, args): Promise<{ status: JobStatus; cancelRequested: boolean }> => {
     const job = await ctx.db.get(args.jobId);
-    if (!job) throw new Error(`jobs.cancel: no job ${args.jobId}`);
+    if (!job) throw notFound(`no job ${args.jobId}`);
     const actor = adminActor(ctx.admin);
     const updated = await requestCancel(ctx, job, actor, args.reason?.slice(0, 500));
     await recordAudit(ctx, {

@@ -3,6 +3,7 @@ import { api, internal } from "./_generated/api";
 import type { Id } from "./_generated/dataModel";
 import { crons, scheduleName } from "./schedules";
 import { asAdmin, createApp, newTest, type T } from "./test/harness.testkit";
+import { expectUserError } from "./test/productionErrors.testkit";
 
 afterEach(() => {
   vi.useRealTimers();
@@ -81,12 +82,14 @@ describe("app schedules (@convex-dev/crons)", () => {
       cronspec: "*/15 * * * *",
       tz: "America/New_York",
     });
-    await expect(
+    await expectUserError(
       admin.mutation(api.apps.update, { ...base, schedule: { cron: "0 9 * * *", timeZone: "Mars/Base" } }),
-    ).rejects.toThrow(/schedule: unknown time zone "Mars\/Base"/);
-    await expect(
+      { code: "invalid_input", field: "schedule", message: /unknown time zone "Mars\/Base"/ },
+    );
+    await expectUserError(
       admin.mutation(api.apps.update, { ...base, schedule: { cron: "0 25 * * *", timeZone: "UTC" } }),
-    ).rejects.toThrow(/schedule: cron "0 25 \* \* \*"/);
+      { code: "invalid_input", field: "schedule", message: /cron "0 25 \* \* \*"/ },
+    );
     expect((await registered(t, appId))?.schedule).toMatchObject({ cronspec: "*/15 * * * *" });
     await admin.mutation(api.apps.setEnabled, { appId, enabled: false });
     expect(await registered(t, appId)).toBeNull();

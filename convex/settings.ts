@@ -3,6 +3,7 @@ import { v } from "convex/values";
 import type { QueryCtx } from "./_generated/server";
 import { adminMutation, adminQuery, adminActor } from "./access";
 import { recordAudit } from "./audit";
+import { invalidInput } from "./lib/userError";
 
 export const DEFAULT_SETTINGS = { retentionDays: 30, staleJobMinutes: 30 } as const;
 export const SETTINGS_LIMITS = { retentionDays: [1, 3650], staleJobMinutes: [2, 24 * 60] } as const;
@@ -32,7 +33,7 @@ export const update = adminMutation({
     for (const key of ["retentionDays", "staleJobMinutes"] as const) {
       const [min, max] = SETTINGS_LIMITS[key];
       if (!Number.isInteger(args[key]) || args[key] < min || args[key] > max)
-        throw new Error(`settings.${key} must be a whole number from ${min} to ${max}, got ${args[key]}`);
+        throw invalidInput(key, `must be a whole number from ${min} to ${max}, got ${args[key]}`);
     }
     const row = await ctx.db.query("settings").order("desc").first();
     if (row) await ctx.db.patch(row._id, { ...args, updatedAt: Date.now() });

@@ -5,6 +5,7 @@
 import { v } from "convex/values";
 import type { Doc } from "./_generated/dataModel";
 import { adminQuery } from "./access";
+import { invalidInput } from "./lib/userError";
 
 export const MAX_CHART_DAYS = 92;
 export const MAX_JOBS_PER_CHART = 5_000;
@@ -71,9 +72,9 @@ export const daily = adminQuery({
   handler: async (ctx, args) => {
     const fromDay = Math.floor(args.from / DAY_MS) * DAY_MS;
     const toDay = Math.ceil(args.to / DAY_MS) * DAY_MS;
-    if (toDay <= fromDay) throw new Error("stats.daily: `to` must be after `from`");
+    if (toDay <= fromDay) throw invalidInput("to", "must be after `from`");
     if ((toDay - fromDay) / DAY_MS > MAX_CHART_DAYS)
-      throw new Error(`stats.daily: at most ${MAX_CHART_DAYS} days`);
+      throw invalidInput("to", `at most ${MAX_CHART_DAYS} days after \`from\``);
     const query = args.appId
       ? ctx.db
           .query("jobs")

@@ -1,9 +1,12 @@
+import { fileURLToPath } from "node:url";
 import { defineConfig } from "vitest/config";
 
 // Tests of the dashboard and its stand-in backend: the harness, the site's own helpers and the Chromium tests.
 // Separate from the root vitest.config.ts because the browser tests build the site and drive one Chromium;
 // run with `npm run test:browser`. One file at a time: the machine has two cores.
 export default defineConfig({
+  // The site's own alias (svelte.config.js `kit.alias`), so its modules import convex/ the same way here.
+  resolve: { alias: { $convex: fileURLToPath(new URL("../convex", import.meta.url)) } },
   test: {
     include: ["test/**/*.test.ts", "site/src/**/*.test.ts"],
     environment: "node",

@@ -1,10 +1,12 @@
 /**
- * Validation of an app's settings as entered in the dashboard. Errors name the field.
+ * Validation of an app's settings as entered in the dashboard. Errors are user errors (./userError.ts) whose
+ * `field` is the argument's name, so the dashboard shows them next to the field, in production too.
  */
 import { qualifiedTableName, targetSchemaName } from "../contract/executor";
 import type { RetryPolicy } from "../schema";
 import { validateSchedule } from "./cron";
 import { normalizeDeploymentUrl, SourceDeploymentError } from "./sourceDeployment";
+import { invalidInput } from "./userError";
 
 export const SLUG = /^[a-z0-9][a-z0-9-]{0,62}$/;
 export const RETRY_LIMITS = {
@@ -13,32 +15,23 @@ export const RETRY_LIMITS = {
   maxDelayMs: [1_000, 86_400_000],
 };
 
-export class AppInputError extends Error {
-  constructor(
-    readonly field: string,
-    message: string,
-  ) {
-    super(`${field}: ${message}`);
-  }
-}
-
 export function checkName(name: string): string {
   const trimmed = name.trim();
-  if (!trimmed || trimmed.length > 200) throw new AppInputError("name", "must be 1 to 200 characters");
+  if (!trimmed || trimmed.length > 200) throw invalidInput("name", "must be 1 to 200 characters");
   return trimmed;
 }
 
 export function checkSlug(slug: string): string {
   if (!SLUG.test(slug))
-    throw new AppInputError("slug", `"${slug}" must be lowercase letters, digits and dashes (max 63)`);
+    throw invalidInput("slug", `"${slug}" must be lowercase letters, digits and dashes (max 63)`);
   return slug;
 }
 
-export function checkDeploymentUrl(url: string): string {
+export function checkDeploymentUrl(url: string, allowInsecureHttp = false): string {
   try {
-    return normalizeDeploymentUrl(url);
+    return normalizeDeploymentUrl(url, { allowInsecureHttp });
   } catch (error) {
-    throw new AppInputError(
+    throw invalidInput(
       "deploymentUrl",
       error instanceof SourceDeploymentError ? error.message : String(error),
     );
@@ -48,22 +41,22 @@ export function checkDeploymentUrl(url: string): string {
 export function checkDeployKey(key: string): string {
   const trimmed = key.trim();
   if (trimmed.length < 10 || trimmed.length > 1000 || /\s/.test(trimmed))
-    throw new AppInputError("deployKey", "does not look like a Convex deploy key");
+    throw invalidInput("deployKey", "does not look like a Convex deploy key");
   return trimmed;
 }
 
 export function checkTables(tables: string[] | null): string[] | null {
   if (tables === null) return null;
-  if (tables.length === 0) throw new AppInputError("tables", "select at least one table, or all (null)");
-  for (const [i, t] of tables.entries())
+  if (tables.length === 0) throw invalidInput("tables", "select at least one table, or all (null)");
+  for (const t of tables)
     if (!qualifiedTableName.safeParse(t).success)
-      throw new AppInputError(`tables[${i}]`, `"${t}" is not a table name (<component>/.../<table>)`);
+      throw invalidInput("tables", `"${t}" is not a table name (<component>/.../<table>)`);
   return [...new Set(tables)].sort();
 }
 
 export function checkTargetSchema(schema: string): string {
   const parsed = targetSchemaName.safeParse(schema);
-  if (!parsed.success) throw new AppInputError("targetSchema", `"${schema}": letters, digits and _ only`);
+  if (!parsed.success) throw invalidInput("targetSchema", `"${schema}": letters, digits and _ only`);
   return parsed.data;
 }
 
@@ -73,7 +66,7 @@ export function checkSchedule(
   if (schedule === null) return null;
   const cron = schedule.cron.trim().replace(/\s+/g, " ");
   const check = validateSchedule(cron, schedule.timeZone);
-  if (!check.ok) throw new AppInputError("schedule", check.error);
+  if (!check.ok) throw invalidInput("schedule", check.error);
   return { cron, timeZone: schedule.timeZone };
 }
 
@@ -82,9 +75,8 @@ export function checkRetry(retry: RetryPolicy): RetryPolicy {
     const [min, max] = RETRY_LIMITS[key];
     const value = retry[key];
     if (!Number.isInteger(value) || value < min! || value > max!)
-      throw new AppInputError(`retry.${key}`, `must be a whole number from ${min} to ${max}, got ${value}`);
+      throw invalidInput(`retry.${key}`, `must be a whole number from ${min} to ${max}, got ${value}`);
   }
-  if (retry.maxDelayMs < retry.baseDelayMs)
-    throw new AppInputError("retry.maxDelayMs", "must be ≥ baseDelayMs");
+  if (retry.maxDelayMs < retry.baseDelayMs) throw invalidInput("retry.maxDelayMs", "must be ≥ baseDelayMs");
   return retry;
 }

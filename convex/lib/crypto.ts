@@ -3,6 +3,8 @@
  * variable SECRETS_KEY (32 random bytes, base64: `openssl rand -base64 32`). Web Crypto only, so it runs in
  * Convex's default runtime. Ciphertext format: `v1.<iv base64>.<ciphertext+tag base64>`.
  */
+import { misconfigured } from "./userError";
+
 export const SECRETS_KEY_ENV = "SECRETS_KEY";
 const FORMAT_VERSION = "v1";
 const IV_BYTES = 12;
@@ -25,9 +27,11 @@ function fromBase64(text: string, what: string): Uint8Array<ArrayBuffer> {
 }
 
 async function importKey(keyBase64: string | undefined): Promise<CryptoKey> {
-  if (!keyBase64) throw new Error(`${SECRETS_KEY_ENV} is not set: set it to 32 random bytes in base64`);
+  // A deployment setting only its admin can fix: worth saying in production too (./userError.ts).
+  if (!keyBase64) throw misconfigured(`${SECRETS_KEY_ENV} is not set: set it to 32 random bytes in base64`);
   const raw = fromBase64(keyBase64, SECRETS_KEY_ENV);
-  if (raw.length !== 32) throw new Error(`${SECRETS_KEY_ENV} must decode to 32 bytes, got ${raw.length}`);
+  if (raw.length !== 32)
+    throw misconfigured(`${SECRETS_KEY_ENV} must decode to 32 bytes, got ${raw.length}`);
   return crypto.subtle.importKey("raw", raw, { name: "AES-GCM" }, false, ["encrypt", "decrypt"]);
 }
 

@@ -9,6 +9,7 @@ import { convexTest } from "convex-test";
 import { vi } from "vitest";
 import type { Id } from "../_generated/dataModel";
 import schema from "../schema";
+import { withProductionErrors } from "./productionErrors.testkit";
 
 export const modules = import.meta.glob(["../**/*.ts", "!../**/*.test.ts", "!../**/*.testkit.ts"]);
 
@@ -39,7 +40,8 @@ export function newTest() {
   // setImmediate/nextTick stay real: nodemailer and node:net need them to make progress.
   vi.useFakeTimers({ toFake: ["setTimeout", "clearTimeout", "setInterval", "clearInterval", "Date"] });
   setTestEnv();
-  const t = convexTest(schema, modules);
+  // Public calls fail as a production client sees them: only a ConvexError's data gets through.
+  const t = withProductionErrors(convexTest(schema, modules), modules);
   cronsTest.register(t, "crons");
   rateLimiterTest.register(t, "rateLimiter");
   return t;

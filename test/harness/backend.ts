@@ -3,6 +3,7 @@
  * them (public functions only, with the caller's identity), HTTP routes, and a signal whenever a write has
  * committed (from a call, an HTTP route or a scheduled function) so subscribed queries can be re-run.
  */
+import { randomBytes } from "node:crypto";
 import path from "node:path";
 import { pathToFileURL } from "node:url";
 import { convexTest } from "convex-test";
@@ -164,16 +165,27 @@ export class Backend {
   }
 }
 
-function toFailure(error: unknown): FunctionFailure {
+/**
+ * A function's error as a production deployment reports it to clients: the message is only
+ * "[Request ID: …] Server Error", and only a ConvexError's data gets through (get-convex/convex-backend,
+ * crates/application/src/redaction.rs: `RedactedJsError` with `block_logging`, its `Display` and
+ * `into_error_payload`). So the dashboard and the demo can rely on nothing else, as in production.
+ * HARNESS_DEBUG=1 prints the full error on the harness's stderr (Convex's own logs).
+ */
+export function toFailure(error: unknown): FunctionFailure {
   if (process.env.HARNESS_DEBUG) console.error("[harness]", error);
+  const message = `[Request ID: ${requestId()}] Server Error`;
   // Checked by name: convex-test may hold its own copy of the ConvexError class.
   if (
     error instanceof ConvexError ||
     (error instanceof Error && error.name === "ConvexError" && "data" in error)
   ) {
-    const data = convexToJson((error as ConvexError<never>).data);
-    return new FunctionFailure(`Uncaught ConvexError: ${JSON.stringify(data)}`, data);
+    return new FunctionFailure(message, convexToJson((error as ConvexError<never>).data));
   }
-  const message = error instanceof Error ? error.message : String(error);
-  return new FunctionFailure(`Uncaught Error: ${message}`, undefined);
+  return new FunctionFailure(message, undefined);
+}
+
+/** 16 hex digits, like the backend's request ids. */
+function requestId(): string {
+  return randomBytes(8).toString("hex");
 }

@@ -1,6 +1,7 @@
 import path from "node:path";
 import { ConvexClient, ConvexHttpClient } from "convex/browser";
 import { makeFunctionReference } from "convex/server";
+import { ConvexError, type Value } from "convex/values";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import WebSocket from "ws";
 import { startHarness, type Harness } from "./server.js";
@@ -11,6 +12,7 @@ const signIn = makeFunctionReference<"action">("auth:signIn");
 const listAdmins = makeFunctionReference<"query", Record<string, never>, { email: string }[]>("admins:list");
 const addAdmin = makeFunctionReference<"mutation">("admins:add");
 const seedFromEnv = makeFunctionReference<"mutation">("admins:seedFromEnv");
+const cancelJob = makeFunctionReference<"mutation">("jobs:cancel");
 
 let harness: Harness;
 let token: string;
@@ -55,10 +57,47 @@ function nextValue<T>(c: ConvexClient, query: typeof listAdmins, accept: (v: T) 
 }
 
 describe("Convex stand-in backend", () => {
-  it("refuses an anonymous subscription with the function's own error", async () => {
+  it("refuses an anonymous subscription with the function's own error data", async () => {
     const c = client();
     const error = await new Promise<Error>((resolve) => c.onUpdate(listAdmins, {}, () => {}, resolve));
-    expect(error.message).toMatch(/sign in first/);
+    expect(error).toBeInstanceOf(ConvexError);
+    expect((error as ConvexError<Value>).data).toEqual({ code: "unauthenticated", message: "sign in first" });
+    await c.close();
+  });
+
+  // As a production deployment (crates/application/src/redaction.rs): only a ConvexError's data gets through.
+  it("hides a plain Error's message from clients: they see only Server Error", async () => {
+    const c = client();
+    c.setAuth(async () => token);
+    // An argument that fails the validator is a plain Error thrown before the handler runs.
+    const error = await c.mutation(cancelJob, { jobId: "not-a-job-id" }).then(
+      () => null,
+      (e: unknown) => e as Error,
+    );
+    expect(error).not.toBeInstanceOf(ConvexError);
+    expect(error?.message).toMatch(
+      /^\[CONVEX M\(jobs:cancel\)\] \[Request ID: [0-9a-f]{16}\] Server Error\n/,
+    );
+    expect(error?.message).not.toMatch(/not-a-job-id|validator|jobId/);
+    const http = new ConvexHttpClient(harness.cloudUrl);
+    http.setAuth(token);
+    const overHttp = await http.mutation(cancelJob, { jobId: "not-a-job-id" }).catch((e: Error) => e);
+    expect(overHttp.message).toMatch(/\[Request ID: [0-9a-f]{16}\] Server Error$/);
+    await c.close();
+  });
+
+  it("gives clients a field error's data, with the message hidden as in production", async () => {
+    const c = client();
+    c.setAuth(async () => token);
+    const error = await c.mutation(addAdmin, { email: "not an email" }).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(ConvexError);
+    expect((error as ConvexError<Value>).data).toEqual({
+      code: "invalid_input",
+      field: "email",
+      message: '"not an email" is not an email address',
+    });
+    expect((error as Error).message).toMatch(/Server Error/);
+    expect((error as Error).message).not.toMatch(/not an email/);
     await c.close();
   });
 

@@ -13,7 +13,7 @@ import type { AddressInfo } from "node:net";
 import { version as convexVersion } from "convex";
 import type { JSONValue } from "convex/values";
 import { WebSocketServer } from "ws";
-import { Backend, FunctionFailure, type FunctionKind } from "./backend.js";
+import { Backend, FunctionFailure, toFailure, type FunctionKind } from "./backend.js";
 import { generateAuthKeys, verifyToken } from "./identity.js";
 import { SyncSession } from "./sync.js";
 
@@ -161,7 +161,7 @@ async function handleFunctionApi(
     const value = await backend.call(kind, body.path, body.args?.[0] ?? {}, identity);
     sendJson(response, 200, { status: "success", value, logLines: [] });
   } catch (error) {
-    const failure = error instanceof FunctionFailure ? error : new FunctionFailure(String(error), undefined);
+    const failure = error instanceof FunctionFailure ? error : toFailure(error);
     sendJson(response, UDF_FAILED_STATUS, {
       status: "error",
       errorMessage: failure.message,

@@ -9,7 +9,7 @@
  */
 import type { UserIdentity } from "convex/server";
 import type { JSONValue } from "convex/values";
-import { FunctionFailure, type Backend } from "./backend.js";
+import { FunctionFailure, toFailure, type Backend } from "./backend.js";
 import { InvalidTokenError } from "./identity.js";
 
 type ClientMessage =
@@ -208,8 +208,7 @@ export class SyncSession {
       const value = await this.#backend.call("query", query.udfPath, query.args, this.#identity);
       return { type: "QueryUpdated", queryId, value, logLines: [], journal: null };
     } catch (error) {
-      const failure =
-        error instanceof FunctionFailure ? error : new FunctionFailure(String(error), undefined);
+      const failure = error instanceof FunctionFailure ? error : toFailure(error);
       return {
         type: "QueryFailed",
         queryId,
@@ -241,8 +240,7 @@ export class SyncSession {
             }
           : { type: "ActionResponse", requestId: message.requestId, success: true, result, logLines: [] };
     } catch (error) {
-      const failure =
-        error instanceof FunctionFailure ? error : new FunctionFailure(String(error), undefined);
+      const failure = error instanceof FunctionFailure ? error : toFailure(error);
       response = {
         type: message.type === "Mutation" ? "MutationResponse" : "ActionResponse",
         requestId: message.requestId,

@@ -1,35 +1,48 @@
 import { ConvexError } from "convex/values";
 import { describe, expect, it } from "vitest";
-import { errorMessage, fieldError } from "./errors";
+import { errorCode, errorMessage, fieldError, UNEXPECTED_ERROR } from "./errors";
 
-describe("server errors in plain words", () => {
-  it("strips the Convex envelope down to the function's message", () => {
-    const raw = new Error(
-      '[CONVEX A(apps:create)] [Request ID: abc] Server Error\nUncaught Error: slug: "x y" must be lowercase\n    at handler (apps.ts:1)',
-    );
-    expect(errorMessage(raw)).toBe('slug: "x y" must be lowercase');
+// What the browser client throws for a failed call on a production deployment (convex/browser logging.ts).
+const SERVER_ERROR =
+  "[CONVEX M(apps:update)] [Request ID: 0123456789abcdef] Server Error\n  Called by client";
+
+function clientError(data?: Record<string, string>): Error {
+  if (!data) return new Error(SERVER_ERROR);
+  const error = new ConvexError<Record<string, string>>(SERVER_ERROR);
+  error.data = data;
+  return error;
+}
+
+describe("server errors in plain words, from the error's data only", () => {
+  it("says the call failed, without the hidden message, for anything but a user error", () => {
+    expect(errorMessage(clientError())).toBe(UNEXPECTED_ERROR);
+    expect(errorMessage(new Error("Uncaught Error: slug: bad"))).toBe(UNEXPECTED_ERROR);
+    expect(errorCode(clientError())).toBeNull();
   });
 
-  it("reads the message of a ConvexError's data", () => {
-    expect(
-      errorMessage(new ConvexError({ code: "forbidden", message: "this account is not an admin" })),
-    ).toBe("this account is not an admin");
+  it("reads the message and code of a user error, naming its field", () => {
+    const forbidden = clientError({ code: "forbidden", message: "this account is not an admin" });
+    expect(errorMessage(forbidden)).toBe("this account is not an admin");
+    expect(errorCode(forbidden)).toBe("forbidden");
+    const field = clientError({
+      code: "invalid_input",
+      field: "retry.maxAttempts",
+      message: "must be 1 to 10",
+    });
+    expect(errorMessage(field)).toBe("retry.maxAttempts: must be 1 to 10");
   });
 
-  it("finds the form field a message names, only when the form has it", () => {
-    const error = new Error('Uncaught Error: tables[2]: "bad name" is not a table name');
+  it("finds the form field of a user error, only when the form has it", () => {
+    const error = clientError({
+      code: "invalid_input",
+      field: "tables",
+      message: '"bad name" is not a table name',
+    });
     expect(fieldError(error, ["name", "tables"])).toEqual({
       field: "tables",
       message: '"bad name" is not a table name',
     });
     expect(fieldError(error, ["name"])).toBeNull();
-    expect(fieldError(new Error("Uncaught Error: email.port: 70000 is not a port"), ["port"])).toEqual({
-      field: "port",
-      message: "70000 is not a port",
-    });
-    const noColon = new Error(
-      "Uncaught Error: settings.retentionDays must be a whole number from 1 to 3650, got 0",
-    );
-    expect(fieldError(noColon, ["retentionDays"])?.message).toMatch(/^settings.retentionDays must be/);
+    expect(fieldError(clientError(), ["tables"])).toBeNull();
   });
 });

@@ -1,44 +1,31 @@
-import { ConvexError } from "convex/values";
+import { userErrorOf } from "$convex/lib/userError";
 
 /**
- * Turns whatever a Convex call threw into a sentence for people. Server errors arrive as
- * "[CONVEX M(apps:create)] [Request ID: …] Server Error\nUncaught Error: <message>\n    at handler …";
- * a ConvexError carries its data, which our functions set to a message or `{ message, field }`.
+ * What the dashboard can say about a failed Convex call. Only a ConvexError's data is meant for people: a
+ * production deployment replaces every other message with "Server Error" (convex/lib/userError.ts), so the
+ * message text is never read here.
  */
+export const UNEXPECTED_ERROR =
+  "The server could not do this. Try again; if it keeps failing, the deployment's logs say why.";
+
+/** A sentence for people: the user error's message (with the field it is about), or UNEXPECTED_ERROR. */
 export function errorMessage(error: unknown): string {
-  if (error instanceof ConvexError) {
-    const data: unknown = error.data;
-    if (typeof data === "string") return data;
-    if (data && typeof data === "object" && "message" in data && typeof data.message === "string") {
-      return data.message;
-    }
-  }
-  const raw = error instanceof Error ? error.message : String(error);
-  const uncaught = /Uncaught (?:\w*Error: )?(.*)/.exec(raw);
-  const line = (uncaught?.[1] ?? raw).split("\n")[0] ?? raw;
-  return line
-    .replace(/^\[CONVEX [^\]]*\]\s*/, "")
-    .replace(/^\[Request ID: [^\]]*\]\s*/, "")
-    .trim();
+  const data = userErrorOf(error);
+  if (!data) return UNEXPECTED_ERROR;
+  return data.field ? `${data.field}: ${data.message}` : data.message;
 }
 
-/**
- * The form field a server error is about: `ConvexError({ field, message })`, or a message that starts with
- * the field as the control plane's input checks write it ("slug: …", "email.port: …", "tables[2]: …",
- * "settings.retentionDays must …"), when the form has that field.
- */
+/** The code of a user error (`invalid_input`, `conflict`, `bad_credentials`…), or null for anything else. */
+export function errorCode(error: unknown): string | null {
+  return userErrorOf(error)?.code ?? null;
+}
+
+/** The form field a user error is about, when the form has that field; its message reads next to the field. */
 export function fieldError(
   error: unknown,
   fields: readonly string[],
 ): { field: string; message: string } | null {
-  if (error instanceof ConvexError) {
-    const data: unknown = error.data;
-    if (data && typeof data === "object" && "field" in data && typeof data.field === "string") {
-      return { field: data.field, message: errorMessage(error) };
-    }
-  }
-  const message = errorMessage(error);
-  const match = /^(?:\w+\.)?(\w+)(?:\[\d+\])?(:?) (.*)$/s.exec(message);
-  if (!match || !fields.includes(match[1]!)) return null;
-  return { field: match[1]!, message: match[2] ? match[3]! : message };
+  const data = userErrorOf(error);
+  if (!data?.field || !fields.includes(data.field)) return null;
+  return { field: data.field, message: data.message };
 }
