@@ -1,7 +1,10 @@
 /**
  * The work behind the external HTTP routes, one mutation per request so that authentication, rate limiting,
  * the work itself and the audit entry commit together. http.ts only parses requests and shapes responses.
- * Order: authenticate, then rate limit (an unauthenticated flood cannot drain a real token's bucket).
+ * Order: authenticate, then rate limit (an unauthenticated flood cannot drain a real token's bucket), then the
+ * token's scope: an app outside it answers exactly like an app that does not exist (404), so a token cannot learn
+ * which other apps exist. Refusals before authentication, and rate-limit refusals, are counted (refusals.ts),
+ * not audited.
  */
 import { v } from "convex/values";
 import type { Doc, Id } from "./_generated/dataModel";
@@ -11,7 +14,8 @@ import { applyCompletion, applyHeartbeat, applyProgress, type CallbackResult } f
 import { completionCallback, heartbeat, progressCallback } from "./contract/executor";
 import { AppDisabledError, startJob } from "./jobs";
 import { rateLimiter } from "./rateLimits";
-import { findApiToken, touchApiToken } from "./tokens";
+import { countRefusal } from "./refusals";
+import { findApiToken, tokenAllowsApp, touchApiToken } from "./tokens";
 
 export interface HttpResult {
   status: number;
@@ -30,19 +34,13 @@ async function authorize(
 ): Promise<Authorized> {
   const row = await findApiToken(ctx, token);
   if (!row) {
-    await recordAudit(ctx, { actor: "anonymous", action, outcome: "denied", httpStatus: 401, target });
+    await countRefusal(ctx, { route: action, reason: token ? "invalid_token" : "missing_token" });
     return { denied: { status: 401, body: { error: "missing or invalid API token" } } };
   }
   const limited = await rateLimiter.limit(ctx, limit, { key: row._id });
   if (!limited.ok) {
     const retryAfterSeconds = Math.max(1, Math.ceil(limited.retryAfter / 1000));
-    await recordAudit(ctx, {
-      actor: `token:${row.name}`,
-      action,
-      outcome: "denied",
-      httpStatus: 429,
-      target,
-    });
+    await countRefusal(ctx, { route: action, reason: "rate_limited", actor: `token:${row.name}` });
     return { denied: { status: 429, body: { error: "rate limited", retryAfterSeconds }, retryAfterSeconds } };
   }
   await touchApiToken(ctx, row);
@@ -60,8 +58,15 @@ export const triggerSync = internalMutation({
       .query("apps")
       .withIndex("by_slug", (q) => q.eq("slug", args.slug))
       .unique();
-    if (!app) {
-      await recordAudit(ctx, { actor, action, outcome: "error", httpStatus: 404, target: args.slug });
+    if (!app || !tokenAllowsApp(auth.token, app._id)) {
+      await recordAudit(ctx, {
+        actor,
+        action,
+        outcome: app ? "denied" : "error",
+        httpStatus: 404,
+        target: args.slug,
+        ...(app ? { detail: "outside the token's scope" } : {}),
+      });
       return { status: 404, body: { error: `no app "${args.slug}"` } };
     }
     try {
@@ -117,8 +122,15 @@ export const jobStatus = internalMutation({
     const actor = `token:${auth.token.name}`;
     const id = ctx.db.normalizeId("jobs", args.jobId);
     const job = id ? await ctx.db.get(id as Id<"jobs">) : null;
-    if (!job) {
-      await recordAudit(ctx, { actor, action, outcome: "error", httpStatus: 404, target: args.jobId });
+    if (!job || !tokenAllowsApp(auth.token, job.appId)) {
+      await recordAudit(ctx, {
+        actor,
+        action,
+        outcome: job ? "denied" : "error",
+        httpStatus: 404,
+        target: args.jobId,
+        ...(job ? { detail: "outside the token's scope" } : {}),
+      });
       return { status: 404, body: { error: `no job "${args.jobId}"` } };
     }
     await recordAudit(ctx, { actor, action, outcome: "ok", httpStatus: 200, target: args.jobId });
@@ -128,10 +140,26 @@ export const jobStatus = internalMutation({
 
 export const callbackKind = v.union(v.literal("progress"), v.literal("complete"), v.literal("heartbeat"));
 
+/** A signed callback about a job id we have no row for (never existed, or pruned): counted, nothing else. */
+async function isUnknownJob(ctx: MutationCtx, jobId: string): Promise<boolean> {
+  const id = ctx.db.normalizeId("jobs", jobId);
+  return !id || (await ctx.db.get(id)) === null;
+}
+
 /** Applies a verified executor callback and audits it. `body` was validated by http.ts. */
 export const executorCallback = internalMutation({
   args: { kind: callbackKind, body: v.any() },
   handler: async (ctx, args): Promise<CallbackResult> => {
+    const jobId = (args.body as { jobId?: unknown }).jobId;
+    if (args.kind !== "heartbeat" && typeof jobId === "string" && (await isUnknownJob(ctx, jobId))) {
+      const executorId = String((args.body as { executorId?: unknown }).executorId ?? "?");
+      await countRefusal(ctx, {
+        route: `http.executor.${args.kind}`,
+        reason: "unknown_job",
+        actor: `executor:${executorId}`,
+      });
+      return "unknown_job";
+    }
     let result: CallbackResult;
     let executorId: string;
     let target: string | undefined;

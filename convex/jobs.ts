@@ -10,8 +10,9 @@ import { internalMutation, type MutationCtx } from "./_generated/server";
 import { adminActor, adminMutation } from "./access";
 import { recordAudit } from "./audit";
 import { scheduleAlert } from "./email";
-import { backoffDelay } from "./lib/backoff";
+import { backoffDelay } from "./contract/backoff";
 import { assertTransition, executorMayHold, isFinal } from "./lib/jobStateMachine";
+import { scheduleStep } from "./lib/jobSteps";
 import { conflict, notFound, type UserErrorData } from "./lib/userError";
 import type { JobStatus, JobTrigger, StoredJobError } from "./schema";
 
@@ -96,7 +97,7 @@ export async function startJob(
   });
   await appendEvent(ctx, jobId, "info", `queued (${trigger} by ${triggeredBy})`);
   await ctx.db.patch(app._id, { lastJobId: jobId, lastJobStatus: "queued", lastJobAt: now });
-  await ctx.scheduler.runAfter(0, internal.exports.startExport, { jobId, attempt: 1 });
+  await scheduleStep(ctx, jobId, 0, internal.exports.startExport, { jobId, attempt: 1 });
   return { jobId, status: "queued", created: true };
 }
 
@@ -161,7 +162,7 @@ export async function failAttempt(
     );
   const app = await ctx.db.get(job.appId);
   if (error.retryable && job.attempt < job.maxAttempts && app) {
-    const delay = backoffDelay(job.attempt, app.retry.baseDelayMs, app.retry.maxDelayMs);
+    const delay = backoffDelay(job.attempt, { baseMs: app.retry.baseDelayMs, maxMs: app.retry.maxDelayMs });
     const attempt = job.attempt + 1;
     const next = await transitionJob(
       ctx,
@@ -184,7 +185,7 @@ export async function failAttempt(
         message: `attempt ${job.attempt} failed: ${error.message}; attempt ${attempt} of ${job.maxAttempts} in ${Math.round(delay / 1000)} s`,
       },
     );
-    await ctx.scheduler.runAfter(delay, internal.exports.startExport, { jobId: job._id, attempt });
+    await scheduleStep(ctx, job._id, delay, internal.exports.startExport, { jobId: job._id, attempt });
     return next;
   }
   const why = !error.retryable ? "not retryable" : `attempt ${job.attempt} of ${job.maxAttempts}`;

@@ -1,8 +1,9 @@
 /**
  * API tokens for the external HTTP routes (`Authorization: Bearer <token>`). Only the SHA-256 of a token is
- * stored; the token is shown once, when it is created.
+ * stored; the token is shown once, when it is created. Each token has a scope: the apps it may trigger and read,
+ * or explicitly all apps (httpApi.ts answers 404 for an app outside it).
  */
-import { v } from "convex/values";
+import { ConvexError, v } from "convex/values";
 import { internal } from "./_generated/api";
 import type { Doc, Id } from "./_generated/dataModel";
 import { internalMutation, type MutationCtx, type QueryCtx } from "./_generated/server";
@@ -10,10 +11,17 @@ import { adminAction, adminActor, adminMutation, adminQuery } from "./access";
 import { recordAudit } from "./audit";
 import { constantTimeEqual } from "./contract/signing";
 import { randomToken, sha256Hex } from "./lib/crypto";
+import { tokenScope, type TokenScope } from "./schema";
 import { invalidInput, notFound } from "./lib/userError";
 
 export const TOKEN_PREFIX = "cws_";
 const MAX_TOKENS = 200;
+const MAX_SCOPED_APPS = 100;
+
+/** A token's scope as the dashboard shows it: app ids resolved to names (null when the app was deleted). */
+export type TokenScopeInfo =
+  | { kind: "all"; /** false for a token made before scopes existed */ explicit: boolean }
+  | { kind: "apps"; apps: { id: Id<"apps">; slug: string | null; name: string | null }[] };
 
 export interface ApiTokenInfo {
   id: Id<"apiTokens">;
@@ -23,24 +31,52 @@ export interface ApiTokenInfo {
   createdBy: string;
   lastUsedAt: number | null;
   revokedAt: number | null;
+  scope: TokenScopeInfo;
+}
+
+/** Tokens from before scopes existed (no `scope`) keep the access they were created with: all apps. */
+export function tokenAllowsApp(token: Doc<"apiTokens">, appId: Id<"apps">): boolean {
+  const scope = token.scope ?? { kind: "all" };
+  return scope.kind === "all" || scope.appIds.includes(appId);
+}
+
+const scopeError = (message: string) => new ConvexError({ code: "invalid_input", field: "scope", message });
+
+/** Checks a requested scope: at least one app, each existing, no repeats. Throws naming the problem. */
+async function checkedScope(ctx: MutationCtx, scope: TokenScope): Promise<TokenScope> {
+  if (scope.kind === "all") return scope;
+  const appIds = [...new Set(scope.appIds)];
+  if (appIds.length === 0) throw scopeError("choose at least one app, or all apps explicitly");
+  if (appIds.length > MAX_SCOPED_APPS)
+    throw scopeError(`at most ${MAX_SCOPED_APPS} apps; choose all apps instead`);
+  for (const id of appIds) if (!(await ctx.db.get(id))) throw scopeError(`no app ${id} (deleted?)`);
+  return { kind: "apps", appIds };
 }
 
 export const insertToken = internalMutation({
-  args: { name: v.string(), tokenHash: v.string(), prefix: v.string(), createdBy: v.string() },
+  args: {
+    name: v.string(),
+    tokenHash: v.string(),
+    prefix: v.string(),
+    createdBy: v.string(),
+    scope: tokenScope,
+  },
   handler: async (ctx, args): Promise<Id<"apiTokens">> => {
-    const id = await ctx.db.insert("apiTokens", { ...args, createdAt: Date.now() });
+    const scope = await checkedScope(ctx, args.scope);
+    const id = await ctx.db.insert("apiTokens", { ...args, scope, createdAt: Date.now() });
     await recordAudit(ctx, {
       actor: args.createdBy,
       action: "tokens.create",
       outcome: "ok",
       target: args.name,
+      detail: scope.kind === "all" ? "scope: all apps" : `scope: ${scope.appIds.length} app(s)`,
     });
     return id;
   },
 });
 
 export const create = adminAction({
-  args: { name: v.string() },
+  args: { name: v.string(), scope: tokenScope },
   handler: async (ctx, args): Promise<{ id: Id<"apiTokens">; token: string }> => {
     const name = args.name.trim();
     if (!name || name.length > 100) throw invalidInput("name", "must be 1 to 100 characters");
@@ -50,6 +86,7 @@ export const create = adminAction({
       tokenHash: await sha256Hex(token),
       prefix: token.slice(0, TOKEN_PREFIX.length + 6),
       createdBy: adminActor(ctx.admin),
+      scope: args.scope,
     });
     return { id, token };
   },
@@ -59,15 +96,29 @@ export const list = adminQuery({
   args: {},
   handler: async (ctx): Promise<ApiTokenInfo[]> => {
     const rows = await ctx.db.query("apiTokens").order("desc").take(MAX_TOKENS);
-    return rows.map((r) => ({
-      id: r._id,
-      name: r.name,
-      prefix: r.prefix,
-      createdAt: r.createdAt,
-      createdBy: r.createdBy,
-      lastUsedAt: r.lastUsedAt ?? null,
-      revokedAt: r.revokedAt ?? null,
-    }));
+    const out: ApiTokenInfo[] = [];
+    for (const r of rows) {
+      let scope: TokenScopeInfo;
+      if (r.scope?.kind === "apps") {
+        const apps = [];
+        for (const id of r.scope.appIds) {
+          const app = await ctx.db.get(id);
+          apps.push({ id, slug: app?.slug ?? null, name: app?.name ?? null });
+        }
+        scope = { kind: "apps", apps };
+      } else scope = { kind: "all", explicit: r.scope !== undefined };
+      out.push({
+        id: r._id,
+        name: r.name,
+        prefix: r.prefix,
+        createdAt: r.createdAt,
+        createdBy: r.createdBy,
+        lastUsedAt: r.lastUsedAt ?? null,
+        revokedAt: r.revokedAt ?? null,
+        scope,
+      });
+    }
+    return out;
   },
 });
 
