@@ -1,4 +1,6 @@
 /** Text of the alert emails (pure, so it is tested without SMTP). */
+import { dashboardLink, dashboardPaths } from "./dashboardPaths";
+
 export interface AlertInput {
   kind: "failure" | "recovery";
   appName: string;
@@ -33,6 +35,6 @@ export function alertMessage(a: AlertInput): { subject: string; text: string } {
     for (const e of a.events)
       lines.push(`  ${new Date(e.at).toISOString()} ${e.level.padEnd(5)} ${e.message}`);
   }
-  if (a.dashboardUrl) lines.push("", `${a.dashboardUrl.replace(/\/+$/, "")}/jobs/${a.jobId}`);
+  if (a.dashboardUrl) lines.push("", dashboardLink(a.dashboardUrl, dashboardPaths.job(a.jobId)));
   return { subject, text: lines.join("\n") };
 }

@@ -1,4 +1,4 @@
-import { ConvexError } from "convex/values";
+import { ConvexError, type Value } from "convex/values";
 import { describe, expect, it } from "vitest";
 import { errorCode, errorMessage, fieldError, UNEXPECTED_ERROR } from "./errors";
 
@@ -8,7 +8,8 @@ const SERVER_ERROR =
 
 function clientError(data?: Record<string, string>): Error {
   if (!data) return new Error(SERVER_ERROR);
-  const error = new ConvexError<Record<string, string>>(SERVER_ERROR);
+  // As convex/browser does: the ConvexError carries the (hidden) message, then gets the data.
+  const error = new ConvexError<Value>(SERVER_ERROR);
   error.data = data;
   return error;
 }
