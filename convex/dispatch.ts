@@ -20,6 +20,7 @@ import { requestTarget, signedHeaders } from "./contract/signing";
 import { appendEvent, failAttempt, jobForStep, transitionJob } from "./jobs";
 import { backoffDelay } from "./contract/backoff";
 import { DISPATCH_BACKOFF, DISPATCH_MAX_TRIES } from "./lib/backoff";
+import { scheduleStep } from "./lib/jobSteps";
 import { decryptSecret } from "./lib/crypto";
 import { fetchWithTimeout, RequestTimeoutError } from "./lib/fetchTimeout";
 import { classifyStatus, executorConfig, type ExecutorConfig, type PostOutcome } from "./lib/executorConfig";
@@ -195,7 +196,7 @@ export const recordDispatch = internalMutation({
         "warn",
         `dispatch try ${args.tryNumber} of ${DISPATCH_MAX_TRIES}: ${outcome.message}; retrying in ${Math.round(delay / 1000)} s`,
       );
-      await ctx.scheduler.runAfter(delay, internal.dispatch.dispatchJob, {
+      await scheduleStep(ctx, job._id, delay, internal.dispatch.dispatchJob, {
         jobId: job._id,
         attempt: job.attempt,
         tryNumber: args.tryNumber + 1,

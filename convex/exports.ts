@@ -6,6 +6,7 @@ import { v } from "convex/values";
 import { internal } from "./_generated/api";
 import { internalAction, internalMutation } from "./_generated/server";
 import { appendEvent, failAttempt, jobForStep, transitionJob } from "./jobs";
+import { scheduleStep } from "./lib/jobSteps";
 import { decryptSecret } from "./lib/crypto";
 import {
   latestExport,
@@ -84,7 +85,7 @@ export const exportRequested = internalMutation({
           : "snapshot export requested",
       },
     );
-    await ctx.scheduler.runAfter(checkDelay(1), internal.exports.checkExport, {
+    await scheduleStep(ctx, args.jobId, checkDelay(1), internal.exports.checkExport, {
       jobId: args.jobId,
       attempt: args.attempt,
       check: 1,
@@ -179,7 +180,7 @@ export const recordCheck = internalMutation({
         updatedAt: now,
       });
       await appendEvent(ctx, job._id, "info", `snapshot ready (start_ts ${s.startTs})`);
-      await ctx.scheduler.runAfter(0, internal.dispatch.dispatchJob, {
+      await scheduleStep(ctx, job._id, 0, internal.dispatch.dispatchJob, {
         jobId: job._id,
         attempt: job.attempt,
         tryNumber: 1,
@@ -204,7 +205,7 @@ export const recordCheck = internalMutation({
     }
     const progress = s.state === "requested" || s.state === "in_progress" ? s.progress : undefined;
     await ctx.db.patch(job._id, { export: { ...exp, progress }, lastSignOfLifeAt: now, updatedAt: now });
-    await ctx.scheduler.runAfter(checkDelay(args.check + 1), internal.exports.checkExport, {
+    await scheduleStep(ctx, args.jobId, checkDelay(args.check + 1), internal.exports.checkExport, {
       jobId: args.jobId,
       attempt: args.attempt,
       check: args.check + 1,
