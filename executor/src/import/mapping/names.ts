@@ -16,6 +16,12 @@ export interface IdentifierRules {
   /** Identifier length as the target measures it. */
   length(name: string): number;
   maxLength: number;
+  /**
+   * Names with the same key are one name to the target (default: equal ignoring case). A target whose name
+   * comparison depends on a collation folds more, erring towards "equal": an extra rename is harmless, a missed
+   * one fails the load.
+   */
+  sameNameKey?(name: string): string;
 }
 
 // eslint-disable-next-line no-control-regex
@@ -45,17 +51,21 @@ function hashedName(name: string, rules: IdentifierRules): string {
 
 /** Assigns names within one scope (a schema's tables or a table's columns). */
 export class NameScope {
-  private readonly taken = new Map<string, string>(); // lower-case SQL name → Convex name
+  private readonly taken = new Map<string, string>(); // key of the SQL name → Convex name
 
   constructor(private readonly rules: IdentifierRules) {}
 
+  private key(sqlName: string): string {
+    return this.rules.sameNameKey ? this.rules.sameNameKey(sqlName) : sqlName.toLowerCase();
+  }
+
   /** Registers a name given on an earlier load. */
   keep(convexName: string, sqlName: string): void {
-    this.taken.set(sqlName.toLowerCase(), convexName);
+    this.taken.set(this.key(sqlName), convexName);
   }
 
   isTaken(sqlName: string): boolean {
-    return this.taken.has(sqlName.toLowerCase());
+    return this.taken.has(this.key(sqlName));
   }
 
   assign(convexName: string, preferred: string = convexName): string {
@@ -63,7 +73,7 @@ export class NameScope {
     if (!fits(sqlName, this.rules) || this.isTaken(sqlName)) sqlName = hashedName(convexName, this.rules);
     let n = 2;
     while (this.isTaken(sqlName)) sqlName = hashedName(`${convexName}#${n++}`, this.rules); // hash collision
-    this.taken.set(sqlName.toLowerCase(), convexName);
+    this.taken.set(this.key(sqlName), convexName);
     return sqlName;
   }
 }

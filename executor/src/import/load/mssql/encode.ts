@@ -1,7 +1,9 @@
 /**
  * Row values for tedious' bulk load (the value conversions it expects; see mssql-loading.md §1.6):
  * BIGINT takes a bigint (exact), VARBINARY a Buffer, BIT a real boolean, DATETIME2 a Date, (MAX) columns need
- * `length: Infinity` in the column declaration.
+ * `length: Infinity` in the column declaration. FLOAT goes through a copy of tedious' Float type whose
+ * validation keeps -0 (tedious' own runs parseFloat, which turns -0 into 0). Whether SQL Server keeps the sign
+ * of a -0 FLOAT it receives is UNVERIFIED (no server here); the bytes sent are -0's.
  */
 import tedious from "tedious";
 import type { ColumnType, PlannedColumn } from "../../mapping/types.js";
@@ -28,6 +30,23 @@ export const mssqlValueRules: ValueRules = {
   },
 };
 
+/**
+ * tedious' Float (node_modules/tedious/lib/data-types/float.js) with a validation that keeps the sign of zero:
+ * its `validate` is `parseFloat(value)`, and `parseFloat(-0)` is `0` (the number is turned into the string
+ * "0" first). `writeValue` writes the double as is (writeDoubleLE), so -0 reaches the wire intact.
+ */
+export const signedZeroFloat: typeof TYPES.Float = {
+  ...TYPES.Float,
+  validate(value: unknown, collation: unknown, options?: unknown) {
+    if (typeof value === "number" && Object.is(value, -0)) return -0;
+    return (TYPES.Float.validate as (v: unknown, c: unknown, o?: unknown) => unknown)(
+      value,
+      collation,
+      options,
+    );
+  },
+} as typeof TYPES.Float;
+
 export interface BulkColumn {
   name: string;
   type: (typeof TYPES)[keyof typeof TYPES];
@@ -46,7 +65,7 @@ export function bulkColumn(col: PlannedColumn): BulkColumn {
     case "int64":
       return { name: col.sqlName, type: TYPES.BigInt, options: { nullable } };
     case "float64":
-      return { name: col.sqlName, type: TYPES.Float, options: { nullable } };
+      return { name: col.sqlName, type: signedZeroFloat, options: { nullable } };
     case "boolean":
       return { name: col.sqlName, type: TYPES.Bit, options: { nullable } };
     case "bytes":
@@ -56,7 +75,18 @@ export function bulkColumn(col: PlannedColumn): BulkColumn {
   }
 }
 
-type Cell = string | bigint | number | boolean | Buffer | Date | null;
+export type Cell = string | bigint | number | boolean | Buffer | Date | null;
+
+/** Roughly the memory a row takes while it waits for the server (strings are UTF-16 in V8). */
+export function rowBytes(row: readonly Cell[]): number {
+  let bytes = 16 + 8 * row.length;
+  for (const cell of row) {
+    if (typeof cell === "string") bytes += 2 * cell.length;
+    else if (Buffer.isBuffer(cell)) bytes += cell.length;
+    else if (cell !== null) bytes += 8;
+  }
+  return bytes;
+}
 
 function mismatch(col: PlannedColumn, value: ConvexValue): never {
   throw new CellError(

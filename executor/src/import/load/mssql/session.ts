@@ -1,18 +1,23 @@
 /**
  * TargetConnection for SQL Server: one session (an mssql pool of one connection, so the session-level
- * application lock holds for the whole import), rows streamed through tedious' bulk load, swap by
- * ALTER SCHEMA … TRANSFER in one transaction. UNVERIFIED against a live SQL Server unless the test suite ran
- * with MSSQL_URL set; the T-SQL it sends is golden-tested in sql.test.ts.
+ * application lock holds for the whole import), rows streamed through tedious' bulk load in batches (each
+ * INSERT BULK commits on its own: staging is invisible, so batching costs no atomicity and keeps the log from
+ * filling under FULL recovery), then one swap transaction (./replace.ts) with bounded lock waits, retried on lock
+ * timeout (1222) and deadlock (1205).
+ *
+ * What has run here: every statement this session sends is recorded through a stand-in wire and parsed by the
+ * grammars-v4 T-SQL grammar (tsql-grammar.test.ts); its control flow (batching, retries, refill vs transfer) is
+ * tested against that stand-in (session.test.ts). UNVERIFIED against a live SQL Server unless the suite ran with
+ * MSSQL_URL set (mssql.integration.test.ts): server-side behaviour (locks, XACT_ABORT, catalog views, collations)
+ * is from Microsoft's documentation.
  */
 import sql from "mssql";
-import type tedious from "tedious";
 import type { PlannedColumn } from "../../mapping/types.js";
 import type { ConvexObject } from "../../values.js";
 import {
   groupPriorRows,
-  retiredSchemaName,
-  type LoadedTable,
   stagingSchemaName,
+  type LoadedTable,
   type PriorRow,
   type PriorTable,
   type StagingWriter,
@@ -21,98 +26,148 @@ import {
   type TargetConnection,
 } from "../connection.js";
 import type { MssqlConnection } from "../target.js";
-import { bulkColumn, encodeRow, mssqlValueRules } from "./encode.js";
-import { mssqlPoolConfig } from "./config.js";
+import { mssqlPoolConfig, type PoolSettings } from "./config.js";
+import { encodeRow, mssqlValueRules, rowBytes, type Cell } from "./encode.js";
+import { replaceTable } from "./replace.js";
 import { RowsChannel } from "./rows-channel.js";
 import {
   addColumnsSql,
+  COLUMN_ROWS_PER_STATEMENT,
   columnTypeFromRecorded,
+  countRowsSql,
   createTableSql,
+  dropTableSql,
+  equalNamesSql,
+  loadedTablesSql,
   lockSql,
+  lockTimeoutSql,
+  MAX_SCHEMA_LENGTH,
   metadataTablesSql,
   mssqlIdentifierRules,
-  prepareSchemasSql,
+  prepareStagingSql,
   primaryKeySql,
   qualifiedName,
-  loadedTablesSql,
   readPriorSql,
+  recordColumnsSql,
   recordedType,
-  swapTableSql,
+  recordTableSql,
 } from "./sql.js";
+import { PoolWire, type MssqlWire, type Params, type WireQuery } from "./wire.js";
 
-/** DDL on large tables (primary keys) can take minutes; bulk loads have no timeout at all (see the notes). */
-const REQUEST_TIMEOUT_MS = 60 * 60 * 1000;
+/**
+ * The import's session: one connection for the whole run; XACT_ABORT ON for the session through tedious'
+ * connection option (sent in its initial SQL batch at login), since a SET sent with mssql's query() runs inside
+ * sp_executesql and ends with it. Requests time out after an hour, except bulk loads and the requests marked
+ * long (primary key, swap), which have none.
+ */
+export const SESSION_POOL_SETTINGS: PoolSettings = {
+  requestTimeoutMs: 60 * 60 * 1000,
+  connectionTimeoutMs: 30_000,
+  pool: { max: 1, min: 1, idleTimeoutMillis: 24 * 60 * 60 * 1000 },
+  options: { abortTransactionOnError: true },
+};
 
 export async function openMssql(connection: MssqlConnection): Promise<TargetConnection> {
-  const pool = new sql.ConnectionPool(
-    mssqlPoolConfig(connection, {
-      requestTimeoutMs: REQUEST_TIMEOUT_MS,
-      connectionTimeoutMs: 30_000,
-      pool: { max: 1, min: 1, idleTimeoutMillis: 24 * 60 * 60 * 1000 },
-    }),
-  );
+  const pool = new sql.ConnectionPool(mssqlPoolConfig(connection, SESSION_POOL_SETTINGS));
   await pool.connect();
-  return new MssqlTarget(pool);
+  return new MssqlTarget(new PoolWire(pool));
 }
 
-type Params = Record<string, unknown>;
+export interface MssqlTuning {
+  /** A staging load commits and a new INSERT BULK starts after this many rows… */
+  batchRows: number;
+  /** …or this many bytes (as encode.ts' rowBytes counts them). */
+  batchBytes: number;
+  /** Rows waiting for the server, at most (plus one pushed batch). */
+  channelBytes: number;
+  /** The swap waits at most this long for each lock (SET LOCK_TIMEOUT) … */
+  swapLockTimeoutMs: number;
+  /** … and is tried this many times when it times out on a lock (1222) or is chosen as deadlock victim (1205). */
+  swapAttempts: number;
+  /** Pause before the n-th retry: n × this. */
+  swapRetryDelayMs: number;
+}
 
-class MssqlTarget implements TargetConnection {
+export const DEFAULT_TUNING: MssqlTuning = {
+  batchRows: 100_000,
+  batchBytes: 64 * 1024 * 1024,
+  channelBytes: 16 * 1024 * 1024,
+  swapLockTimeoutMs: 30_000,
+  swapAttempts: 5,
+  swapRetryDelayMs: 2_000,
+};
+
+const RETRYABLE = new Set([1222, 1205]);
+const LONG = { noTimeout: true };
+
+function errorNumber(err: unknown): number | undefined {
+  const e = err as { number?: unknown; originalError?: { number?: unknown; info?: { number?: unknown } } };
+  const n = e?.number ?? e?.originalError?.info?.number ?? e?.originalError?.number;
+  return typeof n === "number" ? n : undefined;
+}
+
+const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
+
+export class MssqlTarget implements TargetConnection {
   readonly kind = "mssql" as const;
   readonly identifierRules = mssqlIdentifierRules;
   readonly valueRules = mssqlValueRules;
   private schema = "";
   private staging = "";
-  private retired = "";
   private readonly stagingTables = new Set<string>();
+  /** Staging leftovers of an earlier run that could not be dropped: name → the server's message. */
+  private readonly undroppable = new Map<string, string>();
+  private readonly tuning: MssqlTuning;
 
-  constructor(private readonly pool: sql.ConnectionPool) {}
-
-  private async run<T = Record<string, unknown>>(text: string, params: Params = {}, tx?: sql.Transaction) {
-    const request = tx ? new sql.Request(tx) : this.pool.request();
-    for (const [name, value] of Object.entries(params)) request.input(name, value);
-    const result = await request.query<T>(text);
-    return result.recordset ?? [];
+  constructor(
+    private readonly wire: MssqlWire,
+    tuning: Partial<MssqlTuning> = {},
+  ) {
+    this.tuning = { ...DEFAULT_TUNING, ...tuning };
   }
 
   async begin(schema: string): Promise<void> {
+    if (schema.length === 0 || schema.length > MAX_SCHEMA_LENGTH) {
+      throw new Error(
+        `schema name "${schema}" has ${schema.length} characters; on SQL Server it needs 1 to ${MAX_SCHEMA_LENGTH} ` +
+          `(the import also uses "<schema>__staging", and names have at most 128 characters)`,
+      );
+    }
     this.schema = schema;
     this.staging = stagingSchemaName(schema);
-    this.retired = retiredSchemaName(schema);
-    const [lock] = await this.run<{ result: number }>(lockSql, {
-      lockResource: `convex-warehouse-sync:${schema}`,
-    });
+    const [lock] = await this.wire.query<{ result: number }>(lockSql, { schema });
     if ((lock?.result ?? -1) < 0) {
       throw new Error(`another import into schema "${schema}" is running on this target; try again later`);
     }
-    await this.run(prepareSchemasSql, { schema, staging: this.staging, retired: this.retired });
+    const failed = await this.wire.query<{ name: string; message: string | null }>(prepareStagingSql, {
+      staging: this.staging,
+    });
+    for (const f of failed) this.undroppable.set(f.name, f.message ?? "");
   }
 
-  private metaParams(): Params {
+  private metaParams(schema = this.schema): Params {
     return {
-      metaTables: qualifiedName(this.schema, "_convex_tables"),
-      metaColumns: qualifiedName(this.schema, "_convex_columns"),
+      metaTables: qualifiedName(schema, "_convex_tables"),
+      metaColumns: qualifiedName(schema, "_convex_columns"),
     };
   }
 
   async readPrior(): Promise<Map<string, PriorTable>> {
-    const rows = await this.run<PriorRow>(readPriorSql(this.schema), this.metaParams());
+    const rows = await this.wire.query<PriorRow>(readPriorSql(this.schema), this.metaParams());
     return groupPriorRows(rows, columnTypeFromRecorded);
   }
 
   async loadedTables(schema: string): Promise<LoadedTable[]> {
-    const rows = await this.run<{
+    const rows = await this.wire.query<{
       component: string;
       convex_table: string;
       sql_table: string;
       snapshot_ts: string | null;
       loaded_at: Date;
-    }>(loadedTablesSql(schema), { metaTables: qualifiedName(schema, "_convex_tables") });
+    }>(loadedTablesSql(schema), this.metaParams(schema));
     const out: LoadedTable[] = [];
     for (const r of rows) {
-      const [count] = await this.run<{ n: number }>(
-        `SELECT COUNT_BIG(*) AS n FROM ${qualifiedName(schema, r.sql_table)};`,
-      );
+      const [count] = await this.wire.query<{ n: number | string }>(countRowsSql(schema, r.sql_table));
       out.push({
         table: r.component ? `${r.component}/${r.convex_table}` : r.convex_table,
         sqlTable: r.sql_table,
@@ -124,65 +179,84 @@ class MssqlTarget implements TargetConnection {
     return out;
   }
 
+  /**
+   * Fails, naming them, when two column names are equal under the database's collation (the engine renames
+   * names equal ignoring case; a collation can equate more, e.g. accents under _AI or ß and ss), instead of
+   * letting CREATE/ALTER TABLE fail with Msg 2705.
+   */
+  private async checkDistinct(sqlTable: string, columns: readonly PlannedColumn[]): Promise<void> {
+    const params: Params = {};
+    columns.forEach((c, i) => (params[`n${i}`] = c.sqlName));
+    const rows = await this.wire.query<{ i: number; first: number }>(equalNamesSql(columns.length), params);
+    const clash = rows.find((r) => r.first !== r.i);
+    if (clash) {
+      const a = columns[clash.first]!;
+      const b = columns[clash.i]!;
+      throw new Error(
+        `table ${sqlTable}: columns "${a.sqlName}" (field ${JSON.stringify(a.field)}) and "${b.sqlName}" ` +
+          `(field ${JSON.stringify(b.field)}) are the same name under this database's collation`,
+      );
+    }
+  }
+
   async createStaging(sqlTable: string, columns: readonly PlannedColumn[]): Promise<void> {
-    await this.run(createTableSql(this.staging, sqlTable, columns), {
+    const leftover = this.undroppable.get(sqlTable);
+    if (leftover !== undefined) {
+      throw new Error(
+        `table ${sqlTable}: a staging table ${qualifiedName(this.staging, sqlTable)} left by an earlier run cannot ` +
+          `be dropped (${leftover}); drop it by hand`,
+      );
+    }
+    await this.checkDistinct(sqlTable, columns);
+    await this.wire.query(createTableSql(this.staging, sqlTable, columns), {
       table: qualifiedName(this.staging, sqlTable),
     });
     this.stagingTables.add(sqlTable);
   }
 
   async openWriter(sqlTable: string, initialColumns: readonly PlannedColumn[]): Promise<StagingWriter> {
+    const { wire, tuning } = this;
+    const target = qualifiedName(this.staging, sqlTable);
     let columns = [...initialColumns];
     let rows = 0;
-    let load: { channel: RowsChannel<unknown[]>; done: Promise<number> } | undefined;
-    const target = qualifiedName(this.staging, sqlTable);
+    let load: { channel: RowsChannel<Cell[]>; done: Promise<number>; rows: number } | undefined;
 
-    const start = async () => {
-      // A raw tedious connection from the pool: mssql's own bulk() needs every row in memory.
-      const raw = (await (
-        this.pool as unknown as { acquire(requester: unknown): Promise<tedious.Connection> }
-      ).acquire(this.pool)) as tedious.Connection;
-      const channel = new RowsChannel<unknown[]>();
-      const done = new Promise<number>((resolve, reject) => {
-        const bulk = raw.newBulkLoad(target, { keepNulls: true, lockTable: true }, (err, rowCount) => {
-          (this.pool as unknown as { release(c: unknown): void }).release(raw);
-          if (err) {
-            channel.fail(err);
-            reject(new Error(`bulk load into ${target} failed: ${err.message}`));
-          } else resolve(rowCount ?? 0);
-        });
-        bulk.setTimeout(0); // the request timer would otherwise cover the whole upload
-        for (const col of columns) {
-          const c = bulkColumn(col);
-          // tedious writes `[name]` without doubling `]`: pass the name with `]` already doubled.
-          bulk.addColumn(c.name.replace(/]/g, "]]"), c.type, c.options);
-        }
-        raw.execBulkLoad(bulk, channel);
+    const start = () => {
+      const channel = new RowsChannel<Cell[]>(tuning.channelBytes, rowBytes);
+      const done = wire.bulkLoad(target, columns, channel).catch((err: Error) => {
+        channel.fail(err);
+        throw new Error(`bulk load into ${target} failed: ${err.message}`);
       });
       done.catch(() => {});
-      load = { channel, done };
+      return (load = { channel, done, rows: 0 });
     };
 
+    // Ends the current INSERT BULK; the server commits its rows.
     const stop = async () => {
       if (!load) return;
-      load.channel.end();
-      await load.done;
+      const current = load;
       load = undefined;
+      current.channel.end();
+      await current.done;
     };
 
-    await start();
     return {
       async write(docs: readonly ConvexObject[]) {
         if (docs.length === 0) return;
-        await load!.channel.push(docs.map((doc, i) => encodeRow(columns, doc, i)));
+        const encoded = docs.map((doc, i) => encodeRow(columns, doc, i));
+        const current = load ?? start();
+        await current.channel.push(encoded);
+        current.rows += docs.length;
         rows += docs.length;
+        if (current.rows >= tuning.batchRows || current.channel.pushedBytes >= tuning.batchBytes)
+          await stop();
       },
       addColumns: async (added: readonly PlannedColumn[]) => {
         if (added.length === 0) return;
         await stop();
-        await this.run(addColumnsSql(this.staging, sqlTable, added));
+        await this.checkDistinct(sqlTable, [...columns, ...added]);
+        await wire.query(addColumnsSql(this.staging, sqlTable, added));
         columns = [...columns, ...added];
-        await start();
       },
       async finish() {
         await stop();
@@ -190,72 +264,107 @@ class MssqlTarget implements TargetConnection {
       },
       async abort() {
         if (!load) return;
-        load.channel.fail(new Error("aborted"));
-        await load.done.catch(() => {});
+        const current = load;
         load = undefined;
+        current.channel.fail(new Error("aborted"));
+        await current.done.catch(() => {});
       },
     };
   }
 
   async finalizeStaging(sqlTable: string): Promise<void> {
     try {
-      await this.run(primaryKeySql(this.staging, sqlTable));
+      await this.wire.query(primaryKeySql(this.staging, sqlTable), {}, LONG);
     } catch (err) {
       throw new Error(`table ${sqlTable}: cannot add the primary key on _id (${(err as Error).message})`);
     }
   }
 
   async swap(tables: readonly SwapTable[], meta: SwapMetadata): Promise<void> {
-    const tx = new sql.Transaction(this.pool);
-    await this.run("SET XACT_ABORT ON;");
-    await tx.begin();
+    const { swapAttempts, swapLockTimeoutMs, swapRetryDelayMs } = this.tuning;
+    await this.wire.batch(lockTimeoutSql(swapLockTimeoutMs));
     try {
-      await this.run(metadataTablesSql(this.schema), this.metaParams(), tx);
+      for (let attempt = 1; ; attempt++) {
+        try {
+          await this.swapOnce(tables, meta);
+          break;
+        } catch (err) {
+          const number = errorNumber(err);
+          if (number === undefined || !RETRYABLE.has(number)) throw err;
+          if (attempt >= swapAttempts) {
+            const why = number === 1205 ? "chosen as a deadlock victim" : "waiting for a lock timed out";
+            throw new Error(
+              `the swap into schema "${this.schema}" failed ${attempt} times (${why}, error ${number}: ` +
+                `${(err as Error).message}); other sessions hold locks on its tables; nothing was changed`,
+            );
+          }
+          await sleep(attempt * swapRetryDelayMs);
+        }
+      }
+    } finally {
+      await this.wire.batch(lockTimeoutSql(-1)).catch(() => {});
+    }
+    for (const t of tables) this.stagingTables.delete(t.sqlTable);
+  }
+
+  private async swapOnce(tables: readonly SwapTable[], meta: SwapMetadata): Promise<void> {
+    const tx = await this.wire.begin();
+    try {
+      await tx.query(metadataTablesSql(this.schema), this.metaParams(), LONG);
       for (const t of tables) {
-        await this.run(
-          swapTableSql(this.schema, this.staging, this.retired, t.sqlTable),
-          {
-            target: qualifiedName(this.schema, t.sqlTable),
-            convexTable: t.convexTable,
-            component: t.component,
-            sqlTable: t.sqlTable,
-            rowCount: t.rows,
-            snapshotTs: meta.snapshotTs,
-            loadedAt: meta.loadedAt,
-            columns: JSON.stringify(
-              t.columns.map((c, i) => ({ f: c.field, c: c.sqlName, t: recordedType(c.type), o: i + 1 })),
-            ),
-          },
-          tx,
-        );
+        try {
+          await replaceTable(tx, this.schema, this.staging, t);
+        } catch (err) {
+          if (errorNumber(err) !== undefined && RETRYABLE.has(errorNumber(err)!)) throw err;
+          throw new Error(
+            `cannot replace ${qualifiedName(this.schema, t.sqlTable)}: ${(err as Error).message}`,
+          );
+        }
+        await this.record(tx, t, meta);
       }
       await tx.commit();
     } catch (err) {
       await tx.rollback().catch(() => {});
       throw err;
     }
-    for (const t of tables) {
-      this.stagingTables.delete(t.sqlTable);
-      // Outside the transaction: a failure here leaves a retired copy that the next run drops.
-      await this.run(
-        `IF OBJECT_ID(@t, N'U') IS NOT NULL DROP TABLE ${qualifiedName(this.retired, t.sqlTable)};`,
-        {
-          t: qualifiedName(this.retired, t.sqlTable),
-        },
-      ).catch(() => {});
+  }
+
+  private async record(tx: WireQuery, t: SwapTable, meta: SwapMetadata): Promise<void> {
+    await tx.query(
+      recordTableSql(this.schema),
+      {
+        convexTable: t.convexTable,
+        component: t.component,
+        sqlTable: t.sqlTable,
+        rowCount: { type: "bigint", value: t.rows },
+        snapshotTs: { type: "bigint", value: meta.snapshotTs },
+        loadedAt: { type: "datetime2", value: meta.loadedAt },
+      },
+      LONG,
+    );
+    for (let from = 0; from < t.columns.length; from += COLUMN_ROWS_PER_STATEMENT) {
+      const chunk = t.columns.slice(from, from + COLUMN_ROWS_PER_STATEMENT);
+      const params: Params = { sqlTable: t.sqlTable };
+      chunk.forEach((c, i) => {
+        params[`f${i}`] = c.field;
+        params[`c${i}`] = c.sqlName;
+        params[`t${i}`] = recordedType(c.type);
+        params[`o${i}`] = { type: "int", value: from + i + 1 };
+      });
+      await tx.query(recordColumnsSql(this.schema, chunk.length), params, LONG);
     }
   }
 
   async cleanup(): Promise<void> {
     for (const table of this.stagingTables) {
-      await this.run(`IF OBJECT_ID(@t, N'U') IS NOT NULL DROP TABLE ${qualifiedName(this.staging, table)};`, {
-        t: qualifiedName(this.staging, table),
-      }).catch(() => {});
+      await this.wire
+        .query(dropTableSql(this.staging, table), { table: qualifiedName(this.staging, table) })
+        .catch(() => {});
     }
     this.stagingTables.clear();
   }
 
   async close(): Promise<void> {
-    await this.pool.close().catch(() => {});
+    await this.wire.close();
   }
 }

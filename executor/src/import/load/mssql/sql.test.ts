@@ -1,15 +1,24 @@
 import { describe, expect, it } from "vitest";
 import type { PlannedColumn } from "../../mapping/types.js";
+import { NameScope } from "../../mapping/names.js";
 import { mssqlValueRules } from "./encode.js";
 import {
   addColumnsSql,
   columnTypeFromRecorded,
+  COLUMN_ROWS_PER_STATEMENT,
   createTableSql,
+  hasSqlType,
+  lockSql,
   metadataTablesSql,
+  mssqlIdentifierRules,
+  mssqlNameKey,
+  prepareStagingSql,
   primaryKeySql,
   quoteIdent,
+  recordColumnsSql,
   recordedType,
-  swapTableSql,
+  recordTableSql,
+  transferSql,
 } from "./sql.js";
 
 const columns: PlannedColumn[] = [
@@ -32,13 +41,18 @@ describe("generated T-SQL (golden)", () => {
     expect(() => quoteIdent("a\u0000b")).toThrow(/NUL/);
   });
 
-  it("creates a staging table with one column per field, system columns NOT NULL", () => {
+  it("gives _id and every character column one binary collation, so ids join with reference fields", () => {
     expect(createTableSql("convex__staging", "users", columns)).toBe(
       `IF OBJECT_ID(@table, N'U') IS NOT NULL DROP TABLE [convex__staging].[users];
 CREATE TABLE [convex__staging].[users] ([_id] NVARCHAR(128) COLLATE Latin1_General_100_BIN2 NOT NULL, ` +
-        `[_creationTime] FLOAT NOT NULL, [_creationTimeUtc] DATETIME2(3) NOT NULL, [we]]ird] NVARCHAR(MAX) NULL, ` +
-        `[n] BIGINT NULL, [ok] BIT NULL, [blob] VARBINARY(MAX) NULL, [doc] NVARCHAR(MAX) NULL, [x] NVARCHAR(MAX) NULL);`,
+        `[_creationTime] FLOAT NOT NULL, [_creationTimeUtc] DATETIME2(3) NOT NULL, ` +
+        `[we]]ird] NVARCHAR(MAX) COLLATE Latin1_General_100_BIN2 NULL, [n] BIGINT NULL, [ok] BIT NULL, ` +
+        `[blob] VARBINARY(MAX) NULL, [doc] NVARCHAR(MAX) COLLATE Latin1_General_100_BIN2 NULL, ` +
+        `[x] NVARCHAR(MAX) COLLATE Latin1_General_100_BIN2 NULL);`,
     );
+    const collations = createTableSql("s", "t", columns).match(/COLLATE \w+/g) ?? [];
+    expect(new Set(collations)).toEqual(new Set(["COLLATE Latin1_General_100_BIN2"]));
+    expect(collations).toHaveLength(4); // _id, the string, the JSON and the all-null column
   });
 
   it("adds columns and the clustered primary key", () => {
@@ -50,21 +64,41 @@ CREATE TABLE [convex__staging].[users] ([_id] NVARCHAR(128) COLLATE Latin1_Gener
     );
   });
 
-  it("swaps a table in by ALTER SCHEMA TRANSFER and records it, with values only as parameters", () => {
-    expect(swapTableSql("convex", "convex__staging", "convex__retired", "us]ers")).toBe(
-      `IF OBJECT_ID(@target, N'U') IS NOT NULL ALTER SCHEMA [convex__retired] TRANSFER [convex].[us]]ers];
-ALTER SCHEMA [convex] TRANSFER [convex__staging].[us]]ers];
-DELETE FROM [convex].[_convex_tables] WHERE component = @component AND convex_table = @convexTable;
-INSERT INTO [convex].[_convex_tables] (convex_table, component, sql_table, row_count, snapshot_ts, loaded_at)
-  VALUES (@convexTable, @component, @sqlTable, @rowCount, @snapshotTs, @loadedAt);
-DELETE FROM [convex].[_convex_columns] WHERE sql_table = @sqlTable;
-INSERT INTO [convex].[_convex_columns] (sql_table, convex_field, sql_column, sql_type, ordinal_position)
-  SELECT @sqlTable, f, c, t, o FROM OPENJSON(@columns)
-  WITH (f NVARCHAR(1024) '$.f', c NVARCHAR(128) '$.c', t NVARCHAR(100) '$.t', o INT '$.o');`,
+  it("creates schemas by running DDL built in a variable (EXEC (…) accepts no function call)", () => {
+    for (const text of [lockSql, prepareStagingSql]) {
+      expect(text).not.toMatch(/EXEC\s*\(\s*N'/);
+      expect(text).toMatch(
+        /DECLARE @create nvarchar\(max\) = N'CREATE SCHEMA ' \+ QUOTENAME\(@\w+\);\s+EXEC \(@create\);/,
+      );
+    }
+  });
+
+  it("locks on the schema's id, so names the database collation holds equal share one lock", () => {
+    expect(lockSql).toContain(
+      "DECLARE @resource nvarchar(255) = N'convex-warehouse-sync:schema:' + CAST(SCHEMA_ID(@schema) AS nvarchar(12));",
+    );
+    expect(lockSql).toContain("sp_getapplock @Resource = @resource,");
+  });
+
+  it("swaps a table in by DROP and ALTER SCHEMA TRANSFER in the transaction (no retired copy left behind)", () => {
+    expect(transferSql("convex", "convex__staging", "us]ers")).toBe(
+      `IF OBJECT_ID(@target, N'U') IS NOT NULL DROP TABLE [convex].[us]]ers];
+ALTER SCHEMA [convex] TRANSFER [convex__staging].[us]]ers];`,
     );
   });
 
-  it("creates the mapping tables only when missing", () => {
+  it("records mapping rows with parameters only, without OPENJSON (compatibility level 130)", () => {
+    expect(recordTableSql("convex")).not.toContain("OPENJSON");
+    expect(recordColumnsSql("convex", 2)).toBe(
+      `INSERT INTO [convex].[_convex_columns] (sql_table, convex_field, sql_column, sql_type, ordinal_position)
+  VALUES (@sqlTable, @f0, @c0, @t0, @o0), (@sqlTable, @f1, @c1, @t1, @o1);`,
+    );
+    // 2100 parameters per request, 1000 rows per VALUES list.
+    expect(1 + 4 * COLUMN_ROWS_PER_STATEMENT).toBeLessThan(2100);
+    expect(COLUMN_ROWS_PER_STATEMENT).toBeLessThanOrEqual(1000);
+  });
+
+  it("creates the mapping tables only when missing, with binary names and keys within 900 bytes", () => {
     const text = metadataTablesSql("convex");
     expect(text).toContain(
       "IF OBJECT_ID(@metaTables, N'U') IS NULL CREATE TABLE [convex].[_convex_tables] (",
@@ -72,7 +106,15 @@ INSERT INTO [convex].[_convex_columns] (sql_table, convex_field, sql_column, sql
     expect(text).toContain(
       "IF OBJECT_ID(@metaColumns, N'U') IS NULL CREATE TABLE [convex].[_convex_columns] (",
     );
-    expect(text).toContain("PRIMARY KEY (component, convex_table)");
+    for (const name of ["convex_table", "component", "sql_table", "convex_field", "sql_column"]) {
+      expect(text).toMatch(
+        new RegExp(`${name} NVARCHAR\\((MAX|128)\\) COLLATE Latin1_General_100_BIN2 NOT NULL`),
+      );
+    }
+    // Key columns: sql_table NVARCHAR(128) = 256 bytes; (sql_table, ordinal_position) = 260 bytes.
+    expect(text).toContain("sql_table NVARCHAR(128) COLLATE Latin1_General_100_BIN2 NOT NULL PRIMARY KEY");
+    expect(text).toContain("PRIMARY KEY (sql_table, ordinal_position)");
+    expect(text).not.toContain("PRIMARY KEY (component");
   });
 
   it("records types so that the next load can read them back", () => {
@@ -81,6 +123,27 @@ INSERT INTO [convex].[_convex_columns] (sql_table, convex_field, sql_column, sql
     }
     expect(recordedType("json")).toBe("NVARCHAR(MAX) JSON");
     expect(columnTypeFromRecorded("NVARCHAR(128)", "_id")).toBe("id");
+  });
+
+  it("compares an existing column's type as sys.columns reports it", () => {
+    expect(hasSqlType({ name: "n", type: "bigint", max_length: 8, scale: 0 }, "int64")).toBe(true);
+    expect(hasSqlType({ name: "n", type: "bigint", max_length: 8, scale: 0 }, "json")).toBe(false);
+    expect(hasSqlType({ name: "s", type: "nvarchar", max_length: -1, scale: 0 }, "json")).toBe(true);
+    expect(hasSqlType({ name: "s", type: "nvarchar", max_length: 400, scale: 0 }, "string")).toBe(false);
+    expect(hasSqlType({ name: "t", type: "datetime2", max_length: 8, scale: 7 }, "timestamp")).toBe(false);
+  });
+});
+
+describe("SQL Server names", () => {
+  it("counts names equal under common collations as taken: case, accents, full-width forms, ß and ss", () => {
+    expect(mssqlNameKey("Name")).toBe(mssqlNameKey("name"));
+    expect(mssqlNameKey("café")).toBe(mssqlNameKey("cafe"));
+    expect(mssqlNameKey("ｎａｍｅ")).toBe(mssqlNameKey("name"));
+    expect(mssqlNameKey("straße")).toBe(mssqlNameKey("strasse"));
+    expect(mssqlNameKey("a]b")).not.toBe(mssqlNameKey("ab"));
+    const scope = new NameScope(mssqlIdentifierRules);
+    expect(scope.assign("straße")).toBe("straße");
+    expect(scope.assign("strasse")).toMatch(/^strasse__[0-9a-f]{8}$/);
   });
 });
 

@@ -1,0 +1,86 @@
+/**
+ * Puts one loaded staging table in place of its target, inside the caller's swap transaction: the same
+ * behaviour as PostgreSQL (../postgres/replace.ts).
+ *
+ * Fast path: the old table has nothing attached to it: DROP it and ALTER SCHEMA … TRANSFER the staging table in
+ * (metadata only). When something is attached that a new table would lose or that blocks the drop (foreign keys,
+ * schema-bound views, table-level grants, analysts' indexes, triggers), the old table is kept and refilled:
+ * TRUNCATE (or, when a foreign key or a schema-bound object refers to it, where TRUNCATE is not allowed: delete
+ * the rows whose _id left the snapshot, update the others by _id), ALTER for new or widened columns, then
+ * INSERT … SELECT from staging. A change the server refuses (e.g. widening a column a schema-bound view uses)
+ * fails the swap with the server's message; the transaction rolls back and nothing changes.
+ * UNVERIFIED against a live server: the catalog views and TRUNCATE's restrictions are from Microsoft's docs.
+ */
+import type { SwapTable } from "../connection.js";
+import {
+  addColumnsSql,
+  alterColumnSql,
+  clearColumnsSql,
+  deleteMissingSql,
+  dependentsSql,
+  dropTableSql,
+  existingColumnsSql,
+  hasSqlType,
+  insertFromStagingSql,
+  qualifiedName,
+  transferSql,
+  truncateSql,
+  updateFromStagingSql,
+  type ExistingColumn,
+} from "./sql.js";
+import type { WireQuery } from "./wire.js";
+
+export interface Dependents {
+  present: number;
+  referencing_keys: number;
+  own_keys: number;
+  schema_bound: number;
+  grants: number;
+  indexes: number;
+  triggers: number;
+}
+
+export type ReplaceOutcome = "moved" | "refilled" | "refilled by key";
+
+const LONG = { noTimeout: true };
+
+export async function replaceTable(
+  tx: WireQuery,
+  schema: string,
+  staging: string,
+  t: SwapTable,
+): Promise<ReplaceOutcome> {
+  const target = qualifiedName(schema, t.sqlTable);
+  const [deps] = await tx.query<Dependents>(dependentsSql, { target }, LONG);
+  const attached = deps
+    ? deps.own_keys + deps.referencing_keys + deps.schema_bound + deps.grants + deps.indexes + deps.triggers
+    : 0;
+  if (!deps?.present || attached === 0) {
+    await tx.query(transferSql(schema, staging, t.sqlTable), { target }, LONG);
+    return "moved";
+  }
+
+  const existing = new Map(
+    (await tx.query<ExistingColumn>(existingColumnsSql, { target }, LONG)).map((c) => [c.name, c]),
+  );
+  // Added to a table that keeps its rows: nullable whatever the plan says (only system columns are NOT NULL).
+  const added = t.columns.filter((c) => !existing.has(c.sqlName)).map((c) => ({ ...c, required: false }));
+  const widened = t.columns.filter((c) => {
+    const have = existing.get(c.sqlName);
+    return have !== undefined && c.type !== "id" && c.type !== "timestamp" && !hasSqlType(have, c.type);
+  });
+  // TRUNCATE is refused on a table that a foreign key references or an indexed (schema-bound) view uses.
+  const byKey = deps.referencing_keys > 0 || deps.schema_bound > 0;
+  if (byKey) {
+    await tx.query(deleteMissingSql(schema, staging, t.sqlTable), {}, LONG);
+    if (widened.length > 0) await tx.query(clearColumnsSql(schema, t.sqlTable, widened), {}, LONG);
+  } else {
+    await tx.query(truncateSql(schema, t.sqlTable), {}, LONG);
+  }
+  if (added.length > 0) await tx.query(addColumnsSql(schema, t.sqlTable, added), {}, LONG);
+  for (const col of widened) await tx.query(alterColumnSql(schema, t.sqlTable, col), {}, LONG);
+  if (byKey) await tx.query(updateFromStagingSql(schema, staging, t.sqlTable, t.columns), {}, LONG);
+  await tx.query(insertFromStagingSql(schema, staging, t.sqlTable, t.columns, byKey), {}, LONG);
+  await tx.query(dropTableSql(staging, t.sqlTable), { table: qualifiedName(staging, t.sqlTable) }, LONG);
+  return byKey ? "refilled by key" : "refilled";
+}
