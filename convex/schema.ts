@@ -61,6 +61,17 @@ export const executorTarget = v.object({
   database: v.optional(v.string()),
   reachable: v.boolean(),
   error: v.optional(v.string()),
+  /** The executor's start-up preflight, one line per check (contract: preflightCheck). */
+  checks: v.optional(
+    v.array(
+      v.object({
+        check: v.string(),
+        status: v.union(v.literal("ok"), v.literal("warn"), v.literal("fail")),
+        detail: v.string(),
+      }),
+    ),
+  ),
+  checkedAt: v.optional(v.number()),
 });
 
 export const eventLevel = v.union(v.literal("info"), v.literal("warn"), v.literal("error"));

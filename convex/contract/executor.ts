@@ -141,6 +141,17 @@ export type CompletionCallback = z.infer<typeof completionCallback>;
 export const targetKind = z.enum(["mssql", "postgres", "pglite"]);
 export type TargetKind = z.infer<typeof targetKind>;
 
+/**
+ * One line of the target preflight (`npm run import -- --check`, and the executor at start-up): what was checked,
+ * the verdict, and what to change. Never credentials.
+ */
+export const preflightCheck = z.object({
+  check: z.string().max(40),
+  status: z.enum(["ok", "warn", "fail"]),
+  detail: z.string().max(500),
+});
+export type PreflightCheck = z.infer<typeof preflightCheck>;
+
 export const heartbeat = z.object({
   ...callbackBase,
   version: z.string().max(50),
@@ -152,6 +163,9 @@ export const heartbeat = z.object({
     database: z.string().max(255).optional(),
     reachable: z.boolean(),
     error: z.string().max(1000).optional(),
+    /** The preflight run at the executor's start-up (added after contract version 1 shipped, so optional). */
+    checks: z.array(preflightCheck).max(20).optional(),
+    checkedAt: z.number().int().optional(),
   }),
   freeDiskBytes: z.number().int().min(0).optional(),
   runningJobs: z.array(z.string()).max(100),

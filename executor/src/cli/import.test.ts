@@ -42,3 +42,34 @@ describe("npm run import", () => {
     expect(usage.stderr).not.toContain("mysql://x/y");
   });
 });
+
+describe("npm run import -- --check", () => {
+  it.skipIf(!process.env.PG_URL)("prints one line per check and exits 0 when a sync can work", () => {
+    const result = run(["--check", "--target", process.env.PG_URL!, "--schema", "convex"]);
+    expect(result.status, result.stderr).toBe(0);
+    expect(result.stdout).toMatch(/^Checking postgres 127\.0\.0\.1 \S+ for imports into schema "convex"$/m);
+    expect(result.stdout).toMatch(/^ {2}ok {4}connection {6}reached /m);
+    expect(result.stdout).toMatch(/^ {2}ok {4}server version {2}PostgreSQL /m);
+    expect(result.stdout).toMatch(/^ {2}ok {4}permissions /m);
+    expect(result.stdout).toMatch(/^A sync can work\.$/m);
+  });
+
+  it("exits 1 with the failing check for an unreachable SQL Server, never printing the credentials", () => {
+    const result = run([
+      "--check",
+      "--target",
+      "Server=127.0.0.1,1;Database=dw;User Id=loader;Password={Pa55;w0rd'}",
+    ]);
+    expect(result.status).toBe(1);
+    expect(result.stdout).toMatch(/^ {2}fail {2}connection {2}cannot reach 127\.0\.0\.1:1 /m);
+    expect(result.stdout).toMatch(/^1 check failed: a sync cannot work until it is fixed\.$/m);
+    expect(result.stdout + result.stderr).not.toMatch(/loader|Pa55/);
+  });
+
+  it("refuses a snapshot with --check and a Windows-integrated login, as usage errors (exit 2)", () => {
+    expect(run(["--check", "snap.zip"]).status).toBe(2);
+    const integrated = run(["--check", "--target", "Server=sql01;Database=dw;Integrated Security=SSPI"]);
+    expect(integrated.status).toBe(2);
+    expect(integrated.stderr).toMatch(/Windows integrated authentication .* not possible/);
+  });
+});

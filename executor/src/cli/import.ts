@@ -1,6 +1,7 @@
 /**
  * `npm run import -- <snapshot.zip> [--target …] [--schema …] [--tables a,b]`
  * Exit codes: 0 everything loaded; 1 import failed (target unchanged); 2 usage error; 130 interrupted.
+ * `npm run import -- --check [--target …]`: the target preflight; 0 no check failed, 1 one did, 2 usage error.
  */
 import {
   describeTarget,
@@ -9,6 +10,7 @@ import {
   parseTarget,
   SnapshotFormatError,
 } from "../import/index.js";
+import { formatPreflight, preflightExitCode, preflightTarget } from "../import/load/preflight.js";
 import { parseImportArgs, USAGE, UsageError } from "./args.js";
 import { formatBytes, formatCount, renderTable } from "./format.js";
 import { ProgressPrinter } from "./progress.js";
@@ -28,6 +30,16 @@ async function main(): Promise<number> {
   if (args === "help") {
     process.stdout.write(`${USAGE}\n`);
     return 0;
+  }
+  if ("check" in args) {
+    const spec = parseTarget(args.target);
+    const where = describeTarget(spec);
+    process.stdout.write(
+      `Checking ${where.kind} ${where.host ?? ""} ${where.database ?? ""} for imports into schema "${args.schema}"\n`,
+    );
+    const checks = await preflightTarget(spec, args.schema);
+    process.stdout.write(`${formatPreflight(checks)}\n`);
+    return preflightExitCode(checks);
   }
 
   const where = describeTarget(parseTarget(args.target));

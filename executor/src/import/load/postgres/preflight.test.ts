@@ -1,0 +1,96 @@
+import { mkdtemp } from "node:fs/promises";
+import os from "node:os";
+import path from "node:path";
+import pg from "pg";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { uniqueSchema } from "../../../../../test/fixtures/targets.js";
+import { preflightExitCode } from "../preflight.js";
+import { postgresPreflight } from "./preflight.js";
+
+const PG_URL = process.env.PG_URL;
+if (!PG_URL) console.warn("[tests] PG_URL not set: PostgreSQL preflight tests skipped");
+
+const verdicts = (checks: { check: string; status: string }[]) => checks.map((c) => `${c.check}:${c.status}`);
+
+describe.skipIf(!PG_URL)("PostgreSQL preflight (real server)", () => {
+  const role = `preflight_${process.pid}`;
+  const admin = new pg.Client({ connectionString: PG_URL });
+  /** PG_URL with the restricted role as the user (the test server trusts local connections). */
+  const asRole = () => {
+    const url = new URL(PG_URL!);
+    url.username = role;
+    url.password = "not-a-real-pw";
+    return url.toString();
+  };
+
+  beforeAll(async () => {
+    await admin.connect();
+    await admin.query(`CREATE ROLE ${role} LOGIN`);
+  });
+  afterAll(async () => {
+    await admin.query(`DROP OWNED BY ${role}`);
+    await admin.query(`DROP ROLE ${role}`);
+    await admin.end();
+  });
+
+  it("passes a user that may create schemas, with the server's version", async () => {
+    const checks = await postgresPreflight(
+      { kind: "postgres", connectionString: PG_URL! },
+      uniqueSchema("pf"),
+    );
+    expect(verdicts(checks)).toEqual(["connection:ok", "server version:ok", "permissions:ok"]);
+    expect(checks[1]!.detail).toMatch(/^PostgreSQL \d+/);
+    expect(preflightExitCode(checks)).toBe(0);
+  });
+
+  it("fails a user without CREATE on the database, naming the GRANT and never the password", async () => {
+    const schema = uniqueSchema("pf");
+    const checks = await postgresPreflight({ kind: "postgres", connectionString: asRole() }, schema);
+    const permissions = checks.find((c) => c.check === "permissions")!;
+    expect(permissions.status).toBe("fail");
+    expect(permissions.detail).toContain(
+      `GRANT CREATE ON DATABASE "${new URL(PG_URL!).pathname.slice(1)}" TO <user>`,
+    );
+    expect(permissions.detail).toContain(`"${schema}__staging" does not exist`);
+    expect(preflightExitCode(checks)).toBe(1);
+    expect(JSON.stringify(checks)).not.toContain("not-a-real-pw");
+  });
+
+  it("fails existing schemas whose tables belong to another role (replacing them needs ownership)", async () => {
+    const schema = uniqueSchema("pf");
+    for (const s of [schema, `${schema}__staging`]) {
+      await admin.query(`CREATE SCHEMA "${s}"`);
+      await admin.query(`GRANT USAGE, CREATE ON SCHEMA "${s}" TO ${role}`);
+    }
+    const before = await postgresPreflight({ kind: "postgres", connectionString: asRole() }, schema);
+    expect(before.find((c) => c.check === "permissions")).toMatchObject({
+      status: "ok",
+      detail: expect.stringContaining(`schema "${schema}" is usable`),
+    });
+    await admin.query(`CREATE TABLE "${schema}".users (_id text)`);
+    const after = await postgresPreflight({ kind: "postgres", connectionString: asRole() }, schema);
+    expect(after.find((c) => c.check === "permissions")).toMatchObject({
+      status: "fail",
+      detail: expect.stringContaining(`ownership of 1 table(s) in "${schema}"`),
+    });
+  });
+
+  it("fails the connection line for a port nothing listens on, without the password", async () => {
+    const checks = await postgresPreflight(
+      { kind: "postgres", connectionString: "postgres://etl:hunter22@127.0.0.1:1/dw" },
+      "convex",
+    );
+    expect(verdicts(checks)).toEqual(["connection:fail"]);
+    expect(checks[0]!.detail).toContain("127.0.0.1:1/dw");
+    expect(JSON.stringify(checks)).not.toContain("hunter22");
+  });
+});
+
+describe("PGlite preflight", () => {
+  it("opens the embedded warehouse and passes", async () => {
+    const dir = await mkdtemp(path.join(os.tmpdir(), "preflight-pglite-"));
+    const checks = await postgresPreflight({ kind: "pglite", dataDir: dir }, "convex");
+    expect(verdicts(checks)).toEqual(["connection:ok", "server version:ok", "permissions:ok"]);
+    expect(checks[1]!.detail).toMatch(/^PGlite \(PostgreSQL \d+/);
+  });
+});
