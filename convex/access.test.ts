@@ -44,6 +44,11 @@ const cases: Case[] = [
     kind: "action",
     args: ({ appId }) => ({ appId, deployKey: "prod:x|abcdefghijkl" }),
   },
+  {
+    ref: api.apps.setSource,
+    kind: "action",
+    args: ({ appId }) => ({ appId, deploymentUrl: "https://x.convex.cloud" }),
+  },
   { ref: api.apps.remove, kind: "mutation", args: ({ appId }) => ({ appId }) },
   { ref: api.audit.list, kind: "query", args: () => page },
   { ref: api.email.getSettings, kind: "query", args: () => ({}) },

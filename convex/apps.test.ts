@@ -1,4 +1,5 @@
-import { afterEach, describe, expect, test, vi } from "vitest";
+import { afterEach, describe, expect, onTestFinished, test, vi } from "vitest";
+import { startConvexSource } from "../test/standins/convexSource";
 import { api } from "./_generated/api";
 import type { Id } from "./_generated/dataModel";
 import { transitionJob } from "./jobs";
@@ -21,7 +22,13 @@ afterEach(() => {
 describe("apps", () => {
   test("the deploy key is stored encrypted, shown masked, and never in queries or the audit log", async () => {
     const t = newTest();
-    const appId = await createApp(t);
+    const newKey = "prod:happy-animal-123|NEWKEYNEWKEYNEWKEY9876";
+    const source = await startConvexSource({
+      deployKey: DEFAULT_APP.deployKey,
+      restrictedKeys: { [newKey]: ["ViewData", "ViewBackups", "CreateBackups", "DownloadBackups"] },
+    });
+    onTestFinished(() => source.close());
+    const appId = await createApp(t, { deploymentUrl: source.url });
     const admin = await asAdmin(t);
     const [listed] = await admin.query(api.apps.list, {});
     expect(listed).toMatchObject({
@@ -39,10 +46,7 @@ describe("apps", () => {
     expect(row?.deployKeyCiphertext).not.toContain("SECRETKEY");
     expect(await decryptSecret(row!.deployKeyCiphertext)).toBe(DEFAULT_APP.deployKey);
 
-    await admin.action(api.apps.setDeployKey, {
-      appId,
-      deployKey: "prod:happy-animal-123|NEWKEYNEWKEYNEWKEY9876",
-    });
+    await admin.action(api.apps.setDeployKey, { appId, deployKey: newKey });
     expect((await admin.query(api.apps.get, { appId }))?.deployKeyHint).toBe(
       "prod:happy-animal-123|••••9876",
     );

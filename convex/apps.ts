@@ -10,8 +10,9 @@ import { adminAction, adminActor, adminMutation, adminQuery } from "./access";
 import { recordAudit } from "./audit";
 import { activeJobOf } from "./jobs";
 import { DEFAULT_RETRY_POLICY } from "./lib/backoff";
-import { encryptSecret, maskSecret } from "./lib/crypto";
-import { conflict, notFound } from "./lib/userError";
+import { decryptSecret, encryptSecret, maskSecret } from "./lib/crypto";
+import { checkSourceForSaving } from "./lib/sourceCheck";
+import { conflict, invalidInput, notFound } from "./lib/userError";
 import {
   checkDeployKey,
   checkDeploymentUrl,
@@ -47,6 +48,7 @@ export const appView = v.object({
   name: v.string(),
   slug: v.string(),
   deploymentUrl: v.string(),
+  allowInsecureHttp: v.boolean(),
   deployKeyHint: v.string(),
   tables: v.union(v.array(v.string()), v.null()),
   targetSchema: v.string(),
@@ -68,6 +70,7 @@ export function toAppView(app: Doc<"apps">, nextRuns: number[], lastJob: Doc<"jo
     name: app.name,
     slug: app.slug,
     deploymentUrl: app.deploymentUrl,
+    allowInsecureHttp: app.allowInsecureHttp ?? false,
     deployKeyHint: app.deployKeyHint,
     tables: app.tables,
     targetSchema: app.targetSchema,
@@ -126,6 +129,8 @@ const editableFields = {
   name: v.string(),
   slug: v.string(),
   deploymentUrl: v.string(),
+  /** http:// to a private host (self-hosted); the deploy key then travels unencrypted. */
+  allowInsecureHttp: v.optional(v.boolean()),
   tables: v.union(v.array(v.string()), v.null()),
   targetSchema: v.string(),
   schedule: v.union(appSchedule, v.null()),
@@ -140,6 +145,7 @@ function checkedFields(args: {
   name: string;
   slug: string;
   deploymentUrl: string;
+  allowInsecureHttp?: boolean;
   tables: string[] | null;
   targetSchema: string;
   schedule: { cron: string; timeZone: string } | null;
@@ -150,7 +156,8 @@ function checkedFields(args: {
   return {
     name: checkName(args.name),
     slug: checkSlug(args.slug),
-    deploymentUrl: checkDeploymentUrl(args.deploymentUrl),
+    deploymentUrl: checkDeploymentUrl(args.deploymentUrl, args.allowInsecureHttp ?? false),
+    allowInsecureHttp: args.allowInsecureHttp ?? false,
     tables: checkTables(args.tables),
     targetSchema: checkTargetSchema(args.targetSchema),
     schedule: checkSchedule(args.schedule),
@@ -193,12 +200,32 @@ export const insertApp = internalMutation({
   },
 });
 
+/** The app using a slug, if any: checked before the (slower) connection test, and again on insert. */
+export const slugOwner = internalQuery({
+  args: { slug: v.string() },
+  handler: async (ctx, args): Promise<{ id: Id<"apps">; name: string } | null> => {
+    const app = await ctx.db
+      .query("apps")
+      .withIndex("by_slug", (q) => q.eq("slug", args.slug))
+      .first();
+    return app ? { id: app._id, name: app.name } : null;
+  },
+});
+
+/** Creates an app once its source has answered with the key (lib/sourceCheck.ts); else a field error. */
 export const create = adminAction({
   args: createArgs,
   handler: async (ctx, args): Promise<Id<"apps">> => {
     const { deployKey, ...rest } = args;
     const key = checkDeployKey(deployKey);
     const fields = checkedFields(rest);
+    const owner = await ctx.runQuery(internal.apps.slugOwner, { slug: fields.slug });
+    if (owner) throw conflict(`"${fields.slug}" is already used by app ${owner.name}`, "slug");
+    await checkSourceForSaving({
+      url: fields.deploymentUrl,
+      deployKey: key,
+      allowInsecureHttp: fields.allowInsecureHttp,
+    });
     return await ctx.runMutation(internal.apps.insertApp, {
       fields,
       deployKeyCiphertext: await encryptSecret(key),
@@ -218,9 +245,19 @@ export const update = adminMutation({
     const { appId, ...rest } = args;
     const fields = checkedFields({
       ...rest,
+      allowInsecureHttp: rest.allowInsecureHttp ?? app.allowInsecureHttp ?? false,
       retry: rest.retry ?? app.retry,
       includeStorage: rest.includeStorage ?? app.includeStorage,
     });
+    // A mutation cannot test a connection: moving the app to another source goes through setSource.
+    if (
+      fields.deploymentUrl !== app.deploymentUrl ||
+      fields.allowInsecureHttp !== (app.allowInsecureHttp ?? false)
+    )
+      throw invalidInput(
+        "deploymentUrl",
+        "the source deployment changes through apps.setSource, which tests the connection before saving",
+      );
     await assertSlugFree(ctx, fields.slug, appId);
     await ctx.db.patch(appId, { ...fields, updatedAt: Date.now() });
     await syncAppSchedule(ctx, appId);
@@ -276,10 +313,69 @@ export const storeDeployKey = internalMutation({
   },
 });
 
+/**
+ * Moves an app to another source (URL, http flag, and a new key or the stored one) once the source has
+ * answered with the key; else a field error and nothing changes.
+ */
+export const setSource = adminAction({
+  args: {
+    appId: v.id("apps"),
+    deploymentUrl: v.string(),
+    allowInsecureHttp: v.optional(v.boolean()),
+    deployKey: v.optional(v.string()),
+  },
+  handler: async (ctx, args): Promise<null> => {
+    const app = await ctx.runQuery(internal.apps.getWithSecret, { appId: args.appId });
+    if (!app) throw notFound(`no app ${args.appId}`);
+    const allowInsecureHttp = args.allowInsecureHttp ?? false;
+    const deploymentUrl = checkDeploymentUrl(args.deploymentUrl, allowInsecureHttp);
+    const newKey = args.deployKey === undefined ? undefined : checkDeployKey(args.deployKey);
+    const deployKey = newKey ?? (await decryptSecret(app.deployKeyCiphertext));
+    await checkSourceForSaving({ url: deploymentUrl, deployKey, allowInsecureHttp });
+    await ctx.runMutation(internal.apps.storeSource, {
+      appId: args.appId,
+      deploymentUrl,
+      allowInsecureHttp,
+      ...(newKey
+        ? { deployKeyCiphertext: await encryptSecret(newKey), deployKeyHint: maskSecret(newKey) }
+        : {}),
+      actor: adminActor(ctx.admin),
+    });
+    return null;
+  },
+});
+
+export const storeSource = internalMutation({
+  args: {
+    appId: v.id("apps"),
+    deploymentUrl: v.string(),
+    allowInsecureHttp: v.boolean(),
+    deployKeyCiphertext: v.optional(v.string()),
+    deployKeyHint: v.optional(v.string()),
+    actor: v.string(),
+  },
+  handler: async (ctx, args): Promise<null> => {
+    const app = await ctx.db.get(args.appId);
+    if (!app) throw notFound(`no app ${args.appId}`);
+    const { appId: _id, actor, ...patch } = args;
+    await ctx.db.patch(app._id, { ...patch, updatedAt: Date.now() });
+    await recordAudit(ctx, { actor, action: "apps.setSource", outcome: "ok", target: app.slug });
+    return null;
+  },
+});
+
+/** A new deploy key for the app's source, saved once the source has accepted it. */
 export const setDeployKey = adminAction({
   args: { appId: v.id("apps"), deployKey: v.string() },
   handler: async (ctx, args): Promise<null> => {
     const key = checkDeployKey(args.deployKey);
+    const app = await ctx.runQuery(internal.apps.getWithSecret, { appId: args.appId });
+    if (!app) throw notFound(`no app ${args.appId}`);
+    await checkSourceForSaving({
+      url: app.deploymentUrl,
+      deployKey: key,
+      allowInsecureHttp: app.allowInsecureHttp ?? false,
+    });
     await ctx.runMutation(internal.apps.storeDeployKey, {
       appId: args.appId,
       deployKeyCiphertext: await encryptSecret(key),

@@ -15,10 +15,11 @@ import {
   TEST_EXECUTOR_SECRET,
   type T,
 } from "./test/harness.testkit";
-import { ns, startExecutor, startSourceDeployment, type StandIn } from "./test/standins.testkit";
+import { startConvexSource, type ConvexSource } from "../test/standins/convexSource";
+import { startExecutor, type StandIn } from "./test/standins.testkit";
 
 const KEY = "prod:source-123|goodkeygoodkeygoodkey";
-let servers: StandIn[] = [];
+let servers: (StandIn | ConvexSource)[] = [];
 afterEach(async () => {
   vi.useRealTimers();
   await Promise.all(servers.map((s) => s.close()));
@@ -44,20 +45,11 @@ async function callback(t: T, path: string, body: unknown) {
 
 test("trigger → export → dispatch → progress → completion", async () => {
   const t = newTest();
-  const now = Date.now();
-  const source = await startSourceDeployment({
+  // The stand-in's export worker runs on the faked timers: it completes while the scheduler is advanced.
+  const source = await startConvexSource({
     deployKey: KEY,
-    tables: { "": ["users"] },
-    exportStates: [
-      { state: "in_progress" },
-      {
-        _id: "exp1",
-        state: "completed",
-        start_ts: ns(now),
-        complete_ts: ns(now + 1),
-        expiration_ts: ns(now + 7 * 86_400_000),
-      },
-    ],
+    tables: { root: ["users"] },
+    exportDelayMs: 1_500,
   });
   const executor = await startExecutor();
   servers.push(source, executor);
@@ -90,7 +82,9 @@ test("trigger → export → dispatch → progress → completion", async () => 
       body: dispatched.body,
     }),
   ).toEqual({ ok: true });
-  expect(jobPayload.parse(JSON.parse(dispatched.body)).snapshot.snapshotTs).toBe(ns(now));
+  const [completed] = source.exportWorker.documents();
+  expect(completed).toMatchObject({ state: "completed" });
+  expect(jobPayload.parse(JSON.parse(dispatched.body)).snapshot.snapshotTs).toBe(completed!.start_ts);
 
   const base = { executorId: "pc-1", at: Date.now(), jobId, attempt: 1 };
   await callback(t, callbackRoutes.progress, {

@@ -23,14 +23,29 @@ export const MAX_EXPORT_WAIT_MS = 6 * 60 * 60_000;
 /** A completed export must stay downloadable this long for the executor to fetch it. */
 export const MIN_EXPORT_LIFETIME_MS = 30 * 60_000;
 
-/** While no fresh export shows up, the request is repeated every this many checks. */
-export const REREQUEST_EVERY_CHECKS = 10;
+/** Shown while another export (that getLatest may not even show) keeps ours from starting. */
+export const WAITING_FOR_OTHER_EXPORT =
+  "waiting: another export is running on the source (a dashboard or scheduled backup, or another snapshot " +
+  "export); ours is requested again when it ends";
 
-/** No export, or only one that completed before we asked. */
+/**
+ * No export, or only one that ended before we asked: not ours. `_system/cli/exports:getLatest` shows only
+ * snapshot exports, so a dashboard or scheduled backup that refused our request (ExportInProgress) leaves an
+ * older snapshot export here until ours is accepted.
+ */
 export function isStale(state: ExportState, requestedAt: number): boolean {
-  return (
-    state.state === "none" || (state.state === "completed" && nsToMs(state.completeTs) < requestedAt - 1_000)
-  );
+  const before = (ns: string | undefined) => ns !== undefined && nsToMs(ns) < requestedAt - 1_000;
+  switch (state.state) {
+    case "none":
+      return true;
+    case "completed":
+      return before(state.completeTs);
+    case "failed":
+    case "canceled":
+      return before(state.endedTs);
+    default:
+      return false;
+  }
 }
 
 export function checkDelay(check: number): number {
@@ -52,7 +67,10 @@ export const startExport = internalAction({
     if (!step || step.job.status !== "queued") return null;
     try {
       const deployKey = await decryptSecret(step.app.deployKeyCiphertext);
-      const result = await requestExport({ url: step.app.deploymentUrl, deployKey }, step.app.includeStorage);
+      const result = await requestExport(
+        { url: step.app.deploymentUrl, deployKey, allowInsecureHttp: step.app.allowInsecureHttp ?? false },
+        step.app.includeStorage,
+      );
       await ctx.runMutation(internal.exports.exportRequested, {
         ...args,
         alreadyRunning: result === "in_progress",
@@ -81,7 +99,8 @@ export const exportRequested = internalMutation({
       {
         level: "info",
         message: args.alreadyRunning
-          ? "an export was already running on the source; following it"
+          ? "another export is running on the source (a dashboard or scheduled backup, or another snapshot " +
+            "export): following it, or requesting ours when it ends"
           : "snapshot export requested",
       },
     );
@@ -113,16 +132,19 @@ export const checkExport = internalAction({
     const step = await ctx.runQuery(internal.dispatch.stepContext, args);
     if (!step || step.job.status !== "exporting" || step.job.cancelRequested) return null;
     let state: ExportState;
+    let request: "requested" | "blocked" | undefined;
     try {
       const source = {
         url: step.app.deploymentUrl,
         deployKey: await decryptSecret(step.app.deployKeyCiphertext),
+        allowInsecureHttp: step.app.allowInsecureHttp ?? false,
       };
       state = await latestExport(source);
-      // Our request may have been refused as ExportInProgress by another kind of export (a dashboard backup)
-      // that never shows up as a snapshot export: ask again now and then.
-      if (isStale(state, step.job.export?.requestedAt ?? 0) && args.check % REREQUEST_EVERY_CHECKS === 0)
-        await requestExport(source, step.app.includeStorage);
+      // Nothing of ours yet: our request was refused as ExportInProgress. Ask again; the check interval
+      // (at most a minute) paces the requests.
+      if (isStale(state, step.job.export?.requestedAt ?? 0))
+        request =
+          (await requestExport(source, step.app.includeStorage)) === "requested" ? "requested" : "blocked";
     } catch (error) {
       const failure = errorOf(error, "export_check");
       // A blip while polling is not worth an attempt: keep checking until the wait limit.
@@ -136,7 +158,7 @@ export const checkExport = internalAction({
         return null;
       }
     }
-    await ctx.runMutation(internal.exports.recordCheck, { ...args, state });
+    await ctx.runMutation(internal.exports.recordCheck, { ...args, state, ...(request ? { request } : {}) });
     return null;
   },
 });
@@ -154,11 +176,21 @@ export const exportStateValidator = v.union(
     completeTs: v.string(),
     expirationTs: v.optional(v.string()),
   }),
-  v.object({ state: v.union(v.literal("failed"), v.literal("canceled")), exportId: v.optional(v.string()) }),
+  v.object({
+    state: v.union(v.literal("failed"), v.literal("canceled")),
+    exportId: v.optional(v.string()),
+    endedTs: v.optional(v.string()),
+  }),
 );
 
 export const recordCheck = internalMutation({
-  args: { ...stepArgs, check: v.number(), state: exportStateValidator },
+  args: {
+    ...stepArgs,
+    check: v.number(),
+    state: exportStateValidator,
+    /** The check found nothing of ours and asked again: accepted, or refused as ExportInProgress. */
+    request: v.optional(v.union(v.literal("requested"), v.literal("blocked"))),
+  },
   handler: async (ctx, args): Promise<null> => {
     const job = await jobForStep(ctx, args.jobId, args.attempt, "exporting");
     if (!job?.export) return null;
@@ -187,7 +219,7 @@ export const recordCheck = internalMutation({
       });
       return null;
     }
-    if (s.state === "failed" || s.state === "canceled") {
+    if ((s.state === "failed" || s.state === "canceled") && !isStale(s, job.export.requestedAt)) {
       await failAttempt(ctx, job, {
         message: `the source deployment reports the export ${s.state}`,
         code: "export_failed",
@@ -203,8 +235,18 @@ export const recordCheck = internalMutation({
       });
       return null;
     }
-    const progress = s.state === "requested" || s.state === "in_progress" ? s.progress : undefined;
-    await ctx.db.patch(job._id, { export: { ...exp, progress }, lastSignOfLifeAt: now, updatedAt: now });
+    if (args.request === "requested") await appendEvent(ctx, job._id, "info", "snapshot export requested");
+    const blocked = args.request === "blocked";
+    const progress = blocked
+      ? WAITING_FOR_OTHER_EXPORT
+      : s.state === "requested" || s.state === "in_progress"
+        ? s.progress
+        : undefined;
+    await ctx.db.patch(job._id, {
+      export: { ...exp, ...(blocked ? { state: "waiting" } : {}), progress },
+      lastSignOfLifeAt: now,
+      updatedAt: now,
+    });
     await scheduleStep(ctx, args.jobId, checkDelay(args.check + 1), internal.exports.checkExport, {
       jobId: args.jobId,
       attempt: args.attempt,

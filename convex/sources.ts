@@ -11,9 +11,13 @@ import { listTables, SourceDeploymentError, type SourceErrorKind } from "./lib/s
 export type TablesResult =
   { ok: true; tables: string[] } | { ok: false; kind: SourceErrorKind | "internal"; error: string };
 
-export async function tablesOrError(url: string, deployKey: string): Promise<TablesResult> {
+export async function tablesOrError(
+  url: string,
+  deployKey: string,
+  allowInsecureHttp = false,
+): Promise<TablesResult> {
   try {
-    return { ok: true, tables: await listTables({ url, deployKey }) };
+    return { ok: true, tables: await listTables({ url, deployKey, allowInsecureHttp }) };
   } catch (error) {
     if (error instanceof SourceDeploymentError) return { ok: false, kind: error.kind, error: error.message };
     return { ok: false, kind: "internal", error: error instanceof Error ? error.message : String(error) };
@@ -25,12 +29,16 @@ export const fetchTables = adminAction({
   handler: async (ctx, args): Promise<TablesResult> => {
     const app = await ctx.runQuery(internal.apps.getWithSecret, { appId: args.appId });
     if (!app) return { ok: false, kind: "not_found", error: `no app ${args.appId}` };
-    return tablesOrError(app.deploymentUrl, await decryptSecret(app.deployKeyCiphertext));
+    return tablesOrError(
+      app.deploymentUrl,
+      await decryptSecret(app.deployKeyCiphertext),
+      app.allowInsecureHttp ?? false,
+    );
   },
 });
 
 export const previewTables = adminAction({
-  args: { deploymentUrl: v.string(), deployKey: v.string() },
+  args: { deploymentUrl: v.string(), deployKey: v.string(), allowInsecureHttp: v.optional(v.boolean()) },
   handler: async (_ctx, args): Promise<TablesResult> =>
-    tablesOrError(args.deploymentUrl, args.deployKey.trim()),
+    tablesOrError(args.deploymentUrl, args.deployKey.trim(), args.allowInsecureHttp ?? false),
 });

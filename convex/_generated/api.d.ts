@@ -37,6 +37,7 @@ import type * as lib_executorConfig from "../lib/executorConfig.js";
 import type * as lib_fetchTimeout from "../lib/fetchTimeout.js";
 import type * as lib_jobStateMachine from "../lib/jobStateMachine.js";
 import type * as lib_jobSteps from "../lib/jobSteps.js";
+import type * as lib_sourceCheck from "../lib/sourceCheck.js";
 import type * as lib_sourceDeployment from "../lib/sourceDeployment.js";
 import type * as lib_userError from "../lib/userError.js";
 import type * as maintenance from "../maintenance.js";
@@ -84,6 +85,7 @@ declare const fullApi: ApiFromModules<{
   "lib/fetchTimeout": typeof lib_fetchTimeout;
   "lib/jobStateMachine": typeof lib_jobStateMachine;
   "lib/jobSteps": typeof lib_jobSteps;
+  "lib/sourceCheck": typeof lib_sourceCheck;
   "lib/sourceDeployment": typeof lib_sourceDeployment;
   "lib/userError": typeof lib_userError;
   maintenance: typeof maintenance;

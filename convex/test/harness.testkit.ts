@@ -79,7 +79,10 @@ export const DEFAULT_APP = {
   enabled: true,
 } as const;
 
-/** Creates an app through the public action (so the key is encrypted as in production). */
+/**
+ * Creates an app as `apps.create` stores it (fields checked, key encrypted) but without its connection test,
+ * so tests of other concerns need no source deployment; apps.test.ts and sources.test.ts test `create` itself.
+ */
 export async function createApp(
   t: T,
   overrides: Partial<{
@@ -94,9 +97,16 @@ export async function createApp(
     retry: { maxAttempts: number; baseDelayMs: number; maxDelayMs: number };
   }> = {},
 ): Promise<Id<"apps">> {
-  const admin = await asAdmin(t, `creator-${Math.random().toString(36).slice(2)}@example.com`);
-  const { api } = await import("../_generated/api");
-  return admin.action(api.apps.create, { ...DEFAULT_APP, ...overrides });
+  const { internal } = await import("../_generated/api");
+  const { encryptSecret, maskSecret } = await import("../lib/crypto");
+  const { DEFAULT_RETRY_POLICY } = await import("../lib/backoff");
+  const { deployKey, ...fields } = { ...DEFAULT_APP, ...overrides };
+  return t.mutation(internal.apps.insertApp, {
+    fields: { retry: DEFAULT_RETRY_POLICY, includeStorage: false, ...fields },
+    deployKeyCiphertext: await encryptSecret(deployKey),
+    deployKeyHint: maskSecret(deployKey),
+    actor: "admin:creator@example.com",
+  });
 }
 
 /** The pending scheduled functions, by name. */

@@ -1,5 +1,6 @@
 /**
- * Real local HTTP servers standing in for the executor and for a source Convex deployment.
+ * Real local HTTP servers standing in for the executor, and generic ones for failure cases. The source Convex
+ * deployment is test/standins/convexSource.ts, shared with the demo and the other suites.
  */
 import http from "node:http";
 import type { AddressInfo } from "node:net";
@@ -95,60 +96,6 @@ export async function startSilentServer(): Promise<StandIn> {
 
 /** An address where nothing listens (connection refused at once). */
 export const UNREACHABLE_URL = "http://127.0.0.1:9";
-
-export interface SourceOptions {
-  deployKey: string;
-  /** Root tables and component tables by component path. */
-  tables: Record<string, string[]>;
-  /** Export documents returned by successive getLatest calls (the last one repeats). */
-  exportStates?: unknown[];
-  /** Answer to the export request. */
-  requestReply?: Reply;
-  /** Keys that authenticate but lack permissions. */
-  readOnlyKey?: string;
-}
-
-/** A source Convex deployment: /api/query system queries and /api/export/request/zip, with key checks. */
-export async function startSourceDeployment(options: SourceOptions): Promise<StandIn> {
-  const states = [...(options.exportStates ?? [null])];
-  const components = Object.keys(options.tables)
-    .filter((p) => p !== "")
-    .map((path, i) => ({ id: `component-${i}`, path }));
-  return startServer((req) => {
-    const key = req.headers["authorization"]?.replace(/^Convex /, "");
-    if (key !== options.deployKey && key !== options.readOnlyKey)
-      return { status: 401, body: { code: "BadAdminKey", message: "The provided admin key was invalid" } };
-    if (req.method === "POST" && req.path.startsWith("/api/export/request/zip")) {
-      if (key === options.readOnlyKey)
-        return {
-          status: 403,
-          body: { code: "Forbidden", message: "You do not have permission to perform this operation" },
-        };
-      return options.requestReply ?? { status: 200 };
-    }
-    if (req.method === "POST" && (req.path === "/api/query" || req.path === "/api/function")) {
-      const body = JSON.parse(req.body) as { path: string; componentPath?: string };
-      // Holds the code to the endpoint known to take componentPath (ConvexHttpClient.function uses /api/function).
-      if (req.path === "/api/query" && body.componentPath !== undefined)
-        return { status: 400, body: { code: "BadRequest", message: "unexpected componentPath" } };
-      if (body.path === "_system/frontend/components:list")
-        return { status: 200, body: { status: "success", value: [{ id: "root", path: "" }, ...components] } };
-      if (body.path === "_system/cli/tables") {
-        const path = components.find((c) => c.id === body.componentPath)?.path ?? "";
-        const page = (options.tables[path] ?? []).map((name) => ({ name }));
-        return {
-          status: 200,
-          body: { status: "success", value: { page, isDone: true, continueCursor: "end" } },
-        };
-      }
-      if (body.path === "_system/cli/exports:getLatest") {
-        const value = states.length > 1 ? states.shift() : states[0];
-        return { status: 200, body: { status: "success", value } };
-      }
-    }
-    return { status: 404, body: { code: "NotFound", message: req.path } };
-  });
-}
 
 /** ns timestamps as the JSON format sends them (decimal strings). */
 export function ns(ms: number): string {

@@ -2,9 +2,12 @@ import { existsSync, mkdtempSync, readFileSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { ANOUK_ZIP, startSourceDeployment, type SourceDeployment } from "../../test/sourceDeployment.js";
+import { LEGACY_SAMPLE_ZIPS } from "../../../test/fixtures/legacy-sample-zips.js";
+import { startConvexSource, type ConvexSource } from "../../../test/standins/convexSource.js";
 import { DownloadError, downloadSnapshot, type DownloadRequest } from "./download.js";
 import { setLogLevel } from "./log.js";
+
+const ANOUK_ZIP = LEGACY_SAMPLE_ZIPS.anoukBackup;
 
 setLogLevel("silent");
 
@@ -12,10 +15,10 @@ const DEPLOY_KEY = "prod:happy-animal-123|secret-deploy-key";
 const TS = "1745162191687000000";
 const FAST = { maxAttempts: 4, backoff: { baseMs: 5, maxMs: 20 }, idleTimeoutMs: 2_000 };
 
-let source: SourceDeployment;
+let source: ConvexSource;
 let dir: string;
 beforeEach(async () => {
-  source = await startSourceDeployment({ deployKey: DEPLOY_KEY, snapshots: { [TS]: ANOUK_ZIP } });
+  source = await startConvexSource({ deployKey: DEPLOY_KEY, completedExports: { [TS]: ANOUK_ZIP } });
   dir = mkdtempSync(path.join(os.tmpdir(), "executor-download-"));
 });
 afterEach(() => source.close());
@@ -59,59 +62,107 @@ describe("downloadSnapshot", () => {
   });
 
   it("retries 500s with backoff and then succeeds", async () => {
-    source.failNext({ status: 500 }, { status: 503 });
+    source.failNextDownload({ status: 500 }, { status: 503 });
     const result = await downloadSnapshot(request());
     expect(result.attempts).toBe(3);
     expect(readFileSync(result.path).equals(original)).toBe(true);
   });
 
   it("gives up after the last attempt with a retryable error", async () => {
-    source.failNext({ status: 500 }, { status: 500 }, { status: 500 }, { status: 500 });
+    source.failNextDownload({ status: 500 }, { status: 500 }, { status: 500 }, { status: 500 });
     const error = await downloadSnapshot(request()).catch((e: unknown) => e);
     expect(error).toMatchObject({ code: "download_failed", retryable: true });
     expect((error as Error).message).toMatch(/gave up after 4 attempts/);
   });
 
-  it("resumes with Range after the connection drops mid-download", async () => {
-    source.failNext("drop");
+  it("restarts from the first byte after the connection drops (Convex ignores Range)", async () => {
+    source.failNextDownload("drop");
     const result = await downloadSnapshot(request());
     expect(readFileSync(result.path).equals(original)).toBe(true);
+    expect(result.bytes).toBe(original.length);
     expect(source.requests).toHaveLength(2);
-    expect(source.requests[1]!.range).toMatch(/^bytes=\d+-$/);
-    expect(source.requests[1]!.status).toBe(206);
+    expect(source.requests.map((r) => r.range)).toEqual([undefined, undefined]);
+    expect(source.requests[1]!.status).toBe(200);
+  });
+
+  it("downloads through a deployment URL with a path prefix (self-hosted behind a proxy)", async () => {
+    const proxied = await startConvexSource({
+      deployKey: DEPLOY_KEY,
+      completedExports: { [TS]: ANOUK_ZIP },
+      pathPrefix: "/convex",
+    });
+    try {
+      const result = await downloadSnapshot(request({ deploymentUrl: `${proxied.url}/convex/` }));
+      expect(readFileSync(result.path).equals(original)).toBe(true);
+      expect(proxied.requests[0]!.path).toBe(`/convex/api/export/zip/${TS}`);
+    } finally {
+      await proxied.close();
+    }
+  });
+
+  it("names the missing DownloadBackups permission of a restricted key, without retrying", async () => {
+    const key = "prod:happy-animal-123|restricted-key";
+    const restricted = await startConvexSource({
+      deployKey: DEPLOY_KEY,
+      restrictedKeys: { [key]: ["ViewData", "ViewBackups", "CreateBackups"] },
+      completedExports: { [TS]: ANOUK_ZIP },
+    });
+    try {
+      const error = await downloadSnapshot(request({ deploymentUrl: restricted.url, deployKey: key })).catch(
+        (e: unknown) => e,
+      );
+      expect(error).toMatchObject({ code: "download_unauthorized", retryable: false, status: 403 });
+      expect((error as Error).message).toMatch(/lacks the DownloadBackups permission/);
+      expect(restricted.requests).toHaveLength(1);
+    } finally {
+      await restricted.close();
+    }
   });
 
   it("notices a truncated body (short of Content-Length) and completes it", async () => {
-    source.failNext("truncate");
+    source.failNextDownload("truncate");
     const result = await downloadSnapshot(request());
     expect(readFileSync(result.path).equals(original)).toBe(true);
     expect(source.requests.length).toBeGreaterThanOrEqual(2);
   });
 
-  it("starts over when the server does not allow ranges", async () => {
-    source.acceptRanges = false;
-    source.failNext("drop");
-    const result = await downloadSnapshot(request());
-    expect(readFileSync(result.path).equals(original)).toBe(true);
-    expect(source.requests[1]!.status).toBe(200);
+  it("a snapshot not yet completed is not found (downloads by timestamp see only completed exports)", async () => {
+    const pending = await startConvexSource({ deployKey: DEPLOY_KEY, worker: "manual" });
+    try {
+      const asked = await fetch(`${pending.url}/api/export/request/zip`, {
+        method: "POST",
+        headers: { Authorization: `Convex ${DEPLOY_KEY}` },
+      });
+      expect(asked.status).toBe(200);
+      pending.exportWorker.step();
+      const inProgress = pending.exportWorker.documents()[0]!;
+      expect(inProgress.state).toBe("in_progress");
+      const snapshotTs = String(inProgress.start_ts);
+      const error = await downloadSnapshot(request({ deploymentUrl: pending.url, snapshotTs })).catch(
+        (e: unknown) => e,
+      );
+      expect(error).toMatchObject({ code: "snapshot_not_found", retryable: false, status: 404 });
+    } finally {
+      await pending.close();
+    }
   });
 
   it("abandons a stalled attempt after the idle timeout and retries", async () => {
-    source.failNext("stall");
+    source.failNextDownload("stall");
     const result = await downloadSnapshot(request({ policy: { ...FAST, idleTimeoutMs: 200 } }));
     expect(result.attempts).toBe(2);
     expect(readFileSync(result.path).equals(original)).toBe(true);
   });
 
   it("survives a slow server", async () => {
-    source.failNext({ slowChunkMs: 10 });
+    source.failNextDownload({ slowChunkMs: 10 });
     const result = await downloadSnapshot(request());
     expect(result.attempts).toBe(1);
     expect(readFileSync(result.path).equals(original)).toBe(true);
   });
 
   it("stops when cancelled, with the signal's reason, leaving no partial file", async () => {
-    source.failNext({ slowChunkMs: 50 });
+    source.failNextDownload({ slowChunkMs: 50 });
     const controller = new AbortController();
     setTimeout(() => controller.abort(new Error("cancelled by test")), 100);
     const error = await downloadSnapshot(request({ signal: controller.signal })).catch((e: unknown) => e);

@@ -4,9 +4,12 @@
  *
  * - Transient failures (network errors, dropped connections, 408/425/429/5xx, stalls, short bodies) are retried
  *   with backoff; 401/403/404 and other 4xx fail at once.
- * - A retry resumes with `Range` where the server answers 206; otherwise it starts over.
- * - The file is complete only when its size matches Content-Length (or Content-Range's total) and it ends with a
- *   ZIP end-of-central-directory record; only then is `<dest>.part` renamed to `<dest>`.
+ * - Every attempt downloads the whole ZIP from the start: Convex ignores `Range` and always answers 200 with
+ *   the whole body (crates/local_backend/src/snapshot_export.rs `get_zip_export` streams the object with its
+ *   Content-Length; no range handling), so resuming is impossible and a broken download restarts.
+ * - The file is complete only when its size matches Content-Length and it ends with a ZIP
+ *   end-of-central-directory record; only then is `<dest>.part` renamed to `<dest>`. A failed attempt's
+ *   partial file is deleted at once, so a restart never holds two copies on disk.
  * - The deploy key goes into one request header and nowhere else: not in URLs, errors, logs or files.
  */
 import { createWriteStream } from "node:fs";
@@ -63,8 +66,9 @@ export class DownloadError extends Error {
   }
 }
 
+/** The deployment URL may carry a path prefix (a self-hosted backend behind a proxy at `/convex`). */
 export function snapshotUrl(deploymentUrl: string, snapshotTs: string): URL {
-  return new URL(`/api/export/zip/${encodeURIComponent(snapshotTs)}`, deploymentUrl);
+  return new URL(`${deploymentUrl.replace(/\/+$/, "")}/api/export/zip/${encodeURIComponent(snapshotTs)}`);
 }
 
 export async function downloadSnapshot(request: DownloadRequest): Promise<DownloadResult> {
@@ -84,8 +88,8 @@ export async function downloadSnapshot(request: DownloadRequest): Promise<Downlo
         throw request.signal.reason;
       }
       const failure = asDownloadError(error);
+      await rm(partPath, { force: true });
       if (!failure.retryable || attempt >= policy.maxAttempts) {
-        await rm(partPath, { force: true });
         throw failure.retryable
           ? new DownloadError(`${failure.message} (gave up after ${attempt} attempts)`, failure.code, true)
           : failure;
@@ -103,7 +107,6 @@ async function downloadAttempt(
   request: DownloadRequest,
   idleTimeoutMs: number,
 ): Promise<number> {
-  const offset = await fileSize(partPath);
   const idle = new AbortController();
   let idleTimer: NodeJS.Timeout | undefined;
   const touch = () => {
@@ -120,11 +123,10 @@ async function downloadAttempt(
       Authorization: `Convex ${request.deployKey}`,
       "Convex-Client": `convex-warehouse-sync-executor-${EXECUTOR_VERSION}`,
     };
-    if (offset > 0) headers.Range = `bytes=${offset}-`;
     const response = await fetch(url, { headers, signal, redirect: "follow" });
-    const { start, total } = await acceptResponse(response, offset, partPath);
+    const total = await acceptResponse(response);
     if (!response.body) throw transient("the response has no body");
-    let written = start;
+    let written = 0;
     const counter = new Transform({
       transform(chunk: Buffer, _encoding, done) {
         written += chunk.length;
@@ -136,7 +138,7 @@ async function downloadAttempt(
     await pipeline(
       Readable.fromWeb(response.body as import("node:stream/web").ReadableStream<Uint8Array>),
       counter,
-      createWriteStream(partPath, { flags: start > 0 ? "a" : "w" }),
+      createWriteStream(partPath, { flags: "w" }),
       { signal },
     );
     return await checkComplete(partPath, total);
@@ -148,31 +150,23 @@ async function downloadAttempt(
   }
 }
 
-/** Decides from the status whether to append (206), start over (200) or fail; returns where writing starts. */
-async function acceptResponse(
-  response: Response,
-  offset: number,
-  partPath: string,
-): Promise<{ start: number; total: number | undefined }> {
+/** Accepts a 200 (returning its Content-Length, when given) or turns the status into a DownloadError. */
+async function acceptResponse(response: Response): Promise<number | undefined> {
   const { status } = response;
-  if (status === 206) {
-    const range = /^bytes (\d+)-(\d+)\/(\d+|\*)$/.exec(response.headers.get("content-range") ?? "");
-    if (range && Number(range[1]) === offset) {
-      return { start: offset, total: range[3] === "*" ? undefined : Number(range[3]) };
-    }
-    await response.body?.cancel();
-    await rm(partPath, { force: true });
-    throw transient("the server answered a different range than requested; starting over");
-  }
   if (status === 200) {
     const length = response.headers.get("content-length");
-    return { start: 0, total: length !== null && /^\d+$/.test(length) ? Number(length) : undefined };
+    return length !== null && /^\d+$/.test(length) ? Number(length) : undefined;
   }
   const detail = (await response.text().catch(() => "")).slice(0, 300).trim();
   const suffix = detail ? `: ${detail}` : "";
-  if (status === 416) {
-    await rm(partPath, { force: true });
-    throw transient("the server refused to resume (416); starting over");
+  if (status === 403 && detail.includes("OperationNotPermitted")) {
+    // A restricted deploy key without DownloadBackups (crates/roles/src/eval.rs `require_operation`).
+    throw new DownloadError(
+      `the deploy key lacks the DownloadBackups permission on the source deployment (HTTP 403)${suffix}`,
+      "download_unauthorized",
+      false,
+      status,
+    );
   }
   if (status === 401 || status === 403) {
     throw new DownloadError(
@@ -208,19 +202,11 @@ async function acceptResponse(
 
 async function checkComplete(partPath: string, total: number | undefined): Promise<number> {
   const size = await fileSize(partPath);
-  if (total !== undefined && size < total)
-    throw transient(`the download stopped at ${size} of ${total} bytes`);
-  if (total !== undefined && size > total) {
-    await rm(partPath, { force: true });
-    throw transient(`the download has ${size} bytes but the server announced ${total}; starting over`);
-  }
+  if (total !== undefined && size !== total)
+    throw transient(`the download has ${size} of the ${total} bytes announced; starting over`);
   if (!(await endsWithZipDirectory(partPath, size))) {
-    if (total === undefined) {
-      await rm(partPath, { force: true });
-      throw transient(
-        "the download ended before the ZIP's central directory (no Content-Length to resume by)",
-      );
-    }
+    if (total === undefined)
+      throw transient("the download ended before the ZIP's central directory; starting over");
     throw new DownloadError("the downloaded file is not a ZIP archive", "bad_snapshot", false);
   }
   return size;

@@ -6,23 +6,26 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startConvexReceiver, type ConvexReceiver } from "../../test/convexReceiver.js";
 import { DEPLOY_KEY, makePayload, SECRET, signedFetch, testConfig } from "../../test/harness.js";
-import { ANOUK_DEV_ZIP, startSourceDeployment, type SourceDeployment } from "../../test/sourceDeployment.js";
+import { LEGACY_SAMPLE_ZIPS } from "../../../test/fixtures/legacy-sample-zips.js";
+import { startConvexSource, type ConvexSource } from "../../../test/standins/convexSource.js";
 import { SAMPLE_ROWS } from "../../../test/fixtures/legacy-sample-zips.js";
 import { createdSchemas, e2eTargets, uniqueSchemaName } from "../../test/targets.js";
 import { startExecutor, type RunningExecutor } from "./executor.js";
 import { setLogLevel } from "./log.js";
+
+const ANOUK_DEV_ZIP = LEGACY_SAMPLE_ZIPS.anoukDev;
 
 setLogLevel("silent");
 
 const SNAPSHOT_TS = "1746291000000000000";
 
 let convex: ConvexReceiver;
-let source: SourceDeployment;
+let source: ConvexSource;
 beforeAll(async () => {
   convex = await startConvexReceiver(SECRET);
-  source = await startSourceDeployment({
+  source = await startConvexSource({
     deployKey: DEPLOY_KEY,
-    snapshots: { [SNAPSHOT_TS]: ANOUK_DEV_ZIP },
+    completedExports: { [SNAPSHOT_TS]: ANOUK_DEV_ZIP },
   });
 });
 afterAll(async () => {

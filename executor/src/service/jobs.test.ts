@@ -14,22 +14,25 @@ import {
   until,
   type FakeImport,
 } from "../../test/harness.js";
-import { ANOUK_ZIP, startSourceDeployment, type SourceDeployment } from "../../test/sourceDeployment.js";
+import { LEGACY_SAMPLE_ZIPS } from "../../../test/fixtures/legacy-sample-zips.js";
+import { startConvexSource, type ConvexSource } from "../../../test/standins/convexSource.js";
 import type { ExecutorConfig } from "./config.js";
 import { startExecutor, type RunningExecutor } from "./executor.js";
 import { setLogLevel } from "./log.js";
 
+const ANOUK_ZIP = LEGACY_SAMPLE_ZIPS.anoukBackup;
+
 setLogLevel(process.env.TEST_LOG ? "debug" : "silent");
 
 let convex: ConvexReceiver;
-let source: SourceDeployment;
+let source: ConvexSource;
 let engine: FakeImport;
 let config: ExecutorConfig;
 const started: RunningExecutor[] = [];
 
 beforeEach(async () => {
   convex = await startConvexReceiver(SECRET);
-  source = await startSourceDeployment({ deployKey: DEPLOY_KEY, snapshots: { [SNAPSHOT_TS]: ANOUK_ZIP } });
+  source = await startConvexSource({ deployKey: DEPLOY_KEY, completedExports: { [SNAPSHOT_TS]: ANOUK_ZIP } });
   engine = fakeImport(3);
   config = testConfig({ convexSiteUrl: convex.url });
 });
@@ -225,7 +228,7 @@ describe("failures", () => {
 
   it("retries a flaky source deployment and succeeds", async () => {
     const executor = await start();
-    source.failNext({ status: 502 }, "drop");
+    source.failNextDownload({ status: 502 }, "drop");
     const payload = makePayload(source.url);
     await signedFetch(executor.url, "/jobs", { body: payload });
     expect(await waitForCompletion(payload.jobId)).toMatchObject({ outcome: "succeeded" });

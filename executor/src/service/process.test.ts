@@ -9,8 +9,11 @@ import { writeBigSnapshot } from "../../test/bigSnapshot.js";
 import { startConvexReceiver, type ConvexReceiver } from "../../test/convexReceiver.js";
 import { spawnExecutor, type ExecutorProcess } from "../../test/executorProcess.js";
 import { DEPLOY_KEY, makePayload, SECRET, signedFetch, tempDir } from "../../test/harness.js";
-import { ANOUK_DEV_ZIP, startSourceDeployment, type SourceDeployment } from "../../test/sourceDeployment.js";
+import { LEGACY_SAMPLE_ZIPS } from "../../../test/fixtures/legacy-sample-zips.js";
+import { startConvexSource, type ConvexSource } from "../../../test/standins/convexSource.js";
 import { createdSchemas, e2eTargets, uniqueSchemaName } from "../../test/targets.js";
+
+const ANOUK_DEV_ZIP = LEGACY_SAMPLE_ZIPS.anoukDev;
 
 const SMALL_EVENTS = "1000000000000000001";
 const BIG_EVENTS = "1000000000000000002";
@@ -18,15 +21,15 @@ const ANOUK = "1000000000000000003";
 const BIG_ROWS = 200_000;
 
 let convex: ConvexReceiver;
-let source: SourceDeployment;
+let source: ConvexSource;
 beforeAll(async () => {
   convex = await startConvexReceiver(SECRET);
   const dir = tempDir("executor-big");
   writeBigSnapshot(path.join(dir, "small.zip"), 1_000);
   writeBigSnapshot(path.join(dir, "big.zip"), BIG_ROWS);
-  source = await startSourceDeployment({
+  source = await startConvexSource({
     deployKey: DEPLOY_KEY,
-    snapshots: {
+    completedExports: {
       [SMALL_EVENTS]: path.join(dir, "small.zip"),
       [BIG_EVENTS]: path.join(dir, "big.zip"),
       [ANOUK]: ANOUK_DEV_ZIP,

@@ -14,23 +14,26 @@ import {
   until,
   type FakeImport,
 } from "../../test/harness.js";
-import { ANOUK_ZIP, startSourceDeployment, type SourceDeployment } from "../../test/sourceDeployment.js";
+import { LEGACY_SAMPLE_ZIPS } from "../../../test/fixtures/legacy-sample-zips.js";
+import { startConvexSource, type ConvexSource } from "../../../test/standins/convexSource.js";
 
 import { startExecutor, type RunningExecutor } from "./executor.js";
 import { setLogLevel } from "./log.js";
+
+const ANOUK_ZIP = LEGACY_SAMPLE_ZIPS.anoukBackup;
 
 setLogLevel("silent");
 
 const MAX_BODY = 4096;
 let convex: ConvexReceiver;
-let source: SourceDeployment;
+let source: ConvexSource;
 let executor: RunningExecutor;
 let engine: FakeImport;
 let dataDir: string;
 
 beforeAll(async () => {
   convex = await startConvexReceiver(SECRET);
-  source = await startSourceDeployment({ deployKey: DEPLOY_KEY, snapshots: { [SNAPSHOT_TS]: ANOUK_ZIP } });
+  source = await startConvexSource({ deployKey: DEPLOY_KEY, completedExports: { [SNAPSHOT_TS]: ANOUK_ZIP } });
   engine = fakeImport();
   const config = testConfig({
     convexSiteUrl: convex.url,
