@@ -5,6 +5,7 @@
 import type { JobError, JobOutcome } from "../../../convex/contract/executor.js";
 import { ImportCancelledError, SnapshotFormatError } from "../import/api.js";
 import { TargetUrlError } from "../import/load/target.js";
+import { classifyTargetError } from "../import/load/targetErrors.js";
 import { DownloadError } from "./download.js";
 import { errorMessage } from "./log.js";
 
@@ -76,6 +77,17 @@ export function describeFailure(
     return {
       outcome: "failed",
       error: { message: error.message, code: "deadline_passed", retryable: false },
+    };
+  }
+  const target = classifyTargetError(error);
+  if (target) {
+    return {
+      outcome: "failed",
+      error: {
+        message: clean(`${target.explanation} (${target.reference}: ${errorMessage(error)})`),
+        code: target.code,
+        retryable: target.retryable,
+      },
     };
   }
   return {

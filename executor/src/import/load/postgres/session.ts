@@ -148,7 +148,9 @@ export class PostgresConnection implements TargetConnection {
     try {
       await this.db.query(primaryKeySql(this.staging, sqlTable));
     } catch (err) {
-      throw new Error(`table ${sqlTable}: cannot add the primary key on _id (${(err as Error).message})`);
+      throw new Error(`table ${sqlTable}: cannot add the primary key on _id (${(err as Error).message})`, {
+        cause: err,
+      });
     }
   }
 
@@ -161,7 +163,9 @@ export class PostgresConnection implements TargetConnection {
         try {
           await replaceTable(this.db, s, this.staging, t);
         } catch (err) {
-          throw new Error(`cannot replace ${qualifiedName(s, t.sqlTable)}: ${(err as Error).message}`);
+          throw new Error(`cannot replace ${qualifiedName(s, t.sqlTable)}: ${(err as Error).message}`, {
+            cause: err,
+          });
         }
         await this.db.query(
           `DELETE FROM ${qualifiedName(s, "_convex_tables")} WHERE component = $1 AND convex_table = $2`,
