@@ -1,6 +1,7 @@
 import { describe, expect, it } from "vitest";
 import type { PlannedColumn } from "../../mapping/types.js";
-import { bulkColumn, encodeRow } from "./encode.js";
+import tedious from "tedious";
+import { bulkColumn, encodeRow, rowBytes } from "./encode.js";
 
 const col = (field: string, type: PlannedColumn["type"]): PlannedColumn => ({
   field,
@@ -49,5 +50,22 @@ describe("SQL Server bulk values", () => {
     expect(() => encodeRow([col("f", "float64")], { _id: "x", f: Infinity }, 3)).toThrow(
       expect.objectContaining({ field: "f", docIndex: 3 }),
     );
+  });
+
+  it("keeps -0 through the bulk column's validation, where tedious' Float makes it 0", () => {
+    expect(Object.is(tedious.TYPES.Float.validate(-0, undefined), 0)).toBe(true);
+    const float = bulkColumn(col("f", "float64")).type;
+    expect(Object.is(float.validate(-0, undefined), -0)).toBe(true);
+    expect(float.validate(1.5, undefined)).toBe(1.5);
+    expect(float.validate(null, undefined)).toBeNull();
+    expect(() => float.validate(Number.NaN, undefined)).toThrow("Invalid number.");
+    expect(Object.is(encodeRow([col("f", "float64")], { _id: "x", f: -0 }, 0)[0], -0)).toBe(true);
+  });
+
+  it("counts a row's bytes by its strings and buffers, so large documents weigh what they hold", () => {
+    const small = rowBytes(["a", 1n, null]);
+    const large = rowBytes(["a".repeat(1_000_000), 1n, null]);
+    expect(large - small).toBe(2 * 999_999);
+    expect(rowBytes([Buffer.alloc(5000)])).toBeGreaterThanOrEqual(5000);
   });
 });

@@ -225,7 +225,7 @@ export class MssqlTarget implements TargetConnection {
       const channel = new RowsChannel<Cell[]>(tuning.channelBytes, rowBytes);
       const done = wire.bulkLoad(target, columns, channel).catch((err: Error) => {
         channel.fail(err);
-        throw new Error(`bulk load into ${target} failed: ${err.message}`);
+        throw new Error(`bulk load into ${target} failed: ${err.message}`, { cause: err });
       });
       done.catch(() => {});
       return (load = { channel, done, rows: 0 });
@@ -276,7 +276,9 @@ export class MssqlTarget implements TargetConnection {
     try {
       await this.wire.query(primaryKeySql(this.staging, sqlTable), {}, LONG);
     } catch (err) {
-      throw new Error(`table ${sqlTable}: cannot add the primary key on _id (${(err as Error).message})`);
+      throw new Error(`table ${sqlTable}: cannot add the primary key on _id (${(err as Error).message})`, {
+        cause: err,
+      });
     }
   }
 
@@ -296,6 +298,7 @@ export class MssqlTarget implements TargetConnection {
             throw new Error(
               `the swap into schema "${this.schema}" failed ${attempt} times (${why}, error ${number}: ` +
                 `${(err as Error).message}); other sessions hold locks on its tables; nothing was changed`,
+              { cause: err },
             );
           }
           await sleep(attempt * swapRetryDelayMs);
@@ -318,6 +321,7 @@ export class MssqlTarget implements TargetConnection {
           if (errorNumber(err) !== undefined && RETRYABLE.has(errorNumber(err)!)) throw err;
           throw new Error(
             `cannot replace ${qualifiedName(this.schema, t.sqlTable)}: ${(err as Error).message}`,
+            { cause: err },
           );
         }
         await this.record(tx, t, meta);
