@@ -1,45 +1,49 @@
 /**
- * Convex Auth with email + password. Accounts can only be created for emails on the admin allow-list
- * (convex/access.ts): anyone else is refused at sign-up, so every account is an admin account.
- * When ADMIN_SIGNUP_CODE is set, creating an account also needs that code, so nobody can claim an
- * allow-listed email before its owner has signed up.
+ * Convex Auth with email + password. Every account is an admin account, and creating one needs either the
+ * deployment's ADMIN_SIGNUP_CODE (for an email on the admin allow-list, convex/access.ts) or a one-time invite
+ * made by the deployment's owner (signupGate.ts, admins.ts). Without either nobody can sign up, so an allow-listed
+ * email cannot be claimed by whoever signs up first. Wrong codes are rate-limited.
  */
 import { Password } from "@convex-dev/auth/providers/Password";
 import { convexAuth } from "@convex-dev/auth/server";
 import type { Id } from "./_generated/dataModel";
+import { internal } from "./_generated/api";
 import type { MutationCtx } from "./_generated/server";
 import { isAllowListed } from "./access";
-import { constantTimeEqual } from "./contract/signing";
 import { normalizeEmail } from "./lib/adminList";
 import { isUserError, userError, type UserError } from "./lib/userError";
+import { addAdminEmail } from "./admins";
+import { spendAdmission, type Admission } from "./signupGate";
 
-/** Convex Auth's `createOrUpdateUser` callback: existing users sign in; new ones must be allow-listed. */
+/**
+ * Convex Auth's `createOrUpdateUser` callback, inside the mutation that creates the account: existing users sign
+ * in; a new one needs the sign-up code (and an allow-listed email) or a live invite for the email, which is spent
+ * here, so two sign-ups cannot share one invite. An invited email joins the allow-list.
+ */
 export async function createOrUpdateAdminUser(
   ctx: MutationCtx,
-  args: { existingUserId: Id<"users"> | null; profile: { email?: string } },
+  args: { existingUserId: Id<"users"> | null; profile: { email?: string; signupCode?: string } },
 ): Promise<Id<"users">> {
   if (args.existingUserId) return args.existingUserId;
   const email = normalizeEmail(String(args.profile.email ?? ""));
-  if (!email || !(await isAllowListed(ctx, email)))
+  const via = email ? await spendAdmission(ctx, email, args.profile.signupCode) : null;
+  if (!via) throw userError("forbidden", "a valid sign-up code or invite is required", "signupCode");
+  if (via === "invite") await addAdminEmail(ctx, email, "invite");
+  else if (!(await isAllowListed(ctx, email)))
     throw userError("forbidden", "sign-up is limited to the admin allow-list");
   return await ctx.db.insert("users", { email });
 }
 
-/** Refuses unless ADMIN_SIGNUP_CODE is unset (or empty) or `given` matches it. */
-export function requireSignupCode(given: unknown): void {
-  const expected = process.env.ADMIN_SIGNUP_CODE;
-  if (!expected) return;
-  if (typeof given !== "string" || !constantTimeEqual(given, expected))
-    throw userError("forbidden", "a valid sign-up code is required", "signupCode");
-}
-
 /**
- * The Password provider's `profile`: runs for every flow before any account is looked up or created, so a
- * sign-up without the code is refused before anything is written. Signing in never needs the code.
+ * The Password provider's `profile`: the sign-up code travels with the profile into the account-creating
+ * mutation (createOrUpdateAdminUser), which checks it again; it is never stored. Signing in needs no code.
  */
-export function passwordProfile(params: Record<string, unknown>): { email: string } {
-  if (params.flow === "signUp") requireSignupCode(params.signupCode);
-  return { email: normalizeEmail(String(params.email ?? "")) };
+export function passwordProfile(params: Record<string, unknown>): { email: string; signupCode?: string } {
+  const email = normalizeEmail(String(params.email ?? ""));
+  const code = params.signupCode;
+  return params.flow === "signUp" && typeof code === "string" && code
+    ? { email, signupCode: code }
+    : { email };
 }
 
 export const MIN_PASSWORD_LENGTH = 8;
@@ -80,6 +84,14 @@ type Authorize = CredentialsProvider["authorize"];
 function withSignInErrors(provider: CredentialsProvider): CredentialsProvider {
   const options = (provider as unknown as { options: { authorize: Authorize } }).options;
   const authorize: Authorize = async (params, ctx) => {
+    // The gate runs in a mutation of its own, so a refused code still counts against the rate limit.
+    if (params.flow === "signUp") {
+      const admission: Admission = await ctx.runMutation(internal.signupGate.admitSignUp, {
+        email: String(params.email ?? ""),
+        ...(typeof params.signupCode === "string" ? { signupCode: params.signupCode } : {}),
+      });
+      if (!admission.ok) throw userError(admission.code, admission.message, "signupCode");
+    }
     try {
       return await options.authorize(params, ctx);
     } catch (error) {

@@ -37,7 +37,7 @@ describe("ADMIN_SIGNUP_CODE guards account creation", () => {
     expect(refused).toBeInstanceOf(ConvexError);
     expect((refused as ConvexError<{ code: string; message: string }>).data).toEqual({
       code: "forbidden",
-      message: "a valid sign-up code is required",
+      message: "a valid sign-up code or invite is required",
       field: "signupCode",
     });
     expect(await users(t)).toHaveLength(0);
@@ -60,12 +60,14 @@ describe("ADMIN_SIGNUP_CODE guards account creation", () => {
     expect(await users(t)).toHaveLength(1);
   });
 
-  test("without ADMIN_SIGNUP_CODE, an allow-listed email signs up without a code as before", async () => {
+  test("without ADMIN_SIGNUP_CODE, an allow-listed email cannot sign up without an invite", async () => {
     const t = await backendWithAdmin(undefined);
-    const result = await signIn(t, "signUp");
-    expect(result.tokens?.token).toEqual(expect.any(String));
-    expect(await users(t)).toMatchObject([{ email: ADMIN }]);
-    expect(await signIn(t, "signIn")).toMatchObject({ tokens: { token: expect.any(String) } });
+    const refused = await signIn(t, "signUp").catch((e: unknown) => e);
+    expect((refused as ConvexError<{ code: string; field: string }>).data).toMatchObject({
+      code: "forbidden",
+      field: "signupCode",
+    });
+    expect(await users(t)).toHaveLength(0);
   });
 
   test("without ADMIN_SIGNUP_CODE, an email off the allow-list is still refused", async () => {

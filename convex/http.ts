@@ -22,16 +22,12 @@ import { callbackRoutes, completionCallback, heartbeat, progressCallback } from 
 import { describeSignatureFailure, requestTarget, verifySignature } from "./contract/signing";
 import type { HttpResult } from "./httpApi";
 import type { Refusal } from "./refusals";
+import { dashboardOrigins } from "./lib/dashboardOrigin";
 import { bearerToken } from "./tokens";
 
 const MAX_CALLBACK_BYTES = 2 * 1024 * 1024;
 
-export function dashboardOrigins(value: string | undefined = process.env.DASHBOARD_ORIGIN): string[] {
-  return (value ?? "")
-    .split(",")
-    .map((s) => s.trim().replace(/\/+$/, ""))
-    .filter((s) => /^https?:\/\/[^/]+$/.test(s));
-}
+export { dashboardOrigins };
 
 function json(status: number, body: unknown, headers: Record<string, string> = {}): Response {
   return new Response(JSON.stringify(body), {

@@ -100,6 +100,7 @@ export async function startDemo(options: DemoOptions = {}): Promise<Demo> {
 
     // A fresh shared secret per run: the control plane signs jobs with it, the executor its callbacks.
     const secret = randomBytes(32).toString("base64url");
+    const signupCode = randomBytes(24).toString("base64url");
     const executorPort = ports.executor || (await freePort());
     const executorUrl = `http://127.0.0.1:${executorPort}`;
     const harness = await startHarness({
@@ -108,6 +109,8 @@ export async function startDemo(options: DemoOptions = {}): Promise<Demo> {
       sitePort: ports.site ?? 0,
       env: {
         ADMIN_EMAILS: admin.email,
+        // Creating an account needs a sign-up code or an invite (convex/signupGate.ts): one per run.
+        ADMIN_SIGNUP_CODE: signupCode,
         SECRETS_KEY: randomBytes(32).toString("base64"),
         EXECUTOR_URL: executorUrl,
         EXECUTOR_SECRET: secret,
@@ -115,7 +118,7 @@ export async function startDemo(options: DemoOptions = {}): Promise<Demo> {
     });
     cleanups.push(() => harness.close());
 
-    const client = await signUp(harness, admin);
+    const client = await signUp(harness, { ...admin, signupCode });
     const appId = (await client.action(makeFunctionReference<"action">("apps:create"), {
       ...DEMO_APP,
       deploymentUrl: source.url,
@@ -187,7 +190,7 @@ export async function startDemo(options: DemoOptions = {}): Promise<Demo> {
   }
 }
 
-async function signUp(harness: Harness, admin: { email: string; password: string }) {
+async function signUp(harness: Harness, admin: { email: string; password: string; signupCode: string }) {
   const anonymous = new ConvexHttpClient(harness.cloudUrl);
   const signedUp = (await anonymous.action(makeFunctionReference<"action">("auth:signIn"), {
     provider: "password",

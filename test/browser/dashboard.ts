@@ -26,6 +26,8 @@ export const CHROMIUM_FLAGS = [
 ];
 
 export const ADMIN = { email: "admin@example.com", password: "correct-horse-battery" };
+/** Creating an account needs a sign-up code or an invite (convex/signupGate.ts). */
+export const SIGNUP_CODE = "browser-tests-signup-code";
 
 export interface Dashboard {
   harness: Harness;
@@ -46,11 +48,11 @@ export async function startDashboard(env: Record<string, string> = {}): Promise<
   mkdirSync(ARTIFACTS_DIR, { recursive: true });
   const harness = await startHarness({
     convexDir: path.join(ROOT, "convex"),
-    env: { ADMIN_EMAILS: ADMIN.email, ...env },
+    env: { ADMIN_EMAILS: ADMIN.email, ADMIN_SIGNUP_CODE: SIGNUP_CODE, ...env },
   });
   const signedUp = (await new ConvexHttpClient(harness.cloudUrl).action(
     makeFunctionReference<"action">("auth:signIn"),
-    { provider: "password", params: { ...ADMIN, flow: "signUp" } },
+    { provider: "password", params: { ...ADMIN, flow: "signUp", signupCode: SIGNUP_CODE } },
   )) as { tokens: { token: string } };
   const admin = new ConvexHttpClient(harness.cloudUrl);
   admin.setAuth(signedUp.tokens.token);

@@ -1,8 +1,10 @@
+import { createHash } from "node:crypto";
 import { makeFunctionReference } from "convex/server";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it, onTestFinished } from "vitest";
 import { serveSite } from "../harness/siteServer.js";
+import { startConvexSource } from "../standins/convexSource.js";
 import { SITE_BUILD_DIR } from "./build.js";
-import { ADMIN, startDashboard, type Dashboard } from "./dashboard.js";
+import { ADMIN, SIGNUP_CODE, startDashboard, type Dashboard } from "./dashboard.js";
 
 const createApp = makeFunctionReference<"action">("apps:create");
 const addAdmin = makeFunctionReference<"mutation">("admins:add");
@@ -33,10 +35,13 @@ describe("signing in", () => {
     await page.getByText("No apps yet").waitFor();
     await dashboard.screenshot(page, "overview-empty");
 
+    // Creating an app tests its source first: a stand-in deployment answers.
+    const source = await startConvexSource({ deployKey: "prod:happy-animal-123|secretsecretsecret" });
+    onTestFinished(() => source.close());
     await dashboard.admin.action(createApp, {
       name: "Live Shop",
       slug: "live-shop",
-      deploymentUrl: "https://happy-animal-123.convex.cloud",
+      deploymentUrl: source.url,
       deployKey: "prod:happy-animal-123|secretsecretsecret",
       tables: null,
       targetSchema: "live_shop",
@@ -56,6 +61,7 @@ describe("signing in", () => {
     await page.getByRole("button", { name: "Create your account" }).click();
     await page.getByLabel("Email").fill("stranger@example.com");
     await page.getByLabel("Password").fill("long-enough-password");
+    await page.getByLabel("Sign-up code").fill(SIGNUP_CODE);
     await page.getByRole("button", { name: "Create account" }).click();
     await page.getByRole("alert").waitFor();
     expect(await page.getByRole("alert").textContent()).toMatch(/not on the admin allow-list/);
@@ -82,7 +88,7 @@ describe("signing in", () => {
 
       await page.getByLabel("Sign-up code").fill("invite-0000");
       await page.getByRole("button", { name: "Create account" }).click();
-      await page.getByText("This sign-up code is not valid").waitFor();
+      await page.getByText("This sign-up code or invite is not valid").waitFor();
       await dashboard.screenshot(page, "signup-code-refused");
 
       await page.getByLabel("Sign-up code").fill("invite-7f3a");
@@ -91,6 +97,33 @@ describe("signing in", () => {
     } finally {
       delete process.env.ADMIN_SIGNUP_CODE;
     }
+  });
+
+  it("an invite link opens account creation for its email and works once", async () => {
+    // As `npx convex run admins:invite` stores it (convex/admins.ts): only the token's SHA-256.
+    const token = "inv_browser-test-invite-0123456789abcdef";
+    const email = "invited-by-link@example.com";
+    await dashboard.harness.backend.seed((ctx) =>
+      ctx.db.insert("adminInvites", {
+        email,
+        tokenHash: createHash("sha256").update(token).digest("hex"),
+        createdAt: Date.now(),
+        expiresAt: Date.now() + 3_600_000,
+      }),
+    );
+    const link = `/?invite=${token}&email=${encodeURIComponent(email)}`;
+    const page = await dashboard.open(link);
+    await page.getByRole("button", { name: "Create account" }).waitFor();
+    expect(await page.getByLabel("Email").inputValue()).toBe(email);
+    await page.getByLabel("Password").fill("long-enough-password");
+    await page.getByRole("button", { name: "Create account" }).click();
+    await page.getByRole("navigation", { name: "Main" }).waitFor();
+    expect(new URL(page.url()).search).toBe("");
+
+    const again = await dashboard.open(link);
+    await again.getByLabel("Password").fill("another-long-password");
+    await again.getByRole("button", { name: "Create account" }).click();
+    await again.getByText(/already has an account|not valid/).waitFor();
   });
 
   it("can be used with the keyboard alone", async () => {

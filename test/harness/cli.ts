@@ -35,19 +35,22 @@ function port(name: string, value: string | undefined): number {
 
 const email = values["admin-email"]!;
 const password = values["admin-password"]!;
+// Creating an account needs a sign-up code or an invite (convex/signupGate.ts): a fresh code per run.
+const signupCode = process.env.ADMIN_SIGNUP_CODE || randomBytes(24).toString("base64url");
 const harness = await startHarness({
   convexDir: path.join(ROOT, "convex"),
   cloudPort: port("cloud-port", values["cloud-port"]),
   sitePort: port("site-port", values["site-port"]),
   env: {
     ADMIN_EMAILS: [process.env.ADMIN_EMAILS, email].filter(Boolean).join(","),
+    ADMIN_SIGNUP_CODE: signupCode,
     SECRETS_KEY: process.env.SECRETS_KEY ?? randomBytes(32).toString("base64"),
   },
 });
 await harness.backend.call(
   "action",
   "auth:signIn",
-  { provider: "password", params: { email, password, flow: "signUp" } },
+  { provider: "password", params: { email, password, flow: "signUp", signupCode } },
   null,
 );
 

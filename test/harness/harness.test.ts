@@ -8,6 +8,7 @@ import { startHarness, type Harness } from "./server.js";
 
 // The real browser client, in Node, against the harness hosting the project's own convex/ functions.
 const ADMIN = { email: "admin@example.com", password: "correct-horse-battery" };
+const SIGNUP_CODE = "harness-test-signup-code";
 const signIn = makeFunctionReference<"action">("auth:signIn");
 const listAdmins = makeFunctionReference<"query", Record<string, never>, { email: string }[]>("admins:list");
 const addAdmin = makeFunctionReference<"mutation">("admins:add");
@@ -21,12 +22,12 @@ let refreshToken: string;
 beforeAll(async () => {
   harness = await startHarness({
     convexDir: path.resolve(import.meta.dirname, "../../convex"),
-    env: { ADMIN_EMAILS: ADMIN.email },
+    env: { ADMIN_EMAILS: ADMIN.email, ADMIN_SIGNUP_CODE: SIGNUP_CODE },
   });
   const http = new ConvexHttpClient(harness.cloudUrl);
   const result = (await http.action(signIn, {
     provider: "password",
-    params: { ...ADMIN, flow: "signUp" },
+    params: { ...ADMIN, flow: "signUp", signupCode: SIGNUP_CODE },
   })) as { tokens: { token: string; refreshToken: string } };
   token = result.tokens.token;
   refreshToken = result.tokens.refreshToken;

@@ -23,13 +23,14 @@ import {
   SHOP_TABLES,
   writeShopSnapshot,
 } from "../../scripts/demo/sampleShop.js";
-import { startDemoSource, type DemoSource } from "../../scripts/demo/sourceDeployment.js";
+import { startConvexSource, type ConvexSource } from "../standins/convexSource.js";
 import { freePort } from "../../scripts/lib/processes.js";
 import { startHarness, type Harness } from "../harness/server.js";
 
 setLogLevel(process.env.TEST_LOG ? "debug" : "silent");
 
 const ADMIN = { email: "admin@example.com", password: "correct-horse-battery" };
+const SIGNUP_CODE = "contract-test-signup-code";
 const SCHEMA = "shop";
 const ref = {
   signIn: makeFunctionReference<"action">("auth:signIn"),
@@ -49,7 +50,7 @@ interface JobView {
 
 let dir: string;
 let harness: Harness;
-let source: DemoSource;
+let source: ConvexSource;
 let executor: RunningExecutor;
 let client: ConvexHttpClient;
 let appId: string;
@@ -72,7 +73,7 @@ beforeAll(async () => {
   const zipFile = path.join(dir, "snapshot.zip");
   await writeShopSnapshot(zipFile);
   const deployKey = `prod:shop|${randomBytes(24).toString("hex")}`;
-  source = await startDemoSource({
+  source = await startConvexSource({
     deployKey,
     zipFile,
     exportDelayMs: 0,
@@ -90,6 +91,7 @@ beforeAll(async () => {
     convexDir: path.resolve(import.meta.dirname, "../../convex"),
     env: {
       ADMIN_EMAILS: ADMIN.email,
+      ADMIN_SIGNUP_CODE: SIGNUP_CODE,
       SECRETS_KEY: randomBytes(32).toString("base64"),
       EXECUTOR_URL: `http://127.0.0.1:${executorPort}`,
       EXECUTOR_SECRET: secret,
@@ -109,7 +111,7 @@ beforeAll(async () => {
   const anonymous = new ConvexHttpClient(harness.cloudUrl);
   const { tokens } = (await anonymous.action(ref.signIn, {
     provider: "password",
-    params: { ...ADMIN, flow: "signUp" },
+    params: { ...ADMIN, flow: "signUp", signupCode: SIGNUP_CODE },
   })) as { tokens: { token: string } };
   client = new ConvexHttpClient(harness.cloudUrl);
   client.setAuth(tokens.token);
