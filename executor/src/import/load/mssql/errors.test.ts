@@ -4,6 +4,10 @@ import { describe, expect, it } from "vitest";
 import { describeFailure } from "../../../service/jobErrors.js";
 import { classifyTargetError } from "../targetErrors.js";
 import { classifyMssqlError } from "./errors.js";
+import { MssqlTarget } from "./session.js";
+import { primaryKeySql } from "./sql.js";
+import { RecordingWire, ServerError } from "./testing/recording-wire.js";
+import { scriptedServer } from "./testing/scripted-server.js";
 
 // Built the way the drivers build them (read from node_modules; no SQL Server runs here, so the server side of
 // these numbers is UNVERIFIED): tedious sets `number` on its RequestError (lib/token/handler.js); mssql wraps an
@@ -96,5 +100,28 @@ describe("SQL Server errors by number (UNVERIFIED against a server)", () => {
     const failure = describeFailure(wrapped, new AbortController().signal, []);
     expect(failure.error).toMatchObject({ code: "target_duplicate_id", retryable: false });
     expect(failure.error.message).toMatch(/same _id.*SQL Server error 2627: table users/s);
+  });
+
+  it("the session keeps the server's error as the cause, so a duplicate key found by the key build is terminal", async () => {
+    const duplicate = new ServerError("Cannot insert duplicate key row", 1505);
+    const wire = new RecordingWire(
+      scriptedServer({
+        fail: {
+          match: (text) => text === primaryKeySql("convex__staging", "users"),
+          nth: 1,
+          error: duplicate,
+        },
+      }),
+    );
+    const target = new MssqlTarget(wire, { swapRetryDelayMs: 0 });
+    await target.begin("convex");
+    const error = await target.finalizeStaging("users").then(
+      () => expect.unreachable("the key was built"),
+      (e: unknown) => e,
+    );
+    expect(describeFailure(error, new AbortController().signal, []).error).toMatchObject({
+      code: "target_duplicate_id",
+      retryable: false,
+    });
   });
 });
