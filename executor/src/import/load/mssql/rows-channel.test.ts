@@ -40,4 +40,18 @@ describe("the row channel between the pipeline and the bulk load", () => {
     await expect(pushing).rejects.toThrow("server went away");
     await expect(channel.push(["y"])).rejects.toThrow("server went away");
   });
+
+  it("makes the consumer's iteration fail after an abort, so the bulk load is not committed", async () => {
+    const channel = new RowsChannel<string>(1000, (s) => s.length);
+    await channel.push(["a", "b"]);
+    const taken: string[] = [];
+    const consuming = (async () => {
+      for await (const row of channel) {
+        taken.push(row);
+        if (taken.length === 1) channel.fail(new Error("aborted"));
+      }
+    })();
+    await expect(consuming).rejects.toThrow("aborted");
+    expect(taken).toEqual(["a"]);
+  });
 });

@@ -65,9 +65,14 @@ export class RowsChannel<T> implements AsyncIterable<T> {
     resolve?.();
   }
 
+  /**
+   * After `fail`, the iteration throws: tedious then ends the BULK_LOAD message with the "ignore" status
+   * (connection.js makeRequest, payloadStream 'error'), so the server drops this load's rows instead of
+   * committing a part of them.
+   */
   async *[Symbol.asyncIterator](): AsyncIterator<T> {
     for (;;) {
-      if (this.failure) return;
+      if (this.failure) throw this.failure;
       if (this.head < this.queue.length) {
         const row = this.queue[this.head]!;
         this.queue[this.head] = undefined as T; // a taken row must not stay reachable from here
