@@ -4,10 +4,10 @@ import { api, internal } from "./_generated/api";
 import type { Id } from "./_generated/dataModel";
 import { userErrorOf } from "./lib/userError";
 import { authEnv } from "./test/authEnv.testkit";
-import { asAdmin, DEFAULT_APP, newTest, setTestEnv, TEST_SECRETS_KEY, type T } from "./test/harness.testkit";
+import { asAdmin, DEFAULT_APP, newTest, setTestEnv, type T } from "./test/harness.testkit";
 import { expectUserError, SERVER_ERROR } from "./test/productionErrors.testkit";
 
-afterEach(() => setTestEnv());
+afterEach(() => setTestEnv({ ADMIN_SIGNUP_CODE: undefined }));
 
 const unexpectedSuccess = (): never => expect.unreachable("the call succeeded");
 
@@ -44,11 +44,20 @@ describe("errors reach callers as on a production deployment", () => {
     const t = newTest();
     const admin = await asAdmin(t);
     setTestEnv({ SECRETS_KEY: undefined });
-    await expectUserError(admin.action(api.apps.create, { ...DEFAULT_APP }), {
+    const settings = {
+      enabled: true,
+      host: "smtp.example.com",
+      port: 587,
+      security: "starttls" as const,
+      from: "sync@example.com",
+      recipients: ["ops@example.com"],
+      notifyOnRecovery: false,
+      password: "smtp-password",
+    };
+    await expectUserError(admin.action(api.email.saveSettings, settings), {
       code: "misconfigured",
       message: /SECRETS_KEY is not set/,
     });
-    setTestEnv({ SECRETS_KEY: TEST_SECRETS_KEY });
   });
 
   test("internal functions keep their own errors: they are not client calls", async () => {
@@ -74,14 +83,17 @@ describe("sign-in refusals carry codes the dashboard can show", () => {
   const EMAIL = "owner@example.com";
   const PASSWORD = "correct horse battery";
 
+  const SIGNUP_CODE = "signup-code-for-tests";
+
   async function withAccount(): Promise<T> {
     const t = newTest();
-    setTestEnv({ ...(await authEnv()), ADMIN_EMAILS: EMAIL });
+    setTestEnv({ ...(await authEnv()), ADMIN_EMAILS: EMAIL, ADMIN_SIGNUP_CODE: SIGNUP_CODE });
     await signIn(t, "signUp", PASSWORD);
     return t;
   }
   function signIn(t: T, flow: "signIn" | "signUp", password: string, email = EMAIL) {
-    return t.action(api.auth.signIn, { provider: "password", params: { email, password, flow } });
+    const code = flow === "signUp" ? { signupCode: SIGNUP_CODE } : {};
+    return t.action(api.auth.signIn, { provider: "password", params: { email, password, flow, ...code } });
   }
 
   test("wrong password and unknown email are bad_credentials; both say the same, naming neither", async () => {
