@@ -79,7 +79,9 @@ export async function replaceTable(
   }
   if (added.length > 0) await tx.query(addColumnsSql(schema, t.sqlTable, added), {}, LONG);
   for (const col of widened) await tx.query(alterColumnSql(schema, t.sqlTable, col), {}, LONG);
-  if (byKey) await tx.query(updateFromStagingSql(schema, staging, t.sqlTable, t.columns), {}, LONG);
+  if (byKey && t.columns.some((c) => c.sqlName !== "_id")) {
+    await tx.query(updateFromStagingSql(schema, staging, t.sqlTable, t.columns), {}, LONG);
+  }
   await tx.query(insertFromStagingSql(schema, staging, t.sqlTable, t.columns, byKey), {}, LONG);
   await tx.query(dropTableSql(staging, t.sqlTable), { table: qualifiedName(staging, t.sqlTable) }, LONG);
   return byKey ? "refilled by key" : "refilled";
