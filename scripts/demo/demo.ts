@@ -15,7 +15,7 @@ import { serveSite, type SiteServer } from "../../test/harness/siteServer.js";
 import { ensureSiteBuilt, SITE_BUILD_DIR } from "../../test/browser/build.js";
 import { freePort, startChild, type Child } from "../lib/processes.js";
 import { SHOP_COMPONENT, SHOP_TABLES, writeShopSnapshot } from "./sampleShop.js";
-import { startDemoSource, type DemoSource } from "./sourceDeployment.js";
+import { startConvexSource, type ConvexSource } from "../../test/standins/convexSource.js";
 import { watchJobs, type JobWatcher } from "./jobWatcher.js";
 
 export const ROOT = path.resolve(import.meta.dirname, "../..");
@@ -83,7 +83,8 @@ export async function startDemo(options: DemoOptions = {}): Promise<Demo> {
     const zipFile = path.join(sourceDir, "snapshot.zip");
     await writeShopSnapshot(zipFile);
     const deployKey = `prod:demo-shop|${randomBytes(24).toString("hex")}`;
-    const source: DemoSource = await startDemoSource({
+    // The same stand-in the tests use, built from the Convex backend's source (test/standins/convexSource.ts).
+    const source: ConvexSource = await startConvexSource({
       deployKey,
       zipFile,
       tables: {

@@ -1,7 +1,7 @@
 /**
- * The outside world of a sync, scripted for browser tests: a source Convex deployment (table list, snapshot
- * export) and an executor that accepts signed jobs and reports progress and completion through the control
- * plane's signed callbacks (the contract in convex/contract). The test decides when each callback goes out.
+ * The outside world of a sync, scripted for browser tests: an executor that accepts signed jobs and reports
+ * progress and completion through the control plane's signed callbacks (the contract in convex/contract). The
+ * test decides when each callback goes out. The source deployment is test/standins/convexSource.ts.
  */
 import { once } from "node:events";
 import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
@@ -38,45 +38,6 @@ async function listen(
 function json(res: ServerResponse, status: number, body: unknown): void {
   res.writeHead(status, { "content-type": "application/json" });
   res.end(JSON.stringify(body));
-}
-
-export interface SourceStandIn {
-  url: string;
-  close(): Promise<void>;
-}
-
-/** Answers the system queries and export request the control plane makes with a deploy key. */
-export async function startSourceStandIn(options: {
-  deployKey: string;
-  tables: string[];
-}): Promise<SourceStandIn> {
-  let exportTs: string | null = null;
-  return listen((req, body, res) => {
-    if (req.headers.authorization !== `Convex ${options.deployKey}`) {
-      return json(res, 401, { code: "BadDeployKey", message: "The provided deploy key was invalid." });
-    }
-    const pathname = new URL(req.url ?? "/", "http://x").pathname;
-    if (req.method === "POST" && pathname === "/api/export/request/zip") {
-      exportTs = `${Date.now()}000000`;
-      return json(res, 200, {});
-    }
-    if (req.method === "POST" && pathname === "/api/query") {
-      const { path } = JSON.parse(body) as { path: string };
-      if (path === "_system/cli/tables") {
-        const page = options.tables.map((name) => ({ name }));
-        return json(res, 200, { status: "success", value: { page, isDone: true, continueCursor: "end" } });
-      }
-      if (path === "_system/frontend/components:list")
-        return json(res, 200, { status: "success", value: [] });
-      if (path === "_system/cli/exports:getLatest") {
-        const doc = exportTs
-          ? { _id: "export1", state: "completed", start_ts: exportTs, complete_ts: exportTs }
-          : null;
-        return json(res, 200, { status: "success", value: doc });
-      }
-    }
-    json(res, 404, { code: "NotFound", message: `${req.method} ${pathname}` });
-  });
 }
 
 export interface ExecutorStandIn {

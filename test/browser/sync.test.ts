@@ -2,12 +2,8 @@ import type { Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { contrastProblems } from "./contrast.js";
 import { startDashboard, type Dashboard } from "./dashboard.js";
-import {
-  startExecutorStandIn,
-  startSourceStandIn,
-  type ExecutorStandIn,
-  type SourceStandIn,
-} from "./standIns.js";
+import { startConvexSource, type ConvexSource } from "../standins/convexSource.js";
+import { startExecutorStandIn, type ExecutorStandIn } from "./standIns.js";
 
 // One app's life in the dashboard: created through the form, synced, failed, found in the logs.
 const DEPLOY_KEY = "prod:happy-animal-123|0123456789abcdef";
@@ -15,13 +11,13 @@ const EXECUTOR_SECRET = "test-executor-secret-0123456789";
 const TABLES = ["messages", "orders", "users"];
 
 let dashboard: Dashboard;
-let source: SourceStandIn;
+let source: ConvexSource;
 let executor: ExecutorStandIn;
 let page: Page;
 let appUrl: string;
 
 beforeAll(async () => {
-  source = await startSourceStandIn({ deployKey: DEPLOY_KEY, tables: TABLES });
+  source = await startConvexSource({ deployKey: DEPLOY_KEY, tables: { root: TABLES }, exportDelayMs: 300 });
   let siteUrl = "";
   executor = await startExecutorStandIn(EXECUTOR_SECRET, () => siteUrl);
   dashboard = await startDashboard({

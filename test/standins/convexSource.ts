@@ -175,7 +175,6 @@ class FunctionError extends Error {}
 
 type Identity = { kind: "admin"; ops: Set<DeploymentOp> | "all" } | { kind: "unknown" };
 
-
 export async function startConvexSource(options: ConvexSourceOptions): Promise<ConvexSource> {
   const deploymentName =
     options.deploymentName ?? (/^(?:[a-z]+:)?([^|:]+)\|/.exec(options.deployKey)?.[1] || "local-deployment");
@@ -462,7 +461,8 @@ export async function startConvexSource(options: ConvexSourceOptions): Promise<C
       throw new HttpError(403, "SystemIdentityRequired", "Operation query not permitted");
     const fn = systemFunctions[canonical];
     // application/src/lib.rs: "Could not find function for '…'{ in '<component>'}": a component's modules
-    // never hold `_system/*`, so system functions exist only at the root.
+    // never hold `_system/*`, so system functions exist only at the root. (An unknown module under
+    // `_system/` may be worded "Couldn't find system module" instead, model/src/modules/user_error.rs.)
     if (!fn || component !== "")
       return fail(
         `Could not find function for '${canonical}'${component ? ` in '${component}'` : ""}. Did you forget to run \`npx convex dev\`?`,
