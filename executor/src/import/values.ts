@@ -57,6 +57,13 @@ export function base64ToFloat64(b64: string): number {
 export interface ExportJsonOptions {
   /** PostgreSQL jsonb numbers cannot hold -0: write it as `{"$float": ...}` like NaN and ±Infinity. */
   negativeZeroAsFloat?: boolean;
+  /**
+   * PostgreSQL jsonb keeps numbers as `numeric` and prints them without an exponent, so `1e+21` comes back as
+   * `1000000000000000000000`, an integer-looking token. With this, floats that JavaScript writes with a positive
+   * exponent (|n| >= 1e21) are written out in full with `.0` (`1000000000000000000000.0`): the same value,
+   * whose `.` jsonb keeps. Negative exponents need nothing: jsonb prints `1e-7` as `0.0000001`.
+   */
+  positionalLargeFloats?: boolean;
 }
 
 /**
@@ -74,9 +81,8 @@ export function toExportJson(value: ConvexValue, opts: ExportJsonOptions = {}): 
     case "bigint":
       return value.toString();
     case "number":
-      return opts.negativeZeroAsFloat && Object.is(value, -0)
-        ? `{"$float":"${float64ToBase64(-0)}"}`
-        : floatToJson(value);
+      if (opts.negativeZeroAsFloat && Object.is(value, -0)) return `{"$float":"${float64ToBase64(-0)}"}`;
+      return opts.positionalLargeFloats ? positional(floatToJson(value)) : floatToJson(value);
   }
   if (Buffer.isBuffer(value)) return `{"$bytes":${JSON.stringify(value.toString("base64"))}}`;
   if (Array.isArray(value)) return `[${value.map((v) => toExportJson(v, opts)).join(",")}]`;
@@ -88,6 +94,17 @@ export function toExportJson(value: ConvexValue, opts: ExportJsonOptions = {}): 
     out += JSON.stringify(key) + ":" + toExportJson(value[key]!, opts);
   }
   return out + "}";
+}
+
+/** `1.25e+22` → `12500000000000000000000.0`; any other text is returned as it is. */
+export function positional(json: string): string {
+  const m = /^(-?)(\d)(?:\.(\d+))?e\+(\d+)$/.exec(json);
+  if (!m) return json;
+  const [, sign, lead, fraction = "", exponent] = m;
+  const digits = lead! + fraction;
+  const zeros = Number(exponent) - fraction.length;
+  // JavaScript uses an exponent only from 1e21, so the shortest digits (at most 17) never reach the point.
+  return zeros >= 0 ? `${sign}${digits}${"0".repeat(zeros)}.0` : json;
 }
 
 function floatToJson(n: number): string {

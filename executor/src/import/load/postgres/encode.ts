@@ -50,7 +50,7 @@ export function encodeCell(col: PlannedColumn, value: ConvexValue | undefined): 
     case "timestamp":
       return typeof value === "number" ? creationTimeIso(value) : mismatch(col, value);
     case "json": {
-      const json = toExportJson(value, { negativeZeroAsFloat: true });
+      const json = toExportJson(value, { negativeZeroAsFloat: true, positionalLargeFloats: true });
       if (JSON_NUL.test(json)) {
         throw new CellError("contains the character U+0000, which PostgreSQL jsonb cannot store");
       }
