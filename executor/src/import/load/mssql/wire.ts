@@ -46,7 +46,7 @@ export interface MssqlWire extends WireQuery {
 }
 
 export function isTyped(value: Params[string]): value is TypedParam {
-  return typeof value === "object" && value !== null;
+  return typeof value === "object" && value !== null && !(value instanceof Date) && "type" in value;
 }
 
 const SQL_TYPES: Record<ParamType, () => sql.ISqlType> = {
@@ -56,7 +56,8 @@ const SQL_TYPES: Record<ParamType, () => sql.ISqlType> = {
   datetime2: () => sql.DateTime2(3),
 };
 
-function request(
+/** An mssql request with the session's parameters and options (exported for wire.test.ts). */
+export function mssqlRequest(
   parent: sql.ConnectionPool | sql.Transaction,
   params: Params,
   options: RequestOptions,
@@ -79,11 +80,11 @@ export class PoolWire implements MssqlWire {
   constructor(private readonly pool: sql.ConnectionPool) {}
 
   async query<T>(text: string, params: Params = {}, options: RequestOptions = {}): Promise<T[]> {
-    return (await request(this.pool, params, options).query<T>(text)).recordset ?? [];
+    return (await mssqlRequest(this.pool, params, options).query<T>(text)).recordset ?? [];
   }
 
   async batch(text: string): Promise<void> {
-    await request(this.pool, {}, {}).batch(text);
+    await mssqlRequest(this.pool, {}, {}).batch(text);
   }
 
   async begin(): Promise<WireTransaction> {
@@ -91,7 +92,7 @@ export class PoolWire implements MssqlWire {
     await tx.begin();
     return {
       async query<T>(text: string, params: Params = {}, options: RequestOptions = {}) {
-        return (await request(tx, params, options).query<T>(text)).recordset ?? [];
+        return (await mssqlRequest(tx, params, options).query<T>(text)).recordset ?? [];
       },
       commit: () => tx.commit(),
       rollback: () => tx.rollback(),
