@@ -187,10 +187,10 @@ export class MssqlTarget implements TargetConnection {
   private async checkDistinct(sqlTable: string, columns: readonly PlannedColumn[]): Promise<void> {
     const params: Params = {};
     columns.forEach((c, i) => (params[`n${i}`] = c.sqlName));
-    const rows = await this.wire.query<{ i: number; first: number }>(equalNamesSql(columns.length), params);
-    const clash = rows.find((r) => r.first !== r.i);
+    const rows = await this.wire.query<{ i: number; first_i: number }>(equalNamesSql(columns.length), params);
+    const clash = rows.find((r) => r.first_i !== r.i);
     if (clash) {
-      const a = columns[clash.first]!;
+      const a = columns[clash.first_i]!;
       const b = columns[clash.i]!;
       throw new Error(
         `table ${sqlTable}: columns "${a.sqlName}" (field ${JSON.stringify(a.field)}) and "${b.sqlName}" ` +

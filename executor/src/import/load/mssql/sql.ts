@@ -332,12 +332,12 @@ export function countRowsSql(schema: string, table: string): string {
 
 /**
  * `@n0…@n<k-1>`: for each name, the first position holding a name equal to it under the database's collation
- * (which is how SQL Server compares column names in a table and table names in a schema). A row whose `first`
+ * (which is how SQL Server compares column names in a table and table names in a schema). A row whose `first_i`
  * differs from its `i` collides with an earlier name.
  */
 export function equalNamesSql(count: number): string {
   const values = Array.from({ length: count }, (_, i) => `(@n${i}, ${i})`).join(", ");
   return `SELECT v.i, (SELECT MIN(w.i) FROM (VALUES ${values}) AS w(n, i)
-   WHERE w.n COLLATE DATABASE_DEFAULT = v.n COLLATE DATABASE_DEFAULT) AS first
+   WHERE w.n COLLATE DATABASE_DEFAULT = v.n COLLATE DATABASE_DEFAULT) AS first_i
   FROM (VALUES ${values}) AS v(n, i);`;
 }

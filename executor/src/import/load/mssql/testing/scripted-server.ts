@@ -50,7 +50,7 @@ export function scriptedServer(script: Script = {}): Responder {
     if (text === existingColumnsSql) return script.existingColumns?.[params.target as string] ?? [];
     if (text.startsWith("SELECT v.i,")) {
       const count = Object.keys(params).length;
-      return Array.from({ length: count }, (_, i) => ({ i, first: script.equalNames?.[i] ?? i }));
+      return Array.from({ length: count }, (_, i) => ({ i, first_i: script.equalNames?.[i] ?? i }));
     }
     if (text.startsWith("IF OBJECT_ID(@metaTables, N'U') IS NOT NULL AND")) return script.priorRows ?? [];
     if (text.startsWith("IF OBJECT_ID(@metaTables, N'U') IS NOT NULL\nSELECT component"))
