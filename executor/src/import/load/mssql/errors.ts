@@ -9,8 +9,8 @@
  * Azure's transient login errors with `isTransient` and has already retried them (transient-error-lookup.js).
  *
  * UNVERIFIED against a real SQL Server: no server could run where this was written. The numbers are Microsoft's
- * documented ones (Database Engine errors; Azure SQL transient errors); the login messages are English, as a
- * server with another default language may not send them, in which case a refused login falls back to "retry".
+ * documented ones (Database Engine errors; Azure SQL transient errors); a refused login is terminal whatever
+ * its words; the English messages only tell a missing database (4060) from a wrong password (18456).
  */
 import { targetFailure, type TargetFailure } from "../targetFailure.js";
 
