@@ -56,7 +56,7 @@ export type StoredJobError = Infer<typeof jobErrorValidator>;
 
 /** What an executor reports about its warehouse: never credentials (see the contract's heartbeat). */
 export const executorTarget = v.object({
-  kind: v.union(v.literal("mssql"), v.literal("postgres"), v.literal("pglite")),
+  kind: v.union(v.literal("mssql"), v.literal("postgres"), v.literal("duckdb"), v.literal("pglite")),
   host: v.optional(v.string()),
   database: v.optional(v.string()),
   reachable: v.boolean(),

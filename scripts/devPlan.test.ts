@@ -30,7 +30,7 @@ describe("npm run dev's plan", () => {
     expect(p.executor!.command).toBe("/usr/bin/node22");
     expect(p.executor!.env).toEqual({
       CONVEX_SITE_URL: "https://happy-animal-123.convex.site",
-      EXECUTOR_TARGET: "pglite:./.data/warehouse",
+      EXECUTOR_TARGET: "duckdb:./.data/warehouse.duckdb",
     });
     expect(plan.notes.join("\n")).toMatch(/EXECUTOR_TARGET is not set/);
     expect(plan.notes.join("\n")).toMatch(/EXECUTOR_URL.*8787/);

@@ -138,7 +138,7 @@ export function planDev(inputs: DevInputs): DevPlan {
     if (!first(env.EXECUTOR_TARGET, dot.EXECUTOR_TARGET)) {
       extra.EXECUTOR_TARGET = DEFAULT_TARGET;
       notes.push(
-        `EXECUTOR_TARGET is not set: importing into the embedded PGlite warehouse ${DEFAULT_TARGET.slice("pglite:".length)} ` +
+        `EXECUTOR_TARGET is not set: importing into the embedded DuckDB warehouse ${DEFAULT_TARGET.slice("duckdb:".length)} ` +
           "(set EXECUTOR_TARGET in .env for SQL Server or PostgreSQL).",
       );
     }

@@ -138,7 +138,7 @@ export const completionCallback = z.object({
 });
 export type CompletionCallback = z.infer<typeof completionCallback>;
 
-export const targetKind = z.enum(["mssql", "postgres", "pglite"]);
+export const targetKind = z.enum(["mssql", "postgres", "duckdb", "pglite"]);
 export type TargetKind = z.infer<typeof targetKind>;
 
 /**

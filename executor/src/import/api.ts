@@ -1,18 +1,23 @@
 /**
  * The import engine's public surface: what the CLI (`npm run import`) and the executor service call.
  *
- *   const result = await importSnapshot({ snapshotPath, target: "pglite:./.data/warehouse", onProgress, signal });
+ *   const result = await importSnapshot({ snapshotPath, target: "duckdb:./.data/warehouse.duckdb", onProgress, signal });
  *
  * Guarantee: when the promise rejects (bad input, lost connection, cancellation) every target table is exactly
  * as it was; when it resolves, every imported table shows the new snapshot, all swapped in one transaction.
  */
 import type { TableFigures, TargetKind } from "../../../convex/contract/executor.js";
+import type { DuckdbSettings } from "./load/duckdb/instance.js";
+
+export type { DuckdbSettings };
 
 export interface ImportOptions {
   /** Path of the snapshot ZIP on local disk. */
   snapshotPath: string;
-  /** `mssql://…`, an ADO-style `Server=…;Database=…` string, `postgres://…`, or `pglite:<directory>`. */
+  /** `duckdb:<file>`, `mssql://…`, an ADO-style `Server=…;Database=…` string, `postgres://…`, or `pglite:<directory>`. */
   target: string;
+  /** Memory limit and threads of an embedded DuckDB warehouse (default: load/duckdb/instance.ts). */
+  duckdb?: DuckdbSettings;
   /** SQL schema that receives the tables. Default "convex". */
   schema?: string;
   /** Qualified Convex table names (`table`, `component/table`) to import; undefined or null = all. */

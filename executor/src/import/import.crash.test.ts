@@ -78,10 +78,7 @@ for (const target of testTargets()) {
       const rerun = await importSnapshot({ snapshotPath: after, target: url, schema });
       expect(rerun.totalRows).toBe(150_001);
       expect(await target.query(url, `SELECT v FROM "${schema}".a`)).toEqual([{ v: "after" }]);
-      const [leftovers] = await target.query<{ n: number }>(
-        url,
-        `SELECT count(*)::int AS n FROM pg_tables WHERE schemaname = '${schema}__staging'`,
-      );
+      const [leftovers] = await target.query<{ n: number }>(url, target.stagingCountSql(schema));
       expect(leftovers!.n).toBe(0);
     }, 180_000);
   });

@@ -25,10 +25,10 @@ for (const target of testTargets()) {
       );
       // sentences' shape is a union of four object shapes: every field of any member gets a column.
       expect(Object.fromEntries(cols.map((c) => [c.convex_field, c.sql_type]))).toMatchObject({
-        blankWordIndices: "jsonb",
-        distractorWords: "jsonb",
-        text: "text",
-        type: "text",
+        blankWordIndices: target.sqlType("json"),
+        distractorWords: target.sqlType("json"),
+        text: target.sqlType("string"),
+        type: target.sqlType("string"),
       });
       const [counts] = await target.query<{ n: number; with_indices: number }>(
         url,

@@ -49,7 +49,7 @@ for (const target of testTargets()) {
       const rows = await target.query<Record<string, unknown>>(
         url,
         `SELECT "_id", "_creationTime", "_creationTimeUtc", name, age::text AS age, big::text AS big,
-                small::text AS small, score, active, encode(avatar, 'hex') AS avatar, tags::text AS tags,
+                small::text AS small, score, active, ${target.hexSql("avatar")} AS avatar, tags::text AS tags,
                 address::text AS address
            FROM "${schema}".users ORDER BY name`,
       );
@@ -64,30 +64,33 @@ for (const target of testTargets()) {
         score: 1.5,
         active: true,
         avatar: "000102ff",
-        tags: '["a", "b"]',
-        address: '{"zip": 100, "city": "Rome"}',
       });
+      // The JSON text itself differs by target (jsonb re-formats it; DuckDB's JSON keeps the text as written).
+      expect(JSON.parse(rows[0]!.tags as string)).toEqual(["a", "b"]);
+      expect(JSON.parse(rows[0]!.address as string)).toEqual({ city: "Rome", zip: 100 });
       expect(new Date(rows[0]!._creationTimeUtc as string).toISOString()).toBe("2025-04-20T15:16:31.688Z");
       expect(Object.is(rows[1]!.score, -0)).toBe(true);
-      expect(rows[1]).toMatchObject({ big: null, avatar: null, address: null, tags: "[]" });
+      expect(rows[1]).toMatchObject({ big: null, avatar: null, address: null });
+      expect(JSON.parse(rows[1]!.tags as string)).toEqual([]);
 
       const columns = await target.query<{ convex_field: string; sql_type: string }>(
         url,
         `SELECT convex_field, sql_type FROM "${schema}"._convex_columns WHERE sql_table = 'users' ORDER BY ordinal_position`,
       );
+      const t = target.sqlType;
       expect(Object.fromEntries(columns.map((c) => [c.convex_field, c.sql_type]))).toEqual({
-        _id: "text",
-        _creationTime: "double precision",
-        _creationTimeUtc: "timestamptz",
-        name: "text",
-        age: "bigint",
-        big: "bigint",
-        small: "bigint",
-        score: "double precision",
-        active: "boolean",
-        avatar: "bytea",
-        tags: "jsonb",
-        address: "jsonb",
+        _id: t("id"),
+        _creationTime: t("float64"),
+        _creationTimeUtc: t("timestamp"),
+        name: t("string"),
+        age: t("int64"),
+        big: t("int64"),
+        small: t("int64"),
+        score: t("float64"),
+        active: t("boolean"),
+        avatar: t("bytes"),
+        tags: t("json"),
+        address: t("json"),
       });
       const tables = await target.query(
         url,

@@ -24,6 +24,7 @@ import { targetSchemaName } from "../../../convex/contract/executor.js";
 
 export * from "./api.js";
 export { parseTarget, describeTarget, DEFAULT_TARGET } from "./load/target.js";
+export { DEFAULT_DUCKDB_SETTINGS } from "./load/duckdb/instance.js";
 
 export const DEFAULT_SCHEMA = "convex";
 
@@ -73,7 +74,7 @@ export async function importSnapshot(options: ImportOptions): Promise<ImportResu
       options.onProgress({ phase, tables: [...figures.values()].map((f) => ({ ...f })) });
     };
 
-    const conn = await openTarget(options.target);
+    const conn = await openTarget(options.target, { duckdb: options.duckdb });
     try {
       await conn.begin(schema);
       const prior = await conn.readPrior();

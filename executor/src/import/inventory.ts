@@ -5,7 +5,7 @@ import { openTarget } from "./load/open.js";
 export type { LoadedTable };
 
 export async function listLoadedTables(target: string, schema = "convex"): Promise<LoadedTable[]> {
-  const conn = await openTarget(target);
+  const conn = await openTarget(target, { readOnly: true });
   try {
     return await conn.loadedTables(schema);
   } finally {

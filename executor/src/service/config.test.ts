@@ -31,11 +31,25 @@ describe("loadConfig", () => {
     expect(config.targetDescription).toEqual({ kind: "postgres", host: "db.local", database: "dw" });
   });
 
+  it("imports into the embedded DuckDB warehouse by default, with bounded memory", () => {
+    const { EXECUTOR_TARGET: _, ...withoutTarget } = minimal;
+    const config = loadConfig(withoutTarget);
+    expect(config.targetSpec).toEqual({
+      kind: "duckdb",
+      file: path.resolve(".data/warehouse.duckdb"),
+    });
+    expect(config.duckdb).toEqual({ memoryLimit: "128MB", threads: 2 });
+    expect(
+      loadConfig({ ...minimal, EXECUTOR_DUCKDB_MEMORY_LIMIT: "1GB", EXECUTOR_DUCKDB_THREADS: "4" }).duckdb,
+    ).toEqual({ memoryLimit: "1GB", threads: 4 });
+    expect(problemsOf({ ...minimal, EXECUTOR_DUCKDB_MEMORY_LIMIT: "lots" }).join("\n")).toMatch(
+      /EXECUTOR_DUCKDB_MEMORY_LIMIT: must be a size/,
+    );
+  });
+
   it("names every missing setting at once, with a hint", () => {
     const problems = problemsOf({});
-    expect(problems.map((p) => p.split(":")[0])).toEqual(
-      expect.arrayContaining(["EXECUTOR_SECRET", "CONVEX_SITE_URL", "EXECUTOR_TARGET"]),
-    );
+    expect(problems.map((p) => p.split(":")[0]).sort()).toEqual(["CONVEX_SITE_URL", "EXECUTOR_SECRET"]);
     expect(problems.find((p) => p.startsWith("EXECUTOR_SECRET"))).toMatch(/shared signing secret/);
   });
 

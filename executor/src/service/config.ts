@@ -9,7 +9,8 @@ import os from "node:os";
 import path from "node:path";
 import { parseEnv } from "node:util";
 import { z } from "zod";
-import { describeTarget, parseTarget, type TargetSpec } from "../import/load/target.js";
+import { DEFAULT_DUCKDB_SETTINGS, type DuckdbSettings } from "../import/load/duckdb/instance.js";
+import { DEFAULT_TARGET, describeTarget, parseTarget, type TargetSpec } from "../import/load/target.js";
 
 export const MIN_SECRET_LENGTH = 32;
 
@@ -25,11 +26,22 @@ const envSchema = z.object({
     .url({ protocol: /^https?$/, error: "must be an http(s) URL" })
     .describe("the control plane's HTTP actions URL, e.g. https://happy-animal-123.convex.site"),
   EXECUTOR_TARGET: z
-    .string({ error: "missing" })
-    .min(1, "missing")
+    .string()
+    .min(1)
+    .default(DEFAULT_TARGET)
     .describe(
-      "where to import: mssql://user:pass@host:1433/db, Server=…;Database=…, postgres://…, or pglite:<dir>",
+      "where to import: duckdb:<file>, mssql://user:pass@host:1433/db, Server=…;Database=…, postgres://…, or pglite:<dir>",
     ),
+  EXECUTOR_DUCKDB_MEMORY_LIMIT: z
+    .string()
+    .regex(/^\d+(\.\d+)?\s*(KB|MB|GB|KiB|MiB|GiB)$/i, "must be a size such as 128MB or 1GB")
+    .default(DEFAULT_DUCKDB_SETTINGS.memoryLimit)
+    .describe(
+      "DuckDB target: its buffer memory (it spills to disk beyond it); the process needs about 150 MB more",
+    ),
+  EXECUTOR_DUCKDB_THREADS: intFrom(1, 64)
+    .default(DEFAULT_DUCKDB_SETTINGS.threads)
+    .describe("DuckDB target: its worker threads"),
   EXECUTOR_PORT: intFrom(0, 65535)
     .default(8787)
     .describe("the port the tunnel forwards to (0: any free port, for tests)"),
@@ -72,6 +84,8 @@ export interface ExecutorConfig {
   targetSpec: TargetSpec;
   /** Safe to show and to send to Convex: no user names or passwords. */
   targetDescription: ReturnType<typeof describeTarget>;
+  /** Memory limit and threads when the target is a DuckDB file. */
+  duckdb: DuckdbSettings;
   port: number;
   bindAddress: string;
   dataDir: string;
@@ -114,12 +128,12 @@ export function loadConfig(env: Record<string, string | undefined>): ExecutorCon
     }
   }
   let targetSpec: TargetSpec | undefined;
-  if (typeof input.EXECUTOR_TARGET === "string" && input.EXECUTOR_TARGET) {
-    try {
-      targetSpec = parseTarget(input.EXECUTOR_TARGET);
-    } catch (error) {
-      problems.push(`EXECUTOR_TARGET: ${error instanceof Error ? error.message : String(error)}`);
-    }
+  try {
+    targetSpec = parseTarget(
+      typeof input.EXECUTOR_TARGET === "string" ? input.EXECUTOR_TARGET : DEFAULT_TARGET,
+    );
+  } catch (error) {
+    problems.push(`EXECUTOR_TARGET: ${error instanceof Error ? error.message : String(error)}`);
   }
   if (!parsed.success || !targetSpec || problems.length > 0) throw new ConfigError(problems);
   const e = parsed.data;
@@ -129,6 +143,7 @@ export function loadConfig(env: Record<string, string | undefined>): ExecutorCon
     target: e.EXECUTOR_TARGET,
     targetSpec,
     targetDescription: describeTarget(targetSpec),
+    duckdb: { memoryLimit: e.EXECUTOR_DUCKDB_MEMORY_LIMIT, threads: e.EXECUTOR_DUCKDB_THREADS },
     port: e.EXECUTOR_PORT,
     bindAddress: e.EXECUTOR_BIND,
     dataDir: path.resolve(e.EXECUTOR_DATA_DIR),

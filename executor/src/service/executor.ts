@@ -45,7 +45,7 @@ export async function startExecutor(
   overrides: ExecutorOverrides = {},
 ): Promise<RunningExecutor> {
   await mkdir(path.join(config.dataDir, "downloads"), { recursive: true });
-  const importFn = overrides.importFn ?? (await loadImportEngine());
+  const importFn = overrides.importFn ?? (await loadImportEngine(config.duckdb));
   const outbox = await CallbackOutbox.open({
     dir: path.join(config.dataDir, "outbox"),
     convexSiteUrl: config.convexSiteUrl,

@@ -1,6 +1,6 @@
 /**
  * Is the target reachable? A light check for the heartbeat: log in and run `SELECT 1` for PostgreSQL and
- * SQL Server; for PGlite, that its directory (or the nearest existing parent) is writable. Error texts never
+ * SQL Server; for DuckDB and PGlite, that the warehouse's directory (or the nearest existing parent) is writable. Error texts never
  * include the connection string.
  */
 import { constants } from "node:fs";
@@ -22,6 +22,9 @@ export interface ProbeResult {
 export async function probeTarget(spec: TargetSpec): Promise<ProbeResult> {
   try {
     switch (spec.kind) {
+      case "duckdb":
+        await access(await nearestExisting(path.dirname(spec.file)), constants.W_OK);
+        return { reachable: true };
       case "pglite":
         await access(await nearestExisting(spec.dataDir), constants.W_OK);
         return { reachable: true };

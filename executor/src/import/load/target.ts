@@ -3,6 +3,7 @@
  *
  *   SQL Server: mssql://…, sqlserver://…, jdbc:sqlserver://…, Server=…;Database=…   (mssql/connection-string.ts)
  *   postgres://user:password@host:5432/database   (also postgresql://)
+ *   duckdb:<file>                                   (embedded DuckDB warehouse file; created if missing)
  *   pglite:<directory>                              (embedded; created if missing)
  */
 import path from "node:path";
@@ -17,16 +18,22 @@ import { TargetUrlError } from "./target-error.js";
 export type { MssqlConnection } from "./mssql/connection-string.js";
 
 export type TargetSpec =
+  | { kind: "duckdb"; file: string }
   | { kind: "pglite"; dataDir: string }
   | { kind: "postgres"; connectionString: string; host: string; database: string }
   | { kind: "mssql"; connection: MssqlConnection };
 
-export const DEFAULT_TARGET = "pglite:./.data/warehouse";
+export const DEFAULT_TARGET = "duckdb:./.data/warehouse.duckdb";
 
 export { TargetUrlError };
 
 export function parseTarget(text: string): TargetSpec {
   const value = text.trim();
+  if (value.startsWith("duckdb:")) {
+    const file = value.slice("duckdb:".length).replace(/^\/\/(?=\/|[A-Za-z]:)/, "");
+    if (!file) throw new TargetUrlError("duckdb: needs a file, e.g. duckdb:./.data/warehouse.duckdb");
+    return { kind: "duckdb", file: path.resolve(file) };
+  }
   if (value.startsWith("pglite:")) {
     const dir = value.slice("pglite:".length).replace(/^\/\/(?=\/|[A-Za-z]:)/, "");
     if (!dir) throw new TargetUrlError("pglite: needs a directory, e.g. pglite:./.data/warehouse");
@@ -41,13 +48,15 @@ export function parseTarget(text: string): TargetSpec {
   }
   if (isMssqlConnectionString(value)) return { kind: "mssql", connection: parseMssqlConnectionString(value) };
   throw new TargetUrlError(
-    "expected mssql://…, an ADO string (Server=…;Database=…), postgres://… or pglite:<directory>",
+    "expected duckdb:<file>, mssql://…, an ADO string (Server=…;Database=…), postgres://… or pglite:<directory>",
   );
 }
 
 /** What may be shown to people and sent to the control plane: never a user name or password. */
 export function describeTarget(spec: TargetSpec): { kind: TargetKind; host?: string; database?: string } {
   switch (spec.kind) {
+    case "duckdb":
+      return { kind: "duckdb", host: "embedded", database: spec.file };
     case "pglite":
       return { kind: "pglite", host: "embedded", database: spec.dataDir };
     case "postgres":
