@@ -363,6 +363,26 @@ describe("executor callbacks", () => {
       }),
     ]);
   });
+  test("a heartbeat's preflight lines reach the executors list as sent", async () => {
+    const t = newTest();
+    const checks = [
+      { check: "connection", status: "ok", detail: "reached sql01:1433" },
+      { check: "permissions", status: "fail", detail: "missing CREATE TABLE; GRANT CREATE TABLE TO <user>" },
+    ] as const;
+    const res = await signedPost(t, callbackRoutes.heartbeat, {
+      eventId: eventId(),
+      executorId: "pc-1",
+      at: Date.now(),
+      version: "0.1.0",
+      contractVersion: CONTRACT_VERSION,
+      target: { kind: "mssql", host: "sql01", reachable: true, checks, checkedAt: 1_700_000_000_000 },
+      runningJobs: [],
+      queuedJobs: 0,
+    });
+    expect(res.status).toBe(200);
+    const [executor] = await (await asAdmin(t)).query(api.executors.list, {});
+    expect(executor!.target).toMatchObject({ checks, checkedAt: 1_700_000_000_000 });
+  });
   test("a heartbeat naming a job queued on the executor keeps the watchdog from failing it", async () => {
     const t = newTest();
     const jobId = await dispatchedJob(t);

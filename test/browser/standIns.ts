@@ -10,6 +10,7 @@ import {
   callbackRoutes,
   CONTRACT_VERSION,
   jobPayload,
+  type Heartbeat,
   type JobError,
   type JobPayload,
   type TableFigures,
@@ -51,7 +52,8 @@ export interface ExecutorStandIn {
     tables: TableFigures[],
     error?: JobError,
   ): Promise<void>;
-  heartbeat(): Promise<void>;
+  /** `target`: more of the target's report, e.g. start-up preflight lines. */
+  heartbeat(target?: Partial<Heartbeat["target"]>): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -125,11 +127,11 @@ export async function startExecutorStandIn(
         durationMs: 4200,
         ...(error ? { error } : {}),
       }),
-    heartbeat: () =>
+    heartbeat: (target = {}) =>
       post(callbackRoutes.heartbeat, {
         version: "0.1.0-test",
         contractVersion: CONTRACT_VERSION,
-        target: { kind: "pglite", database: "warehouse", reachable: true },
+        target: { kind: "pglite", database: "warehouse", reachable: true, ...target },
         freeDiskBytes: 50 * 1024 ** 3,
         runningJobs: [],
         queuedJobs: 0,

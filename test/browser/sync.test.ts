@@ -189,11 +189,28 @@ describe.sequential("an app from creation to a failed sync", () => {
     await dashboard.screenshot(page, "scheduling");
   });
 
-  it("shows the executor's heartbeat and the day's figures on the Overview", async () => {
-    await executor.heartbeat();
+  it("shows the executor's heartbeat, its target checks and the day's figures on the Overview", async () => {
+    await executor.heartbeat({
+      kind: "mssql",
+      host: "sql01",
+      checks: [
+        { check: "connection", status: "ok", detail: "reached sql01:1433" },
+        {
+          check: "permissions",
+          status: "fail",
+          detail: "missing CREATE TABLE; GRANT CREATE TABLE TO <user>",
+        },
+      ],
+      checkedAt: Date.now(),
+    });
     await page.getByRole("link", { name: "Overview" }).click();
     await page.getByTestId("executor").waitFor();
     expect(await page.getByTestId("executor").textContent()).toMatch(/online.*test-executor/s);
+    const checks = page.getByTestId("target-checks").getByRole("listitem");
+    expect(await checks.allTextContents()).toEqual([
+      expect.stringMatching(/^\s*ok\s+connection: reached sql01:1433\s*$/),
+      expect.stringMatching(/^\s*fail\s+permissions: missing CREATE TABLE; GRANT CREATE TABLE TO <user>\s*$/),
+    ]);
     expect(await page.getByText("1,700").count()).toBeGreaterThan(0);
     await dashboard.screenshot(page, "overview");
   });

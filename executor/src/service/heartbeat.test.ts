@@ -66,6 +66,50 @@ describe("buildHeartbeat", () => {
   });
 });
 
+describe("the start-up preflight in the heartbeat", () => {
+  it.skipIf(!process.env.PG_URL)(
+    "runs against a real PostgreSQL and sends its lines at once, accepted by the contract",
+    async () => {
+      const sender = new HeartbeatSender(deps(process.env.PG_URL!));
+      const result = await sender.checkTarget();
+      expect(result?.checks.map((c) => `${c.check}:${c.status}`)).toEqual([
+        "connection:ok",
+        "server version:ok",
+        "permissions:ok",
+      ]);
+      expect(convex.refused).toEqual([]);
+      expect(convex.heartbeats).toHaveLength(1);
+      expect(convex.heartbeats[0]!.target.checks).toEqual(result!.checks);
+      expect(convex.heartbeats[0]!.target.checkedAt).toBe(result!.checkedAt);
+      // Later heartbeats keep carrying them.
+      await sender.sendNow();
+      expect(convex.heartbeats[1]!.target.checks).toEqual(result!.checks);
+    },
+  );
+
+  it("reports where an unreachable SQL Server stops, without its credentials", async () => {
+    const sender = new HeartbeatSender(
+      deps("Server=127.0.0.1,1;Database=dw;User Id=loader;Password=Very$ecret1", {
+        probe: async () => ({ reachable: false, error: "connect ECONNREFUSED" }),
+      }),
+    );
+    const result = await sender.checkTarget();
+    expect(result?.checks).toEqual([
+      { check: "connection", status: "fail", detail: expect.stringContaining("cannot reach 127.0.0.1:1") },
+    ]);
+    expect(convex.heartbeats[0]!.target.checks).toEqual(result!.checks);
+    expect(JSON.stringify(convex.heartbeats)).not.toMatch(/Very\$ecret1|loader/);
+  });
+
+  it("runs none for an embedded warehouse, which a job may hold open", async () => {
+    const sender = new HeartbeatSender(deps(`pglite:${tempDir("hb-pf")}/w`));
+    expect(await sender.checkTarget()).toBeUndefined();
+    expect(convex.heartbeats).toHaveLength(0);
+    await sender.sendNow();
+    expect(convex.heartbeats[0]!.target.checks).toBeUndefined();
+  });
+});
+
 describe("HeartbeatSender", () => {
   it("delivers a signed heartbeat the control plane accepts, and says so when it is down", async () => {
     const sender = new HeartbeatSender(deps(`pglite:${tempDir("hb")}/w`));

@@ -12,7 +12,8 @@ export type { PreflightCheck };
 /** How long each connection attempt and query of a preflight may take. */
 export const PREFLIGHT_TIMEOUT_MS = 15_000;
 
-export async function preflightTarget(spec: TargetSpec, schema: string): Promise<PreflightCheck[]> {
+/** `schema`: the target schema of the import to check for; without it, what any app's import needs. */
+export async function preflightTarget(spec: TargetSpec, schema?: string): Promise<PreflightCheck[]> {
   switch (spec.kind) {
     case "mssql": {
       const { mssqlPreflight } = await import("./mssql/preflight.js");

@@ -44,12 +44,10 @@ const server2022: ServerFacts = {
   collation_available: 1,
 };
 
-/** A login with CREATE SCHEMA and CREATE TABLE in a database where none of the three schemas exists yet. */
+/** None of the three schemas exists yet (the login has CREATE SCHEMA and CREATE TABLE: databaseRights). */
 const creator = (name: string): SchemaPermissions => ({
   schema_name: name,
   schema_exists: 0,
-  create_schema: 1,
-  create_table: 1,
   can_alter: null,
   can_insert: null,
   can_select: null,
@@ -59,7 +57,8 @@ const schemas = ["convex", "convex__staging", "convex__retired"];
 
 const healthy: MssqlFacts = {
   server: server2022,
-  permissions: schemas.map(creator),
+  databaseRights: { create_schema: 1, create_table: 1 },
+  schemas: schemas.map(creator),
   logSpace: { total_log_size_in_bytes: "8388608", used_log_space_in_bytes: "2097152" },
   logFiles: [{ size_bytes: "8388608", max_size: 268435456, growth: 8192, is_percent_growth: false }],
 };
@@ -81,7 +80,7 @@ describe("SQL Server preflight statements", () => {
 
 describe("SQL Server preflight verdicts (recorded rows, UNVERIFIED against a server)", () => {
   it("passes a healthy SQL Server 2022 with one line per check, warning about an unverified certificate", () => {
-    const checks = evaluateMssqlFacts(conn, healthy, "convex");
+    const checks = evaluateMssqlFacts(conn, healthy);
     expect(checks.map((c) => c.check)).toEqual([
       "connection",
       "tls",
@@ -104,7 +103,7 @@ describe("SQL Server preflight verdicts (recorded rows, UNVERIFIED against a ser
       /^6 MB free of 8 MB; the log grows automatically up to 2048\.0 GB/,
     );
     expect(preflightExitCode(checks)).toBe(0);
-    expect(line(evaluateMssqlFacts(verified, healthy, "convex"), "tls")).toEqual({
+    expect(line(evaluateMssqlFacts(verified, healthy), "tls")).toEqual({
       check: "tls",
       status: "ok",
       detail: "encrypted, server certificate verified",
@@ -115,22 +114,20 @@ describe("SQL Server preflight verdicts (recorded rows, UNVERIFIED against a ser
     const checks = evaluateMssqlFacts(
       conn,
       facts({
-        permissions: [
+        databaseRights: { create_schema: 0, create_table: 0 },
+        schemas: [
           {
             schema_name: "convex",
             schema_exists: 1,
-            create_schema: 0,
-            create_table: 0,
             can_alter: 0,
             can_insert: 1,
             can_select: 1,
             can_delete: 0,
           },
-          { ...creator("convex__staging"), create_schema: 0, create_table: 0 },
-          { ...creator("convex__retired"), create_schema: 0, create_table: 0 },
+          creator("convex__staging"),
+          creator("convex__retired"),
         ],
       }),
-      "convex",
     );
     const permissions = line(checks, "permissions")!;
     expect(permissions.status).toBe("fail");
@@ -146,19 +143,34 @@ describe("SQL Server preflight verdicts (recorded rows, UNVERIFIED against a ser
     const granted = (name: string): SchemaPermissions => ({
       schema_name: name,
       schema_exists: 1,
-      create_schema: 0,
-      create_table: 1,
       can_alter: 1,
       can_insert: 1,
       can_select: 1,
       can_delete: 1,
     });
-    const checks = evaluateMssqlFacts(conn, facts({ permissions: schemas.map(granted) }), "convex");
+    const checks = evaluateMssqlFacts(
+      conn,
+      facts({ databaseRights: { create_schema: 0, create_table: 1 }, schemas: schemas.map(granted) }),
+    );
     expect(line(checks, "permissions")!.status).toBe("ok");
   });
 
+  it("without a schema (the executor at start-up) checks what any app's import needs", () => {
+    const verdict = (create_schema: number, create_table: number) =>
+      line(
+        evaluateMssqlFacts(conn, facts({ databaseRights: { create_schema, create_table }, schemas: [] })),
+        "permissions",
+      );
+    expect(verdict(1, 1)).toMatchObject({ status: "ok", detail: expect.stringContaining("CREATE SCHEMA") });
+    expect(verdict(0, 1)).toMatchObject({ status: "warn", detail: expect.stringContaining("must exist") });
+    expect(verdict(1, 0)).toMatchObject({
+      status: "fail",
+      detail: expect.stringContaining("GRANT CREATE TABLE"),
+    });
+  });
+
   it("fails servers older than 2016, passes Azure SQL Database whatever its version number", () => {
-    const old = evaluateMssqlFacts(conn, facts({ server: { product_version: "12.0.6024.0" } }), "convex");
+    const old = evaluateMssqlFacts(conn, facts({ server: { product_version: "12.0.6024.0" } }));
     expect(line(old, "server version")).toMatchObject({
       status: "fail",
       detail: expect.stringMatching(/^SQL Server 2014 .*2016 or later/),
@@ -166,7 +178,6 @@ describe("SQL Server preflight verdicts (recorded rows, UNVERIFIED against a ser
     const azure = evaluateMssqlFacts(
       conn,
       facts({ server: { product_version: "12.0.2000.8", engine_edition: 5, recovery_model_desc: "FULL" } }),
-      "convex",
     );
     expect(line(azure, "server version")).toMatchObject({
       status: "ok",
@@ -176,7 +187,7 @@ describe("SQL Server preflight verdicts (recorded rows, UNVERIFIED against a ser
   });
 
   it("warns about a compatibility level below 130 with the statement that raises it", () => {
-    const checks = evaluateMssqlFacts(conn, facts({ server: { compatibility_level: 110 } }), "convex");
+    const checks = evaluateMssqlFacts(conn, facts({ server: { compatibility_level: 110 } }));
     expect(line(checks, "compatibility level")).toMatchObject({
       status: "warn",
       detail: expect.stringContaining("ALTER DATABASE [warehouse] SET COMPATIBILITY_LEVEL = 130"),
@@ -187,7 +198,6 @@ describe("SQL Server preflight verdicts (recorded rows, UNVERIFIED against a ser
     const checks = evaluateMssqlFacts(
       conn,
       facts({ server: { recovery_model_desc: "FULL", log_reuse_wait_desc: "LOG_BACKUP" } }),
-      "convex",
     );
     expect(line(checks, "recovery model")).toMatchObject({
       status: "warn",
@@ -203,7 +213,6 @@ describe("SQL Server preflight verdicts (recorded rows, UNVERIFIED against a ser
         logSpace: small,
         logFiles: [{ size_bytes: "268435456", max_size: 32768, growth: 0, is_percent_growth: false }],
       }),
-      "convex",
     );
     expect(line(fixed, "log space")).toMatchObject({
       status: "fail",
@@ -215,7 +224,6 @@ describe("SQL Server preflight verdicts (recorded rows, UNVERIFIED against a ser
         logSpace: small,
         logFiles: [{ size_bytes: "268435456", max_size: -1, growth: 10, is_percent_growth: true }],
       }),
-      "convex",
     );
     expect(line(growing, "log space")).toMatchObject({
       status: "ok",
@@ -224,7 +232,6 @@ describe("SQL Server preflight verdicts (recorded rows, UNVERIFIED against a ser
     const hidden = evaluateMssqlFacts(
       conn,
       facts({ logSpace: { error: "The user does not have permission to perform this action." } }),
-      "convex",
     );
     expect(line(hidden, "log space")).toMatchObject({
       status: "warn",
@@ -234,18 +241,16 @@ describe("SQL Server preflight verdicts (recorded rows, UNVERIFIED against a ser
 
   it("fails a read-only or offline database and a missing collation", () => {
     expect(
-      line(evaluateMssqlFacts(conn, facts({ server: { is_read_only: true } }), "convex"), "database"),
+      line(evaluateMssqlFacts(conn, facts({ server: { is_read_only: true } })), "database"),
     ).toMatchObject({
       status: "fail",
       detail: expect.stringContaining("SET READ_WRITE"),
     });
     expect(
-      line(evaluateMssqlFacts(conn, facts({ server: { state_desc: "RESTORING" } }), "convex"), "database")!
-        .status,
+      line(evaluateMssqlFacts(conn, facts({ server: { state_desc: "RESTORING" } })), "database")!.status,
     ).toBe("fail");
     expect(
-      line(evaluateMssqlFacts(conn, facts({ server: { collation_available: 0 } }), "convex"), "collation")!
-        .status,
+      line(evaluateMssqlFacts(conn, facts({ server: { collation_available: 0 } })), "collation")!.status,
     ).toBe("fail");
   });
 });
@@ -328,7 +333,7 @@ describe("SQL Server preflight: where a connect stopped", () => {
     const closed = parseMssqlConnectionString(
       "Server=127.0.0.1,1;Database=dw;User Id=loader;Password=Pa55-secret",
     );
-    const checks = await mssqlPreflight(closed, "convex");
+    const checks = await mssqlPreflight(closed);
     expect(checks).toHaveLength(1);
     expect(checks[0]).toMatchObject({
       check: "connection",

@@ -39,12 +39,15 @@ export const serverFactsSql = `SELECT
 FROM sys.databases AS d
 WHERE d.database_id = DB_ID();`;
 
-/** What the import needs: CREATE TABLE, and per schema either CREATE SCHEMA or rights on the existing one. */
-export const permissionsSql = `SELECT
+/** What an import needs in the database: CREATE TABLE, and CREATE SCHEMA for schemas that do not exist yet. */
+export const databaseRightsSql = `SELECT
+  HAS_PERMS_BY_NAME(DB_NAME(), 'DATABASE', 'CREATE SCHEMA') AS create_schema,
+  HAS_PERMS_BY_NAME(DB_NAME(), 'DATABASE', 'CREATE TABLE') AS create_table;`;
+
+/** Per schema the import uses (target, staging, retired): does it exist, and the rights on it. */
+export const schemaRightsSql = `SELECT
   s.name AS schema_name,
   CASE WHEN SCHEMA_ID(s.name) IS NULL THEN 0 ELSE 1 END AS schema_exists,
-  HAS_PERMS_BY_NAME(DB_NAME(), 'DATABASE', 'CREATE SCHEMA') AS create_schema,
-  HAS_PERMS_BY_NAME(DB_NAME(), 'DATABASE', 'CREATE TABLE') AS create_table,
   HAS_PERMS_BY_NAME(s.name, 'SCHEMA', 'ALTER') AS can_alter,
   HAS_PERMS_BY_NAME(s.name, 'SCHEMA', 'INSERT') AS can_insert,
   HAS_PERMS_BY_NAME(s.name, 'SCHEMA', 'SELECT') AS can_select,
@@ -59,7 +62,13 @@ export const logFilesSql = `SELECT CAST(size AS BIGINT) * 8192 AS size_bytes, ma
 FROM sys.database_files
 WHERE type = 1;`;
 
-export const MSSQL_PREFLIGHT_STATEMENTS = [serverFactsSql, permissionsSql, logSpaceSql, logFilesSql];
+export const MSSQL_PREFLIGHT_STATEMENTS = [
+  serverFactsSql,
+  databaseRightsSql,
+  schemaRightsSql,
+  logSpaceSql,
+  logFilesSql,
+];
 
 export interface ServerFacts {
   product_version: string;
@@ -76,11 +85,14 @@ export interface ServerFacts {
   collation_available: number;
 }
 
+export interface DatabaseRights {
+  create_schema: number | null;
+  create_table: number | null;
+}
+
 export interface SchemaPermissions {
   schema_name: string;
   schema_exists: number;
-  create_schema: number | null;
-  create_table: number | null;
   can_alter: number | null;
   can_insert: number | null;
   can_select: number | null;
@@ -101,7 +113,9 @@ export interface LogFile {
 
 export interface MssqlFacts {
   server: ServerFacts;
-  permissions: SchemaPermissions[];
+  databaseRights: DatabaseRights;
+  /** Empty when no schema was named (the executor at start-up: each app has its own). */
+  schemas: SchemaPermissions[];
   /** An error text when the login may not read sys.dm_db_log_space_usage. */
   logSpace: LogSpace | { error: string };
   logFiles: LogFile[];
@@ -290,7 +304,7 @@ function bytes(n: number): string {
 
 const q = (name: string) => `[${name.replace(/]/g, "]]")}]`;
 
-export function evaluateMssqlFacts(c: MssqlConnection, facts: MssqlFacts, schema: string): PreflightCheck[] {
+export function evaluateMssqlFacts(c: MssqlConnection, facts: MssqlFacts): PreflightCheck[] {
   const s = facts.server;
   const azure = AZURE_EDITIONS[s.engine_edition];
   const out = connectedChecks(c);
@@ -359,7 +373,7 @@ export function evaluateMssqlFacts(c: MssqlConnection, facts: MssqlFacts, schema
     );
   }
 
-  out.push(permissionsLine(facts.permissions, schema));
+  out.push(permissionsLine(facts.databaseRights, facts.schemas));
   out.push(recoveryLine(s, azure));
   out.push(logSpaceLine(facts));
   return out;
@@ -369,18 +383,37 @@ function yes(v: number | null): boolean {
   return v === 1;
 }
 
-function permissionsLine(rows: SchemaPermissions[], schema: string): PreflightCheck {
+function permissionsLine(database: DatabaseRights, schemas: SchemaPermissions[]): PreflightCheck {
   const missing: string[] = [];
   const grants: string[] = [];
   const have: string[] = [];
-  const first = rows[0];
-  if (!first) return checkLine("permissions", "fail", "could not read the permissions of this login");
-  if (!yes(first.create_table)) {
+  if (!yes(database.create_table)) {
     missing.push("CREATE TABLE");
     grants.push("GRANT CREATE TABLE TO <user>");
   } else have.push("CREATE TABLE");
+  if (schemas.length === 0) {
+    // No schema named: what any app's import needs, its schemas being created on first use.
+    if (missing.length)
+      return checkLine(
+        "permissions",
+        "fail",
+        `missing CREATE TABLE; as an administrator: ${grants.join("; ")}`,
+      );
+    if (yes(database.create_schema))
+      return checkLine(
+        "permissions",
+        "ok",
+        "CREATE TABLE and CREATE SCHEMA: each app's schemas can be created",
+      );
+    return checkLine(
+      "permissions",
+      "warn",
+      "no CREATE SCHEMA: every app's schema and its __staging and __retired schemas must exist, with ALTER, " +
+        "INSERT, SELECT, DELETE granted on them (or GRANT CREATE SCHEMA TO <user>)",
+    );
+  }
   const toCreate: string[] = [];
-  for (const row of rows) {
+  for (const row of schemas) {
     if (!yes(row.schema_exists)) {
       toCreate.push(q(row.schema_name));
       continue;
@@ -401,7 +434,7 @@ function permissionsLine(rows: SchemaPermissions[], schema: string): PreflightCh
     } else have.push(`schema ${q(row.schema_name)} exists with ALTER, INSERT, SELECT, DELETE`);
   }
   if (toCreate.length) {
-    if (yes(first.create_schema)) have.push(`CREATE SCHEMA for ${toCreate.join(", ")}`);
+    if (yes(database.create_schema)) have.push(`CREATE SCHEMA for ${toCreate.join(", ")}`);
     else {
       missing.push(`CREATE SCHEMA (schemas ${toCreate.join(", ")} do not exist)`);
       grants.push(
@@ -415,7 +448,7 @@ function permissionsLine(rows: SchemaPermissions[], schema: string): PreflightCh
       "fail",
       `missing ${missing.join("; ")}; as an administrator: ${grants.join("; ")}`,
     );
-  return checkLine("permissions", "ok", `${have.join("; ")} (for schema ${q(schema)} and its staging)`);
+  return checkLine("permissions", "ok", have.join("; "));
 }
 
 function recoveryLine(s: ServerFacts, azure: string | undefined): PreflightCheck {
@@ -466,7 +499,8 @@ function logSpaceLine(facts: MssqlFacts): PreflightCheck {
 // ---------------------------------------------------------------------------------------------------------------
 // Running it.
 
-export async function mssqlPreflight(c: MssqlConnection, schema: string): Promise<PreflightCheck[]> {
+/** `schema`: the target schema of the import to check for; without it, what any app's import needs. */
+export async function mssqlPreflight(c: MssqlConnection, schema?: string): Promise<PreflightCheck[]> {
   const serverErrors: number[] = [];
   const config = mssqlPoolConfig(c, {
     connectionTimeoutMs: PREFLIGHT_TIMEOUT_MS,
@@ -491,17 +525,27 @@ export async function mssqlPreflight(c: MssqlConnection, schema: string): Promis
     };
     const [server] = await run<ServerFacts>(serverFactsSql, { collation: MSSQL_COLLATION });
     if (!server) throw new Error("sys.databases did not list the connected database");
-    const permissions = await run<SchemaPermissions>(permissionsSql, {
-      schema,
-      staging: stagingSchemaName(schema),
-      retired: retiredSchemaName(schema),
-    });
+    const [databaseRights] = await run<DatabaseRights>(databaseRightsSql);
+    const schemas =
+      schema === undefined
+        ? []
+        : await run<SchemaPermissions>(schemaRightsSql, {
+            schema,
+            staging: stagingSchemaName(schema),
+            retired: retiredSchemaName(schema),
+          });
     const logSpace = await run<LogSpace>(logSpaceSql).then(
       (rows) => rows[0] ?? { error: "no row" },
       (error: Error) => ({ error: error.message }),
     );
     const logFiles = await run<LogFile>(logFilesSql);
-    return evaluateMssqlFacts(c, { server, permissions, logSpace, logFiles }, schema);
+    return evaluateMssqlFacts(c, {
+      server,
+      databaseRights: databaseRights ?? { create_schema: null, create_table: null },
+      schemas,
+      logSpace,
+      logFiles,
+    });
   } catch (error) {
     return [
       ...connectedChecks(c),

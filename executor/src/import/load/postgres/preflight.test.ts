@@ -75,6 +75,14 @@ describe.skipIf(!PG_URL)("PostgreSQL preflight (real server)", () => {
     });
   });
 
+  it("without a schema (the executor at start-up) checks CREATE on the database", async () => {
+    const owner = await postgresPreflight({ kind: "postgres", connectionString: PG_URL! });
+    expect(owner.at(-1)).toMatchObject({ check: "permissions", status: "ok" });
+    const restricted = await postgresPreflight({ kind: "postgres", connectionString: asRole() });
+    expect(restricted.at(-1)).toMatchObject({ check: "permissions", status: "warn" });
+    expect(preflightExitCode(restricted)).toBe(0);
+  });
+
   it("fails the connection line for a port nothing listens on, without the password", async () => {
     const checks = await postgresPreflight(
       { kind: "postgres", connectionString: "postgres://etl:hunter22@127.0.0.1:1/dw" },

@@ -60,6 +60,24 @@ export function evaluatePgFacts(
         ),
   );
 
+  if (schemas.length === 0) {
+    // No schema named (the executor at start-up): what any app's import needs, its schemas created on first use.
+    out.push(
+      server.create_schema
+        ? checkLine(
+            "permissions",
+            "ok",
+            `CREATE on database ${ident(server.database_name)}: each app's schemas can be created`,
+          )
+        : checkLine(
+            "permissions",
+            "warn",
+            `no CREATE on database ${ident(server.database_name)}: every app's schema and its __staging schema ` +
+              "must exist with USAGE and CREATE granted (or GRANT CREATE ON DATABASE … TO <user>)",
+          ),
+    );
+    return out;
+  }
   const missing: string[] = [];
   const fixes: string[] = [];
   const have: string[] = [];
@@ -140,9 +158,10 @@ function whereOf(target: PgPreflightTarget): string {
   return `${url.hostname}:${url.port || "5432"}${url.pathname}`;
 }
 
+/** `schema`: the target schema of the import to check for; without it, what any app's import needs. */
 export async function postgresPreflight(
   target: PgPreflightTarget,
-  schema: string,
+  schema?: string,
 ): Promise<PreflightCheck[]> {
   const hide = secretsOf(target);
   let db: Queryable;
@@ -162,7 +181,10 @@ export async function postgresPreflight(
   }
   try {
     const [server] = await db.query<PgServerFacts>(serverFactsSql);
-    const schemas = await db.query<PgSchemaRights>(schemaRightsSql, [[schema, stagingSchemaName(schema)]]);
+    const schemas =
+      schema === undefined
+        ? []
+        : await db.query<PgSchemaRights>(schemaRightsSql, [[schema, stagingSchemaName(schema)]]);
     return [
       checkLine(
         "connection",
