@@ -102,7 +102,7 @@ export class Backend {
       else result = await target.action(makeFunctionReference<"action">(udfPath), decodedArgs);
       return convexToJson(result as never);
     } catch (error) {
-      throw toFailure(error);
+      throw toFailure(error, udfPath);
     } finally {
       if (kind !== "query") await this.checkForWrites();
     }
@@ -170,10 +170,11 @@ export class Backend {
  * "[Request ID: …] Server Error", and only a ConvexError's data gets through (get-convex/convex-backend,
  * crates/application/src/redaction.rs: `RedactedJsError` with `block_logging`, its `Display` and
  * `into_error_payload`). So the dashboard and the demo can rely on nothing else, as in production.
- * HARNESS_DEBUG=1 prints the full error on the harness's stderr (Convex's own logs).
+ * What the client cannot see goes to the harness's stderr, as Convex writes it to the deployment's logs: a plain
+ * error's message always (it is a bug or an outage), every error in full with HARNESS_DEBUG=1.
  */
-export function toFailure(error: unknown): FunctionFailure {
-  if (process.env.HARNESS_DEBUG) console.error("[harness]", error);
+export function toFailure(error: unknown, udfPath = "?"): FunctionFailure {
+  if (process.env.HARNESS_DEBUG) console.error("[harness]", udfPath, error);
   const message = `[Request ID: ${requestId()}] Server Error`;
   // Checked by name: convex-test may hold its own copy of the ConvexError class.
   if (
@@ -182,6 +183,8 @@ export function toFailure(error: unknown): FunctionFailure {
   ) {
     return new FunctionFailure(message, convexToJson((error as ConvexError<never>).data));
   }
+  if (!process.env.HARNESS_DEBUG)
+    console.error(`[harness] ${udfPath} failed: ${error instanceof Error ? error.message : String(error)}`);
   return new FunctionFailure(message, undefined);
 }
 
