@@ -136,6 +136,20 @@ describe("CallbackOutbox", () => {
     expect(readdirSync(path.join(dir, "dead"))).toHaveLength(1);
   });
 
+  it("moves a callback for a job the control plane does not know (404) to dead/ instead of retrying it", async () => {
+    const outbox = await openOutbox();
+    convex.failWith = 404;
+    outbox.start();
+    await outbox.enqueue("complete", completion("j-unknown"));
+    await convex.waitFor((c) => c.refused.length >= 1);
+    convex.failWith = undefined;
+    await outbox.enqueue("complete", completion("j-known"));
+    expect(await outbox.flush(5_000)).toBe(0);
+    expect(convex.refused).toHaveLength(1);
+    expect(convex.completions.map((c) => c.jobId)).toEqual(["j-known"]);
+    expect(readdirSync(path.join(dir, "dead"))).toHaveLength(1);
+  });
+
   it("signs with the shared secret: a receiver with another secret refuses", async () => {
     const outbox = await openOutbox("y".repeat(40));
     outbox.start();
