@@ -1,5 +1,5 @@
 /**
- * Targets the executor's end-to-end tests import into: always a fresh PGlite directory, plus PostgreSQL when
+ * Targets the executor's end-to-end tests import into: always a fresh DuckDB file and a fresh PGlite directory, plus PostgreSQL when
  * PG_URL is set (e.g. postgres://postgres@127.0.0.1:5432/test). `query` reads what landed there.
  */
 import path from "node:path";
@@ -17,6 +17,22 @@ export interface E2eTarget {
 
 export function e2eTargets(): E2eTarget[] {
   const targets: E2eTarget[] = [
+    {
+      name: "DuckDB",
+      fresh: () => `duckdb:${path.join(tempDir("executor-duckdb"), "warehouse.duckdb")}`,
+      query: async <T>(target: string, sql: string) => {
+        const { DuckDBInstance } = await import("@duckdb/node-api");
+        const instance = await DuckDBInstance.create(target.slice("duckdb:".length));
+        const connection = await instance.connect();
+        try {
+          return (await connection.runAndReadAll(sql)).getRowObjectsJS() as T[];
+        } finally {
+          connection.closeSync();
+          instance.closeSync();
+        }
+      },
+      dropSchemas: async () => {},
+    },
     {
       name: "PGlite",
       fresh: () => `pglite:${path.join(tempDir("executor-pglite"), "warehouse")}`,

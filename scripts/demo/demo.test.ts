@@ -11,7 +11,7 @@ import { listLoadedTables } from "../../executor/src/import/inventory.js";
 import { startDemo, type Demo } from "./demo.js";
 import { SHOP_ROW_COUNTS } from "./sampleShop.js";
 
-// The demo as a newcomer gets it, on free ports: real functions, real executor process, PGlite warehouse.
+// The demo as a newcomer gets it, on free ports: real functions, real executor process, DuckDB warehouse.
 let demo: Demo;
 let dataDir: string;
 let log = "";
@@ -59,7 +59,7 @@ describe.sequential("npm run demo", () => {
     expect(executors.map((e) => [e.executorId, e.online])).toEqual([["demo-executor", true]]);
   });
 
-  it("syncs every table of the shop snapshot into the PGlite warehouse", async () => {
+  it("syncs every table of the shop snapshot into the DuckDB warehouse", async () => {
     const started = (await demo.client.mutation(makeFunctionReference<"mutation">("jobs:trigger"), {
       appId: demo.appId,
     })) as { jobId: string; created: boolean };

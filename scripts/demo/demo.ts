@@ -1,6 +1,6 @@
 /**
  * The offline demo, as one function: the harness hosting convex/ (test/harness), the built dashboard, the
- * real executor in its own process with an embedded PGlite warehouse, and a stand-in source deployment that
+ * real executor in its own process with an embedded DuckDB warehouse, and a stand-in source deployment that
  * serves a generated shop snapshot. An admin account and the demo app are created through the real functions,
  * so "Sync Now" is one click away. `scripts/demo/main.ts` prints the result; the test drives it.
  */
@@ -50,7 +50,7 @@ export interface Demo {
   source: { url: string; deployKey: string };
   admin: { email: string; password: string };
   appId: string;
-  /** `pglite:<dir>`: the warehouse the executor imports into. */
+  /** `duckdb:<file>`: the warehouse the executor imports into. */
   warehouseTarget: string;
   schema: string;
   harness: Harness;
@@ -65,7 +65,7 @@ export const DEFAULT_ADMIN = { email: "demo@example.com", password: "demo-passwo
 export async function startDemo(options: DemoOptions = {}): Promise<Demo> {
   const output = options.output ?? process.stdout;
   const dataDir = path.resolve(options.dataDir ?? path.join(ROOT, ".data"));
-  const warehouseDir = path.join(dataDir, "demo-warehouse");
+  const warehouseFile = path.join(dataDir, "demo-warehouse.duckdb");
   const executorDir = path.join(dataDir, "demo-executor");
   const sourceDir = path.join(dataDir, "demo-source");
   const admin = options.admin ?? DEFAULT_ADMIN;
@@ -138,7 +138,7 @@ export async function startDemo(options: DemoOptions = {}): Promise<Demo> {
       cleanups.push(() => site!.close());
     }
 
-    const warehouseTarget = `pglite:${warehouseDir}`;
+    const warehouseTarget = `duckdb:${warehouseFile}`;
     const executor = startExecutorProcess(
       {
         ...childEnv,

@@ -20,9 +20,9 @@ function parsePort(flag: string, value: string | undefined, fallback: number): n
 }
 
 function banner(demo: Demo): string {
-  const absolute = demo.warehouseTarget.slice("pglite:".length);
+  const absolute = demo.warehouseTarget.slice("duckdb:".length);
   const relative = path.relative(process.cwd(), absolute);
-  const warehouseDir = relative.startsWith("..") || path.isAbsolute(relative) ? absolute : relative;
+  const warehouseFile = relative.startsWith("..") || path.isAbsolute(relative) ? absolute : relative;
   return [
     "",
     "The demo is running. Nothing here needs an account or the internet.",
@@ -35,9 +35,10 @@ function banner(demo: Demo): string {
     `    Deployment URL ${demo.source.url}`,
     `    Deploy key     ${demo.source.deployKey}`,
     "",
-    `  Warehouse        PGlite in ${warehouseDir} (schema "${demo.schema}"); row counts are printed here after`,
-    "                   each successful sync, or any time after Ctrl-C with:",
-    `    npm run warehouse -- --target pglite:${warehouseDir} --schema ${demo.schema}`,
+    `  Warehouse        DuckDB file ${warehouseFile} (schema "${demo.schema}"); row counts are printed here after`,
+    "                   each successful sync, or any time no sync runs (or after Ctrl-C) with:",
+    `    npm run warehouse -- --target duckdb:${warehouseFile} --schema ${demo.schema}`,
+    `                   or open it in the DuckDB CLI: duckdb -readonly ${warehouseFile}`,
     "",
     `  Control plane    ${demo.cloudUrl} (convex/ hosted in this process, data in memory)`,
     `  Executor         ${demo.executorUrl} (the real one, output prefixed [executor])`,

@@ -3,10 +3,10 @@ import { parseImportArgs, UsageError } from "./args.js";
 import { bar, describeTable } from "./progress.js";
 
 describe("import command arguments", () => {
-  it("defaults to the embedded PGlite warehouse and schema convex", () => {
+  it("defaults to the embedded DuckDB warehouse file and schema convex", () => {
     expect(parseImportArgs(["snap.zip"])).toEqual({
       snapshotPath: "snap.zip",
-      target: "pglite:./.data/warehouse",
+      target: "duckdb:./.data/warehouse.duckdb",
       schema: "convex",
       tables: null,
       includeStorage: false,

@@ -8,7 +8,7 @@ export const USAGE = `Usage: npm run import -- <snapshot.zip> [options]
 Imports a Convex snapshot export into a SQL warehouse, all tables swapped in together.
 
 Options:
-  --target <url>       mssql://user:pass@host:1433/db, an ADO string (Server=…;Database=…),
+  --target <url>       duckdb:<file>, mssql://user:pass@host:1433/db, an ADO string (Server=…;Database=…),
                        postgres://user@host:5432/db, or pglite:<dir>   (default: ${DEFAULT_TARGET})
   --schema <name>      SQL schema for the tables (default: convex)
   --tables <a,b,...>   only these tables (component tables as component/table)

@@ -19,7 +19,7 @@ describe("npm run import", () => {
       { name: "jobs", component: "workpool", docs: [] },
     ]);
     const dir = await mkdtemp(path.join(os.tmpdir(), "cli-"));
-    const result = run([zip, "--target", `pglite:${dir}`]);
+    const result = run([zip, "--target", `duckdb:${dir}/warehouse.duckdb`]);
     expect(result.status, result.stderr).toBe(0);
     expect(result.stdout).toContain("✓ users: 1 rows");
     expect(result.stdout).toMatch(/table\s+sql table\s+rows\s+columns\s+size\s+seconds/);

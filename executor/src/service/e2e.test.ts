@@ -101,7 +101,7 @@ for (const target of e2eTargets()) {
       ]);
       const tables = await target.query<{ table_name: string }>(
         targetUrl,
-        `SELECT table_name FROM information_schema.tables WHERE table_schema = '${schema}' AND table_name NOT LIKE '\\_convex%' ORDER BY 1`,
+        `SELECT table_name FROM information_schema.tables WHERE table_schema = '${schema}' AND NOT starts_with(table_name, '_convex') ORDER BY 1`,
       );
       expect(tables.map((t) => t.table_name)).toEqual(["profiles", "userProgress"]);
     });

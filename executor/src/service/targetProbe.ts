@@ -1,7 +1,7 @@
 /**
  * Is the target reachable? A light check for the heartbeat: log in and run `SELECT 1` for PostgreSQL and
- * SQL Server; for DuckDB and PGlite, that the warehouse's directory (or the nearest existing parent) is writable. Error texts never
- * include the connection string.
+ * SQL Server; for DuckDB and PGlite, that the warehouse's directory (or the nearest existing parent) is
+ * writable. Error texts never include the connection string.
  */
 import { constants } from "node:fs";
 import { access } from "node:fs/promises";
