@@ -1,9 +1,9 @@
 import { afterEach, describe, expect, test, vi } from "vitest";
-import { internal } from "./_generated/api";
+import { api, internal } from "./_generated/api";
 import type { Doc, Id } from "./_generated/dataModel";
 import { scheduleStep } from "./lib/jobSteps";
 import { WATCHDOG_PAGE } from "./maintenance";
-import { createApp, newTest, scheduled, type T } from "./test/harness.testkit";
+import { asAdmin, createApp, newTest, scheduled, type T } from "./test/harness.testkit";
 
 afterEach(() => {
   vi.useRealTimers();
@@ -137,7 +137,27 @@ describe("watchdog and dead scheduled steps", () => {
     });
   });
 
-  test("a pending step, and every step a trigger schedules, leave the job alone", async () => {
+  test("a step gone from _scheduled_functions fails the attempt", async () => {
+    const t = newTest();
+    const appId = await createApp(t);
+    const jobId = await insertJob(t, appId);
+    await t.run(async (ctx) => {
+      await scheduleStep(ctx, jobId, 60_000, internal.exports.checkExport, { jobId, attempt: 1, check: 1 });
+      const step = (await ctx.db.get(jobId))!.step!;
+      // An id of the right table that names no row (convex-test's id format: a counter, then the table name).
+      const gone = step.functionId.replace(/^\d+/, (n) => "9".repeat(n.length)) as typeof step.functionId;
+      expect(await ctx.db.system.get(gone)).toBeNull();
+      await ctx.db.patch(jobId, { step: { ...step, functionId: gone } });
+    });
+    await fullWatchdogPass(t);
+    expect(await job(t, jobId)).toMatchObject({
+      status: "queued",
+      attempt: 2,
+      error: { code: "step_failed", message: expect.stringMatching(/is gone from _scheduled_functions/) },
+    });
+  });
+
+  test("a trigger tracks its first step; a pending step leaves the job alone", async () => {
     const t = newTest();
     const appId = await createApp(t);
     const jobId = await insertJob(t, appId);
@@ -146,5 +166,12 @@ describe("watchdog and dead scheduled steps", () => {
     );
     expect(await fullWatchdogPass(t)).toMatchObject({ failed: 0 });
     expect(await job(t, jobId)).toMatchObject({ status: "exporting", attempt: 1 });
+
+    const triggered = await (
+      await asAdmin(t)
+    ).mutation(api.jobs.trigger, { appId: await createApp(t, { slug: "other" }) });
+    const step = (await job(t, triggered.jobId))?.step;
+    expect(step?.name).toBe("exports:startExport");
+    expect((await t.run((ctx) => ctx.db.system.get(step!.functionId)))?.state.kind).toBe("pending");
   });
 });
