@@ -2,7 +2,9 @@
  * A job's steps (export request, export checks, dispatch) run as scheduled functions. Each is scheduled through
  * {@link scheduleStep}, which keeps the scheduled function's id on the job, so the watchdog (maintenance.ts) can
  * read its state in `_scheduled_functions` and notice a step that died: an action killed by a restart or a
- * timeout ends `failed`, and then nothing would ever move the job on.
+ * timeout ends `failed`, and then nothing would ever move the job on. (Scheduled actions run at most once and are
+ * not retried; a completed row is kept for 7 days: docs.convex.dev/scheduling/scheduled-functions. The states are
+ * those of `SystemDataModel["_scheduled_functions"]` in node_modules/convex/dist/esm-types/server/schema.d.ts.)
  */
 import {
   getFunctionName,
