@@ -3,12 +3,11 @@
  * compiled by the npm package antlr4ts-sql. `tsqlSyntaxErrors(text)` parses a whole batch (rule `tsql_file`)
  * and returns every lexer and parser error, empty when the text parses.
  *
- * antlr4ts-sql 1.1.0 asks for `antlr4ts@^0.5.0-alpha.4` and requires deep paths like `antlr4ts/Lexer`; npm
- * resolves that range to 0.5.0-dev, which keeps those files under `dist/` (and whose index cannot be loaded:
- * XPathLexer extends Lexer before Lexer is defined). A resolve hook sends such a path to `dist/` when it does not
- * resolve as written, so this works with either layout.
+ * antlr4ts-sql 1.1.0 requires deep paths like `antlr4ts/Lexer`, which only the 0.5.0-alpha releases have (0.5.0-dev
+ * keeps them under `dist/` and its index cannot be loaded); package.json's `overrides` pins antlr4ts to
+ * 0.5.0-alpha.4, which npm installs beside antlr4ts-sql, so both are required from there.
  */
-import { createRequire, registerHooks } from "node:module";
+import { createRequire } from "node:module";
 
 interface SyntaxListener {
   syntaxError(recognizer: unknown, offending: unknown, line: number, column: number, message: string): void;
@@ -18,24 +17,9 @@ interface Recognizer {
   addErrorListener(listener: SyntaxListener): void;
 }
 
-let hooked = false;
 function antlr() {
-  if (!hooked) {
-    registerHooks({
-      resolve(specifier, context, nextResolve) {
-        try {
-          return nextResolve(specifier, context);
-        } catch (err) {
-          const deep = /^antlr4ts\/(?!dist\/)(.+)$/.exec(specifier);
-          if (!deep) throw err;
-          return nextResolve(`antlr4ts/dist/${deep[1]}`, context);
-        }
-      },
-    });
-    hooked = true;
-  }
-  const require = createRequire(import.meta.url);
-  const dist = "antlr4ts-sql/dist/src";
+  const require = createRequire(createRequire(import.meta.url).resolve("antlr4ts-sql"));
+  const dist = "./src";
   return {
     ANTLRInputStream: (
       require("antlr4ts/ANTLRInputStream") as { ANTLRInputStream: new (s: string) => unknown }
