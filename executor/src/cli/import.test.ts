@@ -27,7 +27,7 @@ describe("npm run import", () => {
     expect(result.stdout).toContain("Loaded 1 rows in 2 tables");
   });
 
-  it("exits 1 with the place of the problem for a bad snapshot, and 2 for bad usage", async () => {
+  it("exits 1 with the place of the problem for a bad snapshot or what to do about the target, and 2 for bad usage", async () => {
     const dir = await mkdtemp(path.join(os.tmpdir(), "cli-"));
     const notZip = path.join(dir, "broken.zip");
     await writeFile(notZip, "this is not a zip");
@@ -35,6 +35,11 @@ describe("npm run import", () => {
     expect(bad.status).toBe(1);
     expect(bad.stderr).toMatch(/^error: bad snapshot: broken\.zip: not a readable ZIP archive/m);
     expect(bad.stderr).toContain("Nothing was changed in the target.");
+
+    const zip = await tempSnapshot([{ name: "users", docs: [{ _creationTime: 1.7e12, _id: fakeId(1) }] }]);
+    const unreachable = run([zip, "--target", "postgres://loader@127.0.0.1:1/warehouse"]);
+    expect(unreachable.status).toBe(1);
+    expect(unreachable.stderr).toMatch(/could not be reached.*\(ECONNREFUSED\)/);
 
     const usage = run(["--target", "mysql://x/y", notZip]);
     expect(usage.status).toBe(2);

@@ -11,6 +11,7 @@ import {
   SnapshotFormatError,
 } from "../import/index.js";
 import { formatPreflight, preflightExitCode, preflightTarget } from "../import/load/preflight.js";
+import { classifyTargetError } from "../import/load/targetErrors.js";
 import { parseImportArgs, USAGE, UsageError } from "./args.js";
 import { formatBytes, formatCount, renderTable } from "./format.js";
 import { ProgressPrinter } from "./progress.js";
@@ -92,6 +93,8 @@ async function main(): Promise<number> {
     const e = err as Error;
     const prefix = err instanceof SnapshotFormatError ? "bad snapshot" : "import failed";
     process.stderr.write(`error: ${prefix}: ${e.message}\nNothing was changed in the target.\n`);
+    const target = classifyTargetError(err);
+    if (target) process.stderr.write(`${target.explanation} (${target.reference})\n`);
     if (process.env.DEBUG) process.stderr.write(`${e.stack}\n`);
     return 1;
   }
