@@ -51,10 +51,10 @@ for (const target of testTargets()) {
       await importSnapshot({ snapshotPath: before, target: url, schema });
       const state = async () => ({
         a: await target.query(url, `SELECT v FROM "${schema}".a`),
-        big: await target.query(url, `SELECT count(*)::int AS n, min(v) AS v FROM "${schema}".big`),
+        big: await target.query(url, `SELECT CAST(count(*) AS INT) AS n, min(v) AS v FROM "${schema}".big`),
         meta: await target.query(
           url,
-          `SELECT convex_table, row_count::int AS n FROM "${schema}"._convex_tables ORDER BY 1`,
+          `SELECT convex_table, CAST(row_count AS INT) AS n FROM "${schema}"._convex_tables ORDER BY 1`,
         ),
       });
       const expected = await state();

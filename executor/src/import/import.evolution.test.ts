@@ -54,7 +54,7 @@ for (const target of testTargets()) {
       ]);
       const rows = await target.query(
         url,
-        `SELECT a::text AS a, gone, added FROM "${schema}".items ORDER BY "_id"`,
+        `SELECT ${target.text("a")} AS a, gone, added FROM "${schema}".items ORDER BY "_id"`,
       );
       expect(rows).toEqual([
         { a: '"one"', gone: null, added: true },
@@ -81,8 +81,10 @@ for (const target of testTargets()) {
       ]);
       const [row] = await target.query<{ n: number; texts: number; lates: number; sum: number }>(
         url,
-        `SELECT count(*)::int AS n, count(*) FILTER (WHERE v::text LIKE '"%')::int AS texts,
-                count(late)::int AS lates, sum(late)::float8 AS sum FROM "${schema}".big`,
+        `SELECT CAST(count(*) AS INT) AS n,
+                CAST(SUM(CASE WHEN ${target.text("v")} LIKE '"%' THEN 1 ELSE 0 END) AS INT) AS texts,
+                CAST(count(late) AS INT) AS lates, CAST(sum(late) AS DOUBLE PRECISION) AS sum
+           FROM "${schema}".big`,
       );
       expect(row).toEqual({
         n: 5000,
@@ -116,7 +118,10 @@ for (const target of testTargets()) {
         { _id: fakeId(1), total: 9.5 },
       ]);
       expect(
-        await target.query(url, `SELECT qty::text AS qty, note FROM "${schema}".orders ORDER BY "_id"`),
+        await target.query(
+          url,
+          `SELECT ${target.text("qty")} AS qty, note FROM "${schema}".orders ORDER BY "_id"`,
+        ),
       ).toEqual([
         { qty: '"many"', note: "new field" },
         { qty: "3", note: null },

@@ -19,11 +19,11 @@ for (const target of testTargets()) {
       ]);
       await importSnapshot({ snapshotPath: good, target: url, schema });
       const snapshot = async () => ({
-        a: await target.query(url, `SELECT "_id", x::text AS x FROM "${schema}".a ORDER BY 1`),
+        a: await target.query(url, `SELECT "_id", ${target.text("x")} AS x FROM "${schema}".a ORDER BY 1`),
         b: await target.query(url, `SELECT "_id", y FROM "${schema}".b ORDER BY 1`),
         meta: await target.query(
           url,
-          `SELECT convex_table, row_count::int AS n FROM "${schema}"._convex_tables ORDER BY 1`,
+          `SELECT convex_table, CAST(row_count AS INT) AS n FROM "${schema}"._convex_tables ORDER BY 1`,
         ),
         staging: await target.query(url, target.stagingCountSql(schema)),
       });

@@ -53,7 +53,7 @@ for (const target of testTargets()) {
       await importSnapshot({ snapshotPath: zip, target: url, schema });
       const rows = await target.query<{ list: string; one: string }>(
         url,
-        `SELECT list::text AS list, one::text AS one FROM "${schema}".floats ORDER BY "_id"`,
+        `SELECT ${target.text("list")} AS list, ${target.text("one")} AS one FROM "${schema}".floats ORDER BY "_id"`,
       );
       const tokens = rows[0]!.list.replace(/^\[|\]$/g, "").split(/,\s*/);
       expect(tokens).toHaveLength(floats.length);

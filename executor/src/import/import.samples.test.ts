@@ -32,7 +32,7 @@ for (const target of testTargets()) {
       });
       const [counts] = await target.query<{ n: number; with_indices: number }>(
         url,
-        `SELECT count(*)::int AS n, count("blankWordIndices")::int AS with_indices FROM "${schema}".sentences`,
+        `SELECT CAST(count(*) AS INT) AS n, CAST(count("blankWordIndices") AS INT) AS with_indices FROM "${schema}".sentences`,
       );
       expect(counts!.n).toBe(74);
       expect(counts!.with_indices).toBeGreaterThan(0);
@@ -70,7 +70,7 @@ for (const target of testTargets()) {
       expect(result.tables).toMatchObject([{ table: "messages", rows: 0, columns: 3 }]);
       const [row] = await target.query<{ n: number }>(
         url,
-        `SELECT count(*)::int AS n FROM "${schema}".messages`,
+        `SELECT CAST(count(*) AS INT) AS n FROM "${schema}".messages`,
       );
       expect(row!.n).toBe(0);
     });

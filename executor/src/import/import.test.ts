@@ -48,9 +48,10 @@ for (const target of testTargets()) {
       expect(result.snapshotTs).toBe("1745162191687970000");
       const rows = await target.query<Record<string, unknown>>(
         url,
-        `SELECT "_id", "_creationTime", "_creationTimeUtc", name, age::text AS age, big::text AS big,
-                small::text AS small, score, active, ${target.hexSql("avatar")} AS avatar, tags::text AS tags,
-                address::text AS address
+        `SELECT "_id", "_creationTime", "_creationTimeUtc", name, ${target.text("age")} AS age,
+                ${target.text("big")} AS big, ${target.text("small")} AS small, score, active,
+                ${target.hexSql("avatar")} AS avatar, ${target.text("tags")} AS tags,
+                ${target.text("address")} AS address
            FROM "${schema}".users ORDER BY name`,
       );
       expect(rows).toHaveLength(2);
@@ -94,7 +95,8 @@ for (const target of testTargets()) {
       });
       const tables = await target.query(
         url,
-        `SELECT convex_table, component, sql_table, row_count::int AS row_count, snapshot_ts::text AS snapshot_ts FROM "${schema}"._convex_tables`,
+        `SELECT convex_table, component, sql_table, CAST(row_count AS INT) AS row_count,
+                ${target.text("snapshot_ts")} AS snapshot_ts FROM "${schema}"._convex_tables`,
       );
       expect(tables).toEqual([
         {
