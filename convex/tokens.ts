@@ -3,7 +3,7 @@
  * stored; the token is shown once, when it is created. Each token has a scope: the apps it may trigger and read,
  * or explicitly all apps (httpApi.ts answers 404 for an app outside it).
  */
-import { ConvexError, v } from "convex/values";
+import { v } from "convex/values";
 import { internal } from "./_generated/api";
 import type { Doc, Id } from "./_generated/dataModel";
 import { internalMutation, type MutationCtx, type QueryCtx } from "./_generated/server";
@@ -40,7 +40,7 @@ export function tokenAllowsApp(token: Doc<"apiTokens">, appId: Id<"apps">): bool
   return scope.kind === "all" || scope.appIds.includes(appId);
 }
 
-const scopeError = (message: string) => new ConvexError({ code: "invalid_input", field: "scope", message });
+const scopeError = (message: string) => invalidInput("scope", message);
 
 /** Checks a requested scope: at least one app, each existing, no repeats. Throws naming the problem. */
 async function checkedScope(ctx: MutationCtx, scope: TokenScope): Promise<TokenScope> {
