@@ -32,7 +32,7 @@ export function classifyPostgresError(error: object): TargetFailure | null {
         "target_duplicate_id",
         ref,
         "Two documents of one table have the same _id, so the primary key cannot be built; nothing was changed. " +
-          "Convex ids are unique, so the snapshot is damaged: check the table named below in the export.",
+          "Convex ids are unique, so this export is damaged: sync again for a new one, and report the table named at the end if it repeats.",
       );
     case "42501":
       return terminal(
