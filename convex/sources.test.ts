@@ -2,9 +2,11 @@ import { afterEach, describe, expect, test } from "vitest";
 import { startConvexSource, type ConvexSource } from "../test/standins/convexSource";
 import { api } from "./_generated/api";
 import {
+  checkSourceAccess,
   classifyDeployKey,
   listTables,
   normalizeDeploymentUrl,
+  parseExportDocument,
   SourceDeploymentError,
 } from "./lib/sourceDeployment";
 import { asAdmin, createApp, newTest } from "./test/harness.testkit";
@@ -157,6 +159,27 @@ describe("deployment URLs and deploy keys", () => {
     });
     expect(classifyDeployKey("preview:happy-animal-456|abc")).toMatchObject({ type: "preview" });
     expect(classifyDeployKey("convex-self-hosted|01abcdef")).toMatchObject({ type: "legacy" });
+  });
+
+  test("a key of another cloud deployment than the URL's is refused before anything is sent", async () => {
+    const error = await failure(
+      checkSourceAccess({
+        url: "https://happy-animal-123.convex.cloud",
+        deployKey: "prod:other-deploy-456|abc",
+      }),
+    );
+    expect(error).toMatchObject({ kind: "key_rejected" });
+    expect(error.message).toContain("belongs to deployment other-deploy-456");
+  });
+
+  test("export timestamps must be int64 decimal strings: a JS number cannot hold a ns timestamp", () => {
+    const doc = { _id: "k1", state: "completed", complete_ts: "1795932784753000001", expiration_ts: "1" };
+    expect(parseExportDocument({ ...doc, start_ts: "1795932784753000000" })).toMatchObject({
+      startTs: "1795932784753000000",
+    });
+    expect(() => parseExportDocument({ ...doc, start_ts: 1795932784753000000 })).toThrow(
+      /int64 decimal strings/,
+    );
   });
 });
 
