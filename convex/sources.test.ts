@@ -124,6 +124,9 @@ describe("deployment URLs and deploy keys", () => {
     expect(() => normalizeDeploymentUrl("https://happy-animal-123.convex.site")).toThrow(
       /HTTP-actions address; use its API address https:\/\/happy-animal-123\.convex\.cloud/,
     );
+    expect(() =>
+      normalizeDeploymentUrl("https://dashboard.convex.dev/t/team/shop/happy-animal-123/data"),
+    ).toThrow(/Convex dashboard's address; use the deployment's API URL/);
   });
 
   test("http only to loopback, or to a private host when the app allows it explicitly", () => {

@@ -134,6 +134,12 @@ export function normalizeDeploymentUrl(raw: string, options: { allowInsecureHttp
       `${url.origin} is the deployment's HTTP-actions address; use its API address ` +
         `https://${host.slice(0, -".convex.site".length)}.convex.cloud`,
     );
+  if (host === "dashboard.convex.dev")
+    throw new SourceDeploymentError(
+      "bad_url",
+      "that is the Convex dashboard's address; use the deployment's API URL https://<name>.convex.cloud " +
+        "(the deployment's Settings page shows it)",
+    );
   if (url.protocol !== "https:" && url.protocol !== "http:")
     throw new SourceDeploymentError("bad_url", `deployment URL ${url.origin} must use https`);
   if (url.username || url.password)
