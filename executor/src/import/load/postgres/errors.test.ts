@@ -1,4 +1,7 @@
 import { randomBytes } from "node:crypto";
+import { mkdtemp } from "node:fs/promises";
+import os from "node:os";
+import path from "node:path";
 import pg from "pg";
 import { afterAll, describe, expect, it } from "vitest";
 import { fakeId, tempSnapshot } from "../../../../../test/fixtures/snapshot-zip.js";
@@ -47,6 +50,22 @@ describe("PostgreSQL errors by SQLSTATE", () => {
     const refused = Object.assign(new Error("connect ECONNREFUSED 127.0.0.1:1"), { code: "ECONNREFUSED" });
     expect(classifyTargetError(refused)).toMatchObject({ code: "target_unreachable", retryable: true });
     expect(classifyTargetError(new Error("something else"))).toBeNull();
+  });
+});
+
+describe("PGlite's errors are PostgreSQL's", () => {
+  it("a duplicate _id in the embedded warehouse fails at once as target_duplicate_id", async () => {
+    const dir = await mkdtemp(path.join(os.tmpdir(), "pglite-errors-"));
+    const docs = [1, 2].map((n) => ({ _creationTime: 1.7e12 + n, _id: fakeId(1) }) as ConvexObject);
+    const snapshot = await tempSnapshot([{ name: "users", docs }]);
+    const error: unknown = await importSnapshot({ snapshotPath: snapshot, target: `pglite:${dir}` }).then(
+      () => expect.unreachable("the import succeeded"),
+      (e: unknown) => e,
+    );
+    expect(describeFailure(error, live, []).error).toMatchObject({
+      code: "target_duplicate_id",
+      retryable: false,
+    });
   });
 });
 
