@@ -8,13 +8,8 @@ import { internalAction, internalMutation } from "./_generated/server";
 import { appendEvent, failAttempt, jobForStep, transitionJob } from "./jobs";
 import { scheduleStep } from "./lib/jobSteps";
 import { decryptSecret } from "./lib/crypto";
-import {
-  latestExport,
-  nsToMs,
-  requestExport,
-  SourceDeploymentError,
-  type ExportState,
-} from "./lib/sourceDeployment";
+import { latestExport, nsToMs, requestExport, type ExportState } from "./lib/sourceDeployment";
+import { SourceDeploymentError } from "./lib/sourceError";
 
 export const FIRST_CHECK_DELAY_MS = 5_000;
 export const MAX_CHECK_DELAY_MS = 60_000;

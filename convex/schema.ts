@@ -96,7 +96,7 @@ export default defineSchema({
     slug: v.string(),
     deploymentUrl: v.string(),
     /**
-     * Self-hosted source on a private network reached over plain http (lib/sourceDeployment.ts
+     * Self-hosted source on a private network reached over plain http (lib/sourceUrl.ts
      * `normalizeDeploymentUrl`): the deploy key then travels unencrypted. Absent = false.
      */
     allowInsecureHttp: v.optional(v.boolean()),

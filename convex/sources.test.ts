@@ -1,14 +1,10 @@
 import { afterEach, describe, expect, test } from "vitest";
 import { startConvexSource, type ConvexSource } from "../test/standins/convexSource";
 import { api } from "./_generated/api";
-import {
-  checkSourceAccess,
-  classifyDeployKey,
-  listTables,
-  normalizeDeploymentUrl,
-  parseExportDocument,
-  SourceDeploymentError,
-} from "./lib/sourceDeployment";
+import { classifyDeployKey } from "./lib/deployKey";
+import { checkSourceAccess, listTables, parseExportDocument } from "./lib/sourceDeployment";
+import type { SourceDeploymentError } from "./lib/sourceError";
+import { normalizeDeploymentUrl } from "./lib/sourceUrl";
 import { asAdmin, createApp, newTest } from "./test/harness.testkit";
 import { startServer, UNREACHABLE_URL, type StandIn } from "./test/standins.testkit";
 

@@ -6,7 +6,8 @@ import { v } from "convex/values";
 import { internal } from "./_generated/api";
 import { adminAction } from "./access";
 import { decryptSecret } from "./lib/crypto";
-import { listTables, SourceDeploymentError, type SourceErrorKind } from "./lib/sourceDeployment";
+import { listTables } from "./lib/sourceDeployment";
+import { SourceDeploymentError, type SourceErrorKind } from "./lib/sourceError";
 
 export type TablesResult =
   { ok: true; tables: string[] } | { ok: false; kind: SourceErrorKind | "internal"; error: string };

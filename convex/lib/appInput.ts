@@ -5,7 +5,8 @@
 import { qualifiedTableName, targetSchemaName } from "../contract/executor";
 import type { RetryPolicy } from "../schema";
 import { validateSchedule } from "./cron";
-import { normalizeDeploymentUrl, SourceDeploymentError } from "./sourceDeployment";
+import { SourceDeploymentError } from "./sourceError";
+import { normalizeDeploymentUrl } from "./sourceUrl";
 import { invalidInput } from "./userError";
 
 export const SLUG = /^[a-z0-9][a-z0-9-]{0,62}$/;
