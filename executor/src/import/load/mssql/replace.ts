@@ -4,11 +4,13 @@
  *
  * Fast path: the old table has nothing attached to it: DROP it and ALTER SCHEMA … TRANSFER the staging table in
  * (metadata only). When something is attached that a new table would lose or that blocks the drop (foreign keys,
- * schema-bound views, table-level grants, analysts' indexes, triggers), the old table is kept and refilled:
- * TRUNCATE (or, when a foreign key or a schema-bound object refers to it, where TRUNCATE is not allowed: delete
- * the rows whose _id left the snapshot, update the others by _id), ALTER for new or widened columns, then
- * INSERT … SELECT from staging. A change the server refuses (e.g. widening a column a schema-bound view uses)
- * fails the swap with the server's message; the transaction rolls back and nothing changes.
+ * schema-bound views, table-level grants, analysts' indexes, triggers, constraints, computed columns, or
+ * replication, change data capture or system versioning), the old table is kept and refilled: TRUNCATE (or,
+ * where TRUNCATE is not allowed — a foreign key or a schema-bound object refers to it, or it is replicated,
+ * tracked or system-versioned — delete the rows whose _id left the snapshot and update the others by _id),
+ * ALTER for new or widened columns, then INSERT … SELECT from staging. A change the server refuses (e.g.
+ * widening a column a schema-bound view or an index uses) fails the swap with the server's message; the
+ * transaction rolls back and nothing changes.
  * UNVERIFIED against a live server: the catalog views and TRUNCATE's restrictions are from Microsoft's docs.
  */
 import type { SwapTable } from "../connection.js";
@@ -38,6 +40,8 @@ export interface Dependents {
   grants: number;
   indexes: number;
   triggers: number;
+  constraints: number;
+  pinned: number;
 }
 
 export type ReplaceOutcome = "moved" | "refilled" | "refilled by key";
@@ -53,7 +57,14 @@ export async function replaceTable(
   const target = qualifiedName(schema, t.sqlTable);
   const [deps] = await tx.query<Dependents>(dependentsSql, { target }, LONG);
   const attached = deps
-    ? deps.own_keys + deps.referencing_keys + deps.schema_bound + deps.grants + deps.indexes + deps.triggers
+    ? deps.own_keys +
+      deps.referencing_keys +
+      deps.schema_bound +
+      deps.grants +
+      deps.indexes +
+      deps.triggers +
+      deps.constraints +
+      deps.pinned
     : 0;
   if (!deps?.present || attached === 0) {
     await tx.query(transferSql(schema, staging, t.sqlTable), { target }, LONG);
@@ -69,8 +80,9 @@ export async function replaceTable(
     const have = existing.get(c.sqlName);
     return have !== undefined && c.type !== "id" && c.type !== "timestamp" && !hasSqlType(have, c.type);
   });
-  // TRUNCATE is refused on a table that a foreign key references or an indexed (schema-bound) view uses.
-  const byKey = deps.referencing_keys > 0 || deps.schema_bound > 0;
+  // TRUNCATE is refused on a table that a foreign key references, that an indexed (schema-bound) view uses, that
+  // is published for replication or tracked by change data capture, or that is system-versioned.
+  const byKey = deps.referencing_keys > 0 || deps.schema_bound > 0 || deps.pinned > 0;
   if (byKey) {
     await tx.query(deleteMissingSql(schema, staging, t.sqlTable), {}, LONG);
     if (widened.length > 0) await tx.query(clearColumnsSql(schema, t.sqlTable, widened), {}, LONG);

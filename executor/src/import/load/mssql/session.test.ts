@@ -86,6 +86,22 @@ describe("SQL Server session: staging loads", () => {
     expect(pk?.options.noTimeout).toBe(true);
   });
 
+  it("refuses a table with more columns than SQL Server allows, naming it, before sending anything", async () => {
+    const { wire, target } = await started();
+    const sent = wire.sent.length;
+    const wide = Array.from({ length: 1022 }, (_, i) => ({
+      field: `f${i}`,
+      sqlName: `f${i}`,
+      type: "string" as const,
+      required: false,
+    }));
+    await expect(target.createStaging("wide", [...columns, ...wide])).rejects.toThrow(
+      "table wide needs 1025 columns; a SQL Server table holds at most 1024",
+    );
+    expect(wire.sent.length).toBe(sent);
+    await target.createStaging("fits", [...columns, ...wide.slice(1)]);
+  });
+
   it("fails naming both columns when the database collation holds two names equal", async () => {
     const { target } = await started({ equalNames: { 3: 2 } });
     const cols = [...columns, { field: "Body", sqlName: "Bödy", type: "string" as const, required: false }];
@@ -208,6 +224,45 @@ describe("SQL Server session: the swap", () => {
     );
     expect(at("UPDATE x SET")).toBeGreaterThan(at("ALTER TABLE [convex].[t] ALTER COLUMN"));
     expect(at("INSERT INTO [convex].[t]")).toBeGreaterThan(at("UPDATE x SET"));
+  });
+
+  it("changes nothing when this session no longer holds the schema's lock (its connection was replaced)", async () => {
+    const { wire, target } = await started({ lockMode: "NoLock" });
+    await expect(target.swap([table("t")], meta)).rejects.toThrow(
+      'the connection to SQL Server was replaced during the import, and with it the lock on schema "convex"',
+    );
+    const inTx = wire.sent.filter((s) => s.inTransaction && s.kind === "query");
+    expect(inTx.map((s) => s.text.split("\n")[1])).toEqual([
+      "SELECT APPLOCK_MODE(N'public', @resource, N'Session') AS mode;",
+    ]);
+    expect(inTx[0]!.params).toEqual({ schema: "convex" });
+    expect(wire.sent.filter((s) => s.kind === "rollback")).toHaveLength(1);
+    expect(wire.sent.some((s) => s.kind === "commit")).toBe(false);
+  });
+
+  it("refills by key a table that is replicated, tracked by CDC or system-versioned (no DROP, no TRUNCATE)", async () => {
+    const target_ = qualifiedName("convex", "t");
+    const { wire, target } = await started({
+      dependents: { [target_]: { pinned: 1 } },
+      existingColumns: { [target_]: [{ name: "_id", type: "nvarchar", max_length: 256, scale: 0 }] },
+    });
+    await target.swap([table("t")], meta);
+    const texts = wire.sent.filter((s) => s.inTransaction).map((s) => s.text);
+    expect(texts.some((t) => /TRUNCATE|TRANSFER|DROP TABLE \[convex\]\.\[t\]/.test(t))).toBe(false);
+    expect(texts.some((t) => t.startsWith("DELETE x FROM [convex].[t]"))).toBe(true);
+    expect(texts.some((t) => t.startsWith("UPDATE x SET"))).toBe(true);
+  });
+
+  it("keeps a table with an analyst's CHECK or DEFAULT constraint or computed column (refilled, not replaced)", async () => {
+    const target_ = qualifiedName("convex", "t");
+    const { wire, target } = await started({
+      dependents: { [target_]: { constraints: 1 } },
+      existingColumns: { [target_]: [{ name: "_id", type: "nvarchar", max_length: 256, scale: 0 }] },
+    });
+    await target.swap([table("t")], meta);
+    const texts = wire.sent.filter((s) => s.inTransaction).map((s) => s.text);
+    expect(texts).toContain("TRUNCATE TABLE [convex].[t];");
+    expect(texts.some((t) => t.includes("TRANSFER"))).toBe(false);
   });
 
   it("retries after a lock timeout (1222) or as deadlock victim (1205), rolling back each failed attempt", async () => {

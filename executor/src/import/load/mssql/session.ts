@@ -39,6 +39,7 @@ import {
   dropTableSql,
   equalNamesSql,
   loadedTablesSql,
+  lockHeldSql,
   lockSql,
   lockTimeoutSql,
   MAX_SCHEMA_LENGTH,
@@ -98,6 +99,8 @@ export const DEFAULT_TUNING: MssqlTuning = {
 };
 
 const RETRYABLE = new Set([1222, 1205]);
+/** Columns per table (non-wide tables; Microsoft's "Maximum capacity specifications for SQL Server"). */
+const MAX_COLUMNS = 1024;
 const LONG = { noTimeout: true };
 
 function errorNumber(err: unknown): number | undefined {
@@ -185,6 +188,11 @@ export class MssqlTarget implements TargetConnection {
    * letting CREATE/ALTER TABLE fail with Msg 2705.
    */
   private async checkDistinct(sqlTable: string, columns: readonly PlannedColumn[]): Promise<void> {
+    if (columns.length > MAX_COLUMNS) {
+      throw new Error(
+        `table ${sqlTable} needs ${columns.length} columns; a SQL Server table holds at most ${MAX_COLUMNS}`,
+      );
+    }
     const params: Params = {};
     columns.forEach((c, i) => (params[`n${i}`] = c.sqlName));
     const rows = await this.wire.query<{ i: number; first_i: number }>(equalNamesSql(columns.length), params);
@@ -313,6 +321,13 @@ export class MssqlTarget implements TargetConnection {
   private async swapOnce(tables: readonly SwapTable[], meta: SwapMetadata): Promise<void> {
     const tx = await this.wire.begin();
     try {
+      const [held] = await tx.query<{ mode: string | null }>(lockHeldSql, { schema: this.schema }, LONG);
+      if (held?.mode !== "Exclusive") {
+        throw new Error(
+          `the connection to SQL Server was replaced during the import, and with it the lock on schema ` +
+            `"${this.schema}" (another import may have run meanwhile); nothing was changed, run the import again`,
+        );
+      }
       await tx.query(metadataTablesSql(this.schema), this.metaParams(), LONG);
       for (const t of tables) {
         try {

@@ -7,6 +7,8 @@ import {
   columnTypeFromRecorded,
   COLUMN_ROWS_PER_STATEMENT,
   createTableSql,
+  dependentsSql,
+  equalNamesSql,
   hasSqlType,
   lockSql,
   metadataTablesSql,
@@ -144,6 +146,24 @@ describe("SQL Server names", () => {
     const scope = new NameScope(mssqlIdentifierRules);
     expect(scope.assign("straße")).toBe("straße");
     expect(scope.assign("strasse")).toMatch(/^strasse__[0-9a-f]{8}$/);
+  });
+});
+
+describe("what the server is asked about names and attached objects", () => {
+  it("compares names in the catalog's collation, which Azure SQL Database may keep apart from the database's", () => {
+    expect(equalNamesSql(2)).toBe(`SELECT v.i, (SELECT MIN(w.i) FROM (VALUES (@n0, 0), (@n1, 1)) AS w(n, i)
+   WHERE w.n COLLATE CATALOG_DEFAULT = v.n COLLATE CATALOG_DEFAULT) AS first_i
+  FROM (VALUES (@n0, 0), (@n1, 1)) AS v(n, i);`);
+  });
+
+  it("asks whether the table is replicated, tracked by CDC or system-versioned, and for analysts' constraints", () => {
+    expect(dependentsSql).toContain(
+      "FROM sys.tables WHERE object_id = @id AND (is_replicated = 1 OR is_merge_published = 1\n" +
+        "    OR is_tracked_by_cdc = 1 OR temporal_type = 2)) AS pinned;",
+    );
+    expect(dependentsSql).toContain("FROM sys.check_constraints WHERE parent_object_id = @id");
+    expect(dependentsSql).toContain("FROM sys.default_constraints WHERE parent_object_id = @id");
+    expect(dependentsSql).toContain("FROM sys.computed_columns WHERE object_id = @id) AS constraints");
   });
 });
 

@@ -126,6 +126,8 @@ function execDynamic(variable: string, text: string): string {
  * the database collation (`Convex` and `convex` are one schema under a case-insensitive collation).
  * Returns sp_getapplock's result (>= 0: granted).
  */
+const LOCK_RESOURCE = `DECLARE @resource nvarchar(255) = N'convex-warehouse-sync:schema:' + CAST(SCHEMA_ID(@schema) AS nvarchar(12));`;
+
 export const lockSql = `IF SCHEMA_ID(@schema) IS NULL
 BEGIN
   BEGIN TRY
@@ -135,10 +137,18 @@ BEGIN
     IF SCHEMA_ID(@schema) IS NULL THROW;
   END CATCH;
 END;
-DECLARE @resource nvarchar(255) = N'convex-warehouse-sync:schema:' + CAST(SCHEMA_ID(@schema) AS nvarchar(12));
+${LOCK_RESOURCE}
 DECLARE @result int;
 EXEC @result = sp_getapplock @Resource = @resource, @LockMode = 'Exclusive', @LockOwner = 'Session', @LockTimeout = 0;
 SELECT @result AS result;`;
+
+/**
+ * `@schema`: the mode in which this session holds lockSql's lock ('Exclusive' while it does, 'NoLock' otherwise).
+ * The swap asks before changing anything: mssql's pool replaces a connection it finds closed with a new one,
+ * which holds no lock (node_modules/mssql/lib/tedious/connection-pool.js, _poolValidate).
+ */
+export const lockHeldSql = `${LOCK_RESOURCE}
+SELECT APPLOCK_MODE(N'public', @resource, N'Session') AS mode;`;
 
 /**
  * `@staging`. Creates the staging schema when missing and drops what an earlier, interrupted run left in it.
@@ -235,7 +245,9 @@ export function recordColumnsSql(schema: string, rows: number): string {
 /**
  * `@target`: whether the table exists and what is attached to it that replacing the table would lose or that
  * would block dropping it (foreign keys either way, schema-bound views or functions, table-level permissions,
- * indexes other than the primary key, triggers).
+ * indexes other than the primary key, triggers, CHECK or DEFAULT constraints, computed columns), and whether
+ * neither DROP nor TRUNCATE is allowed on it (`pinned`: published for replication, tracked by change data
+ * capture, or a system-versioned temporal table; Microsoft's TRUNCATE TABLE and DROP TABLE pages).
  */
 export const dependentsSql = `DECLARE @id int = OBJECT_ID(@target, N'U');
 SELECT CASE WHEN @id IS NULL THEN 0 ELSE 1 END AS present,
@@ -244,7 +256,12 @@ SELECT CASE WHEN @id IS NULL THEN 0 ELSE 1 END AS present,
   (SELECT COUNT(*) FROM sys.sql_expression_dependencies WHERE referenced_id = @id AND is_schema_bound_reference = 1) AS schema_bound,
   (SELECT COUNT(*) FROM sys.database_permissions WHERE class = 1 AND major_id = @id) AS grants,
   (SELECT COUNT(*) FROM sys.indexes WHERE object_id = @id AND is_primary_key = 0 AND type > 0) AS indexes,
-  (SELECT COUNT(*) FROM sys.triggers WHERE parent_id = @id) AS triggers;`;
+  (SELECT COUNT(*) FROM sys.triggers WHERE parent_id = @id) AS triggers,
+  (SELECT COUNT(*) FROM sys.check_constraints WHERE parent_object_id = @id)
+    + (SELECT COUNT(*) FROM sys.default_constraints WHERE parent_object_id = @id)
+    + (SELECT COUNT(*) FROM sys.computed_columns WHERE object_id = @id) AS constraints,
+  (SELECT COUNT(*) FROM sys.tables WHERE object_id = @id AND (is_replicated = 1 OR is_merge_published = 1
+    OR is_tracked_by_cdc = 1 OR temporal_type = 2)) AS pinned;`;
 
 /** `@target`: the existing table's columns. */
 export const existingColumnsSql = `SELECT c.name, TYPE_NAME(c.system_type_id) AS type, c.max_length, c.scale
@@ -331,13 +348,15 @@ export function countRowsSql(schema: string, table: string): string {
 }
 
 /**
- * `@n0…@n<k-1>`: for each name, the first position holding a name equal to it under the database's collation
- * (which is how SQL Server compares column names in a table and table names in a schema). A row whose `first_i`
- * differs from its `i` collides with an earlier name.
+ * `@n0…@n<k-1>`: for each name, the first position holding a name equal to it under the catalog's collation
+ * (how SQL Server compares column names in a table and table names in a schema: the database's collation,
+ * except in a contained database or one created with CATALOG_COLLATION, the default on Azure SQL Database).
+ * A row whose `first_i` differs from its `i` collides with an earlier name. VALUES as a derived table has no
+ * row limit (the 1000 rows are INSERT … VALUES'); the names are ≤ 1024 + a few, under 2100 parameters.
  */
 export function equalNamesSql(count: number): string {
   const values = Array.from({ length: count }, (_, i) => `(@n${i}, ${i})`).join(", ");
   return `SELECT v.i, (SELECT MIN(w.i) FROM (VALUES ${values}) AS w(n, i)
-   WHERE w.n COLLATE DATABASE_DEFAULT = v.n COLLATE DATABASE_DEFAULT) AS first_i
+   WHERE w.n COLLATE CATALOG_DEFAULT = v.n COLLATE CATALOG_DEFAULT) AS first_i
   FROM (VALUES ${values}) AS v(n, i);`;
 }

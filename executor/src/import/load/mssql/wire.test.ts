@@ -1,6 +1,7 @@
 import sql from "mssql";
 import { describe, expect, it } from "vitest";
-import { mssqlRequest } from "./wire.js";
+import type tedious from "tedious";
+import { mssqlRequest, PoolWire } from "./wire.js";
 
 // A pool that is never connected: building a request does not touch the network.
 const pool = new sql.ConnectionPool({ server: "localhost", user: "u", password: "p", database: "d" });
@@ -30,5 +31,53 @@ describe("SQL Server requests", () => {
       requestTimeout: 0,
     });
     expect((mssqlRequest(pool, {}, {}) as unknown as Inspectable).overrides).toEqual({});
+  });
+});
+
+/** The two calls PoolWire makes on mssql's pool itself (base/connection-pool.js acquire/release). */
+function fakePool(connections: object[]) {
+  const released: object[] = [];
+  const pool = {
+    acquire: async () => connections.shift() ?? connections.at(-1),
+    release: (c: object) => released.push(c),
+  };
+  return { pool: pool as unknown as sql.ConnectionPool, released };
+}
+
+async function* noRows(): AsyncGenerator<unknown[]> {}
+
+describe("SQL Server wire: the session's one connection", () => {
+  it("refuses every request once the session's connection has closed, instead of using a new one without the lock", async () => {
+    const session = { closed: false };
+    const { pool } = fakePool([session]);
+    const wire = new PoolWire(pool);
+    session.closed = true; // tedious' Connection.closed (connection.js cleanupConnection)
+    const lost = /the connection to SQL Server was lost during the import, and with it the import's lock/;
+    await expect(wire.query("SELECT 1;")).rejects.toThrow(lost);
+    await expect(wire.batch("SET LOCK_TIMEOUT -1;")).rejects.toThrow(lost);
+    await expect(wire.begin()).rejects.toThrow(lost);
+    const hasError = { closed: false, hasError: true }; // mssql's mark of a socket error (connection-pool.js)
+    await expect(new PoolWire(fakePool([hasError]).pool).query("SELECT 1;")).rejects.toThrow(lost);
+  });
+
+  it("refuses a bulk load on a connection the pool made after the session's, and gives that one back", async () => {
+    const session = { closed: false };
+    const replacement = { closed: false };
+    const { pool, released } = fakePool([session, replacement]);
+    const wire = new PoolWire(pool);
+    await expect(wire.bulkLoad("[s].[t]", [], noRows())).rejects.toThrow(/connection to SQL Server was lost/);
+    expect(released).toEqual([session, replacement]);
+  });
+
+  it("gives the connection back when tedious refuses the bulk load before sending it", async () => {
+    const session = {
+      closed: false,
+      newBulkLoad: () => {
+        throw new TypeError('"options" argument must be an object');
+      },
+    } as unknown as tedious.Connection;
+    const { pool, released } = fakePool([session, session]);
+    await expect(new PoolWire(pool).bulkLoad("[s].[t]", [], noRows())).rejects.toThrow(TypeError);
+    expect(released).toEqual([session, session]); // once when the session was first seen, once here
   });
 });

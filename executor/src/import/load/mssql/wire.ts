@@ -75,19 +75,49 @@ export function mssqlRequest(
   return req;
 }
 
-/** The real wire: an mssql pool of one connection (the session-level lock must hold for the whole import). */
+/** What PoolWire uses of mssql's pool beyond Request/Transaction (node_modules/mssql/lib/base/connection-pool.js). */
+interface RawPool {
+  acquire(requester: unknown): Promise<tedious.Connection>;
+  release(connection: tedious.Connection): void;
+}
+
+/**
+ * The real wire: an mssql pool of one connection (the session-level lock must hold for the whole import).
+ * mssql's pool silently replaces a connection it finds closed or broken (connection-pool.js: _poolValidate
+ * returns false, tarn destroys it and creates another); the new one would hold no lock and no SET. So the wire
+ * remembers the session's connection and refuses to go on once it is gone.
+ */
 export class PoolWire implements MssqlWire {
+  private session: tedious.Connection | undefined;
+
   constructor(private readonly pool: sql.ConnectionPool) {}
 
+  private get raw(): RawPool {
+    return this.pool as unknown as RawPool;
+  }
+
+  private async checkSession(): Promise<void> {
+    if (!this.session) {
+      const first = await this.raw.acquire(this.pool);
+      this.raw.release(first);
+      this.session = first;
+    }
+    const session = this.session as tedious.Connection & { hasError?: boolean };
+    if (session.closed || session.hasError) throw sessionLost();
+  }
+
   async query<T>(text: string, params: Params = {}, options: RequestOptions = {}): Promise<T[]> {
+    await this.checkSession();
     return (await mssqlRequest(this.pool, params, options).query<T>(text)).recordset ?? [];
   }
 
   async batch(text: string): Promise<void> {
+    await this.checkSession();
     await mssqlRequest(this.pool, {}, {}).batch(text);
   }
 
   async begin(): Promise<WireTransaction> {
+    await this.checkSession();
     const tx = new sql.Transaction(this.pool);
     await tx.begin();
     return {
@@ -104,25 +134,44 @@ export class PoolWire implements MssqlWire {
     columns: readonly PlannedColumn[],
     rows: AsyncIterable<unknown[]>,
   ): Promise<number> {
+    await this.checkSession();
     // A raw tedious connection from the pool: mssql's own bulk() needs every row in memory.
-    const pool = this.pool as unknown as {
-      acquire(requester: unknown): Promise<tedious.Connection>;
-      release(connection: tedious.Connection): void;
+    const raw = await this.raw.acquire(this.pool);
+    if (raw !== this.session) {
+      this.raw.release(raw);
+      throw sessionLost();
+    }
+    let released = false;
+    const release = () => {
+      if (!released) this.raw.release(raw);
+      released = true;
     };
-    const raw = await pool.acquire(this.pool);
     return new Promise<number>((resolve, reject) => {
-      const bulk = raw.newBulkLoad(table, { keepNulls: true, lockTable: true }, (err, rowCount) => {
-        pool.release(raw);
-        if (err) reject(err);
-        else resolve(rowCount ?? 0);
-      });
-      bulk.setTimeout(0); // the request timer would otherwise cover the whole upload
-      defineBulkColumns(bulk, columns);
-      raw.execBulkLoad(bulk, rows);
+      try {
+        const bulk = raw.newBulkLoad(table, { keepNulls: true, lockTable: true }, (err, rowCount) => {
+          release();
+          if (err) reject(err);
+          else resolve(rowCount ?? 0);
+        });
+        bulk.setTimeout(0); // the request timer would otherwise cover the whole upload
+        defineBulkColumns(bulk, columns);
+        raw.execBulkLoad(bulk, rows);
+      } catch (err) {
+        // Thrown while the load was being set up (e.g. a column tedious refuses): give the connection back.
+        release();
+        reject(err as Error);
+      }
     });
   }
 
   async close(): Promise<void> {
     await this.pool.close().catch(() => {});
   }
+}
+
+function sessionLost(): Error {
+  return new Error(
+    "the connection to SQL Server was lost during the import, and with it the import's lock on the schema; " +
+      "nothing was changed, run the import again",
+  );
 }

@@ -6,6 +6,7 @@ import type { Dependents } from "../replace.js";
 import {
   dependentsSql,
   existingColumnsSql,
+  lockHeldSql,
   lockSql,
   prepareStagingSql,
   type ExistingColumn,
@@ -15,6 +16,8 @@ import type { Responder } from "./recording-wire.js";
 
 export interface Script {
   lockResult?: number;
+  /** What APPLOCK_MODE says this session holds on the schema's lock at the swap (default: 'Exclusive'). */
+  lockMode?: string;
   /** Staging leftovers that could not be dropped. */
   undroppable?: { name: string; message: string }[];
   priorRows?: unknown[];
@@ -35,6 +38,8 @@ const noDependents: Omit<Dependents, "present"> = {
   grants: 0,
   indexes: 0,
   triggers: 0,
+  constraints: 0,
+  pinned: 0,
 };
 
 export function scriptedServer(script: Script = {}): Responder {
@@ -42,6 +47,7 @@ export function scriptedServer(script: Script = {}): Responder {
   return (text: string, params: Params) => {
     if (script.fail?.match(text) && ++failCount === script.fail.nth) throw script.fail.error;
     if (text === lockSql) return [{ result: script.lockResult ?? 0 }];
+    if (text === lockHeldSql) return [{ mode: script.lockMode ?? "Exclusive" }];
     if (text === prepareStagingSql) return script.undroppable ?? [];
     if (text === dependentsSql) {
       const deps = script.dependents?.[params.target as string];
