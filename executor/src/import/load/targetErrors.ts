@@ -6,7 +6,7 @@
  */
 import { classifyMssqlError } from "./mssql/errors.js";
 import { classifyPostgresError } from "./postgres/errors.js";
-import { classifyNetworkError, type TargetFailure } from "./targetFailure.js";
+import { ClassifiedTargetError, classifyNetworkError, type TargetFailure } from "./targetFailure.js";
 
 const MAX_DEPTH = 6;
 
@@ -27,6 +27,7 @@ function* errorChain(error: unknown, depth = 0): Generator<object> {
 /** The first classification found in the error chain (the driver's own error is the most specific). */
 export function classifyTargetError(error: unknown): TargetFailure | null {
   for (const e of errorChain(error)) {
+    if (e instanceof ClassifiedTargetError) return e.failure;
     const failure = classifyPostgresError(e) ?? classifyMssqlError(e) ?? classifyNetworkError(e);
     if (failure) return failure;
   }

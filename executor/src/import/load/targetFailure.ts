@@ -76,3 +76,27 @@ export function classifyNetworkError(error: object): TargetFailure | null {
       return null;
   }
 }
+
+/**
+ * An error a dialect detects itself (no driver error to classify), already classified: e.g. a dialect that checks
+ * _id uniqueness on its own throws `new ClassifiedTargetError(message, duplicateIdFailure(reference))`.
+ */
+export class ClassifiedTargetError extends Error {
+  constructor(
+    message: string,
+    readonly failure: TargetFailure,
+  ) {
+    super(message);
+    this.name = "ClassifiedTargetError";
+  }
+}
+
+/** Two documents with one _id: the same explanation on every target. */
+export function duplicateIdFailure(reference: string): TargetFailure {
+  return terminal(
+    "target_duplicate_id",
+    reference,
+    "Two documents of one table have the same _id, so the primary key cannot be built; nothing was changed. " +
+      "Convex ids are unique, so this export is damaged: sync again for a new one, and report the table named at the end if it repeats.",
+  );
+}

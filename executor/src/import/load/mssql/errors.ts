@@ -12,7 +12,7 @@
  * documented ones (Database Engine errors; Azure SQL transient errors); a refused login is terminal whatever
  * its words; the English messages only tell a missing database (4060) from a wrong password (18456).
  */
-import { targetFailure, type TargetFailure } from "../targetFailure.js";
+import { duplicateIdFailure, targetFailure, type TargetFailure } from "../targetFailure.js";
 
 const { transient, terminal } = targetFailure;
 
@@ -56,9 +56,9 @@ const BY_NUMBER: Record<number, (ref: string) => TargetFailure> = {
   15151: permissionDenied,
   2760: permissionDenied,
   // Duplicate keys: two documents with one _id.
-  2627: duplicateId,
-  2601: duplicateId,
-  1505: duplicateId,
+  2627: duplicateIdFailure,
+  2601: duplicateIdFailure,
+  1505: duplicateIdFailure,
   // Locks.
   1205: (ref) =>
     transient(
@@ -91,14 +91,6 @@ function permissionDenied(ref: string): TargetFailure {
     "target_permission_denied",
     ref,
     "The SQL Server user lacks a right the import needs (CREATE TABLE and ALTER on the schemas, or db_owner); grant it and sync again.",
-  );
-}
-function duplicateId(ref: string): TargetFailure {
-  return terminal(
-    "target_duplicate_id",
-    ref,
-    "Two documents of one table have the same _id, so the primary key cannot be built; nothing was changed. " +
-      "Convex ids are unique, so this export is damaged: sync again for a new one, and report the table named at the end if it repeats.",
   );
 }
 function serverBusy(ref: string): TargetFailure {

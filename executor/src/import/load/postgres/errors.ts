@@ -4,7 +4,7 @@
  * src/backend/utils/errcodes.txt). Errors reach us as pg-protocol's DatabaseError (node_modules/pg-protocol,
  * also bundled by PGlite): `code` is the SQLSTATE, `severity` is always set.
  */
-import { targetFailure, type TargetFailure } from "../targetFailure.js";
+import { duplicateIdFailure, targetFailure, type TargetFailure } from "../targetFailure.js";
 
 const { transient, terminal } = targetFailure;
 
@@ -28,12 +28,7 @@ export function classifyPostgresError(error: object): TargetFailure | null {
   const cls = pg.code.slice(0, 2);
   switch (pg.code) {
     case "23505":
-      return terminal(
-        "target_duplicate_id",
-        ref,
-        "Two documents of one table have the same _id, so the primary key cannot be built; nothing was changed. " +
-          "Convex ids are unique, so this export is damaged: sync again for a new one, and report the table named at the end if it repeats.",
-      );
+      return duplicateIdFailure(ref);
     case "42501":
       return terminal(
         "target_permission_denied",
