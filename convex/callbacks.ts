@@ -74,6 +74,11 @@ export async function applyProgress(ctx: MutationCtx, p: ProgressCallback): Prom
   return "applied";
 }
 
+/** 0.4 s, 5.6 s, 312.0 s: one decimal, so a short step never reads "0 s". */
+function seconds(ms: number): string {
+  return `${(Math.max(0, ms) / 1000).toFixed(1)} s`;
+}
+
 export async function applyCompletion(ctx: MutationCtx, c: CompletionCallback): Promise<CallbackResult> {
   if (!(await firstReceipt(ctx, c.eventId, "complete"))) return "duplicate";
   const job = await jobForCallback(ctx, c.jobId, c.attempt);
@@ -84,7 +89,8 @@ export async function applyCompletion(ctx: MutationCtx, c: CompletionCallback): 
     case "succeeded":
       await transitionJob(ctx, job, "succeeded", figures, {
         level: "info",
-        message: `succeeded: ${c.totalRows} rows in ${Math.round(c.durationMs / 1000)} s`,
+        // Two durations that differ: the executor's own work, and the job's whole run (export included).
+        message: `succeeded: ${c.totalRows} rows; ${seconds(c.durationMs)} on the executor, ${seconds(Date.now() - job.createdAt)} since the request`,
       });
       return "applied";
     case "cancelled":

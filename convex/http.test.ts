@@ -193,6 +193,21 @@ describe("executor callbacks", () => {
     expect(await job(t, jobId)).toMatchObject({ status: "succeeded", totalRows: 40, active: false });
   });
 
+  test("the success event gives the executor's time and the whole run's, with tenths of a second", async () => {
+    vi.useFakeTimers({ now: Date.UTC(2026, 10, 29, 7) });
+    const t = newTest();
+    const jobId = await dispatchedJob(t);
+    vi.setSystemTime(Date.UTC(2026, 10, 29, 7) + 5_600);
+    await signedPost(t, callbackRoutes.complete, completion(jobId, { durationMs: 420 }));
+    const events = await t.run((ctx) =>
+      ctx.db
+        .query("jobEvents")
+        .withIndex("by_job", (q) => q.eq("jobId", jobId))
+        .collect(),
+    );
+    expect(events.at(-1)?.message).toBe("succeeded: 40 rows; 0.4 s on the executor, 5.6 s since the request");
+  });
+
   test("bad signature, wrong secret, stale timestamp and missing headers are refused and counted", async () => {
     const t = newTest();
     const jobId = await dispatchedJob(t);
@@ -363,6 +378,7 @@ describe("executor callbacks", () => {
       }),
     ]);
   });
+
   test("a heartbeat's preflight lines reach the executors list as sent", async () => {
     const t = newTest();
     const checks = [

@@ -196,4 +196,38 @@ describe("dashboard job queries", () => {
       message: /at most 92 days/,
     });
   });
+
+  test("freshness: the last successful load's snapshot per app, behind when a scheduled run did not land", async () => {
+    vi.useFakeTimers({ now: T0 + 7 * 3_600_000 + 20 * 60_000 });
+    const t = newTest();
+    const hourly = await createApp(t, { slug: "hourly", schedule: { cron: "0 * * * *", timeZone: "UTC" } });
+    const manual = await createApp(t, { slug: "manual" });
+    const snapshot = (ms: number) => ({ export: { requestedAt: ms, checks: 1, snapshotTs: `${ms}000000` } });
+    await insertJob(
+      t,
+      hourly,
+      "succeeded",
+      T0 + 5 * 3_600_000 + 60_000,
+      snapshot(T0 + 5 * 3_600_000 + 5_000),
+    );
+    await insertJob(t, hourly, "failed", T0 + 6 * 3_600_000 + 60_000, snapshot(T0 + 6 * 3_600_000 + 5_000));
+    const admin = await asAdmin(t);
+    const byApp = new Map((await admin.query(api.stats.freshness, {})).map((f) => [f.appId, f]));
+    expect(byApp.get(hourly)).toEqual({
+      appId: hourly,
+      snapshotAt: T0 + 5 * 3_600_000 + 5_000,
+      loadedAt: T0 + 5 * 3_600_000 + 60_000,
+      expectedSince: T0 + 6 * 3_600_000,
+      behind: true,
+    });
+    expect(byApp.get(manual)).toMatchObject({ snapshotAt: null, behind: false });
+    await insertJob(
+      t,
+      hourly,
+      "succeeded",
+      T0 + 6 * 3_600_000 + 90_000,
+      snapshot(T0 + 6 * 3_600_000 + 7_000),
+    );
+    expect((await admin.query(api.stats.freshness, {})).find((f) => f.appId === hourly)?.behind).toBe(false);
+  });
 });

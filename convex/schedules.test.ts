@@ -40,8 +40,15 @@ describe("app schedules (@convex-dev/crons)", () => {
       tz: "Europe/London",
     });
 
-    const [row] = await (await asAdmin(t)).query(api.schedules.nextRunsByApp, { count: 3 });
+    const [row] = await (
+      await asAdmin(t)
+    ).query(api.schedules.nextRunsByApp, {
+      count: 3,
+      timelineFrom: Date.UTC(2026, 2, 28, 0),
+    });
     expect(row?.registered).toBe(true);
+    // 09:00 London: 09:00Z on the 28th (window 36), 08:00Z on the 29th after the clocks change (96 + 32).
+    expect(row?.timeline).toEqual({ occupied: [36, 128], runs: 2 });
     expect(row?.nextRuns.map((r) => new Date(r).toISOString())).toEqual([
       "2026-03-28T09:00:00.000Z",
       "2026-03-29T08:00:00.000Z",
@@ -93,9 +100,10 @@ describe("app schedules (@convex-dev/crons)", () => {
     expect((await registered(t, appId))?.schedule).toMatchObject({ cronspec: "*/15 * * * *" });
     await admin.mutation(api.apps.setEnabled, { appId, enabled: false });
     expect(await registered(t, appId)).toBeNull();
-    expect((await admin.query(api.schedules.nextRunsByApp, {}))[0]).toMatchObject({
+    expect((await admin.query(api.schedules.nextRunsByApp, { timelineFrom: Date.now() }))[0]).toMatchObject({
       registered: false,
       nextRuns: [],
+      timeline: null,
     });
   });
 

@@ -11,7 +11,7 @@ import { internalMutation, type MutationCtx } from "./_generated/server";
 import { adminQuery } from "./access";
 import { recordAudit } from "./audit";
 import { AppDisabledError, startJob } from "./jobs";
-import { nextRuns, validateSchedule } from "./lib/cron";
+import { nextRuns, runDensity, validateSchedule } from "./lib/cron";
 
 export const crons = new Crons(components.crons);
 const MAX_APPS = 500;
@@ -102,11 +102,28 @@ export const scheduleView = v.object({
   timeZone: v.union(v.string(), v.null()),
   registered: v.boolean(),
   nextRuns: v.array(v.number()),
+  /** With `timelineFrom`: the quarter hours of the timeline that hold runs, and how many runs it holds. */
+  timeline: v.union(v.object({ occupied: v.array(v.number()), runs: v.number() }), v.null()),
 });
 
-/** Each app's schedule and next run times (the Scheduling page). */
+/** The Scheduling page's timeline: 48 hours in quarter hours (lib/cron.ts runDensity). */
+export const TIMELINE_WINDOWS = 192;
+
+function timelineOf(app: Doc<"apps">, fromMs: number | undefined) {
+  if (fromMs === undefined || !app.enabled || !app.schedule) return null;
+  try {
+    return runDensity(app.schedule.cron, app.schedule.timeZone, fromMs, TIMELINE_WINDOWS);
+  } catch {
+    return null;
+  }
+}
+
+/**
+ * Each app's schedule and next run times (the Scheduling page); with `timelineFrom` (a quarter hour, fixed by
+ * the page so the subscription stays put) also where the runs of the next 48 hours fall.
+ */
 export const nextRunsByApp = adminQuery({
-  args: { count: v.optional(v.number()) },
+  args: { count: v.optional(v.number()), timelineFrom: v.optional(v.number()) },
   returns: v.array(scheduleView),
   handler: async (ctx, args) => {
     const count = Math.min(Math.max(1, Math.floor(args.count ?? 5)), 20);
@@ -124,6 +141,10 @@ export const nextRunsByApp = adminQuery({
         timeZone: app.schedule?.timeZone ?? null,
         registered,
         nextRuns: nextRunsOf(app, now, count),
+        timeline: timelineOf(
+          app,
+          args.timelineFrom === undefined ? undefined : Math.floor(args.timelineFrom / 900_000) * 900_000,
+        ),
       });
     }
     return out;

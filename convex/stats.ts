@@ -5,6 +5,8 @@
 import { v } from "convex/values";
 import type { Doc } from "./_generated/dataModel";
 import { adminQuery } from "./access";
+import { previousRuns } from "./lib/cron";
+import { freshnessOf } from "./lib/freshness";
 import { invalidInput } from "./lib/userError";
 
 export const MAX_CHART_DAYS = 92;
@@ -90,5 +92,44 @@ export const daily = adminQuery({
     const ok = days.reduce((n, d) => n + d.succeeded, 0);
     const bad = days.reduce((n, d) => n + d.failed, 0);
     return { days, successRate: ok + bad > 0 ? ok / (ok + bad) : null, truncated };
+  },
+});
+
+const MAX_FRESHNESS_APPS = 500;
+
+/** Per app: how old the warehouse's copy is (last successful load's snapshot) and whether the schedule says late. */
+export const freshness = adminQuery({
+  args: {},
+  returns: v.array(
+    v.object({
+      appId: v.id("apps"),
+      snapshotAt: v.union(v.number(), v.null()),
+      loadedAt: v.union(v.number(), v.null()),
+      expectedSince: v.union(v.number(), v.null()),
+      behind: v.boolean(),
+    }),
+  ),
+  handler: async (ctx) => {
+    const now = Date.now();
+    const apps = await ctx.db.query("apps").withIndex("by_name").take(MAX_FRESHNESS_APPS);
+    const out = [];
+    for (const app of apps) {
+      const last = await ctx.db
+        .query("jobs")
+        .withIndex("by_app_status_created", (q) => q.eq("appId", app._id).eq("status", "succeeded"))
+        .order("desc")
+        .first();
+      let runs: number[] | null = null;
+      if (app.enabled && app.schedule) {
+        try {
+          runs = previousRuns(app.schedule.cron, app.schedule.timeZone, now, 2);
+        } catch {
+          runs = null;
+        }
+      }
+      const lastLoad = last ? { snapshotTs: last.export?.snapshotTs, finishedAt: last.finishedAt } : null;
+      out.push({ appId: app._id, ...freshnessOf(lastLoad, runs) });
+    }
+    return out;
   },
 });

@@ -1,4 +1,3 @@
-import { existsSync } from "node:fs";
 import { mkdir, mkdtemp, rm } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
@@ -79,10 +78,10 @@ describe.sequential("npm run demo", () => {
     expect(Object.fromEntries(detail.job.tables.map((t) => [t.table, t.rows]))).toEqual(EXPECTED_SQL_TABLES);
   });
 
-  it.skipIf(!existsSync(CHROMIUM))(
+  it.skipIf(!CHROMIUM)(
     "Sync Now in the dashboard runs a second sync to success (screenshot of the app page)",
     async () => {
-      const browser = await chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_FLAGS });
+      const browser = await chromium.launch({ executablePath: CHROMIUM!, args: CHROMIUM_FLAGS });
       try {
         const page = await (await browser.newContext({ viewport: { width: 1280, height: 900 } })).newPage();
         await page.goto(`${demo.dashboardUrl}/apps/${demo.appId}`);

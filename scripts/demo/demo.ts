@@ -134,7 +134,7 @@ export async function startDemo(options: DemoOptions = {}): Promise<Demo> {
     if (options.dashboard ?? true) {
       output.write("Building the dashboard if site/ changed since the last build…\n");
       ensureSiteBuilt();
-      site = await serveSite(SITE_BUILD_DIR, harness.cloudUrl, ports.dashboard ?? 0);
+      site = await serveSite(SITE_BUILD_DIR, harness.cloudUrl, ports.dashboard ?? 0, harness.siteUrl);
       cleanups.push(() => site!.close());
     }
 

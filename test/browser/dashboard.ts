@@ -1,6 +1,6 @@
 /**
  * Everything a browser test needs: the harness hosting convex/, the built dashboard served against it, and
- * Debian's Chromium driven by playwright-core (no browser download).
+ * an installed Chromium, Chrome or Edge driven by playwright-core (no browser download).
  */
 import { mkdirSync } from "node:fs";
 import path from "node:path";
@@ -9,11 +9,13 @@ import { makeFunctionReference } from "convex/server";
 import { chromium, type Browser, type BrowserContext, type Page } from "playwright-core";
 import { startHarness, type Harness } from "../harness/server.js";
 import { ensureSiteBuilt, SITE_BUILD_DIR } from "./build.js";
+import { findBrowser } from "./findBrowser.js";
 import { serveSite, type SiteServer } from "../harness/siteServer.js";
 
 const ROOT = path.resolve(import.meta.dirname, "../..");
 export const ARTIFACTS_DIR = path.join(ROOT, "test-artifacts");
-export const CHROMIUM = process.env.CHROMIUM_PATH ?? "/usr/bin/chromium";
+/** The installed Chromium, Chrome or Edge (findBrowser.ts); null when there is none (the suite is then skipped). */
+export const CHROMIUM = findBrowser()?.executablePath ?? null;
 export const CHROMIUM_FLAGS = [
   "--headless",
   "--no-sandbox",
@@ -56,7 +58,8 @@ export async function startDashboard(env: Record<string, string> = {}): Promise<
   )) as { tokens: { token: string } };
   const admin = new ConvexHttpClient(harness.cloudUrl);
   admin.setAuth(signedUp.tokens.token);
-  const site = await serveSite(SITE_BUILD_DIR, harness.cloudUrl);
+  const site = await serveSite(SITE_BUILD_DIR, harness.cloudUrl, 0, harness.siteUrl);
+  if (!CHROMIUM) throw new Error("no Chromium, Chrome or Edge installed (see test/browser/findBrowser.ts)");
   const browser = await chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_FLAGS });
   const contexts: BrowserContext[] = [];
 

@@ -7,16 +7,15 @@ import { startDashboard, type Dashboard } from "./dashboard.js";
 const DAY = 86_400_000;
 const HOUR = 3_600_000;
 const NOW = new Date();
-/** Local midnight today: the date inputs speak local days. */
-const TODAY = new Date(NOW.getFullYear(), NOW.getMonth(), NOW.getDate()).getTime();
+/** UTC midnight today: the date filters speak whole days in the dashboard's one zone, UTC. */
+const TODAY = Date.UTC(NOW.getUTCFullYear(), NOW.getUTCMonth(), NOW.getUTCDate());
 let dashboard: Dashboard;
 let page: Page;
 
 function dateInput(ms: number): string {
-  const d = new Date(ms);
-  return `${d.getFullYear()}-${String(d.getMonth() + 1).padStart(2, "0")}-${String(d.getDate()).padStart(2, "0")}`;
+  return new Date(ms).toISOString().slice(0, 10);
 }
-/** The date input for the local day `k` days ago (noon, clear of daylight-saving shifts). */
+/** The date filter for the UTC day `k` days ago. */
 const daysAgo = (k: number) => dateInput(TODAY - k * DAY + 12 * HOUR);
 
 beforeAll(async () => {
@@ -31,7 +30,8 @@ beforeAll(async () => {
         deployKeyHint: "prod:happy-animal-123|••••0000",
         tables: null,
         targetSchema: slug.replace(/-/g, "_"),
-        schedule: null,
+        // alpha runs hourly, so its day-old data is behind schedule; beta is manual only.
+        schedule: slug === "alpha" ? { cron: "0 * * * *", timeZone: "UTC" } : null,
         enabled: true,
         retry: { maxAttempts: 3, baseDelayMs: 5_000, maxDelayMs: 60_000 },
         includeStorage: false,
@@ -64,8 +64,12 @@ beforeAll(async () => {
         dispatchAttempts: 1,
         tables: [],
         totalRows: failed ? 0 : 1000 + i,
+        export: { requestedAt: at, checks: 1, snapshotTs: `${at}000000` },
         eventCount: 0,
-        ...(failed ? { error: { message: `seeded failure ${i}`, retryable: false } } : {}),
+        // Failure 3 was temporary but used the last of its 3 attempts.
+        ...(failed
+          ? { error: { message: `seeded failure ${i}`, retryable: i === 3 }, attempt: i === 3 ? 3 : 1 }
+          : {}),
       });
       if (i < 2)
         await ctx.db.patch(appId, {
@@ -111,7 +115,7 @@ describe("logs", () => {
     expect(await page.getByLabel("Status").inputValue()).toBe("failed");
     expect(await page.getByText("seeded failure 3", { exact: true }).count()).toBe(1);
 
-    // Status and app with a date range: whole local days, both ends included.
+    // Status and app with a date range: whole UTC days, both ends included.
     await page.getByLabel("From").fill(daysAgo(7));
     await page.getByLabel("To").fill(daysAgo(2));
     await rowCount(2);
@@ -161,7 +165,39 @@ describe("logs", () => {
     await page.getByLabel("To").fill(daysAgo(3));
     await page.getByRole("alert").waitFor();
     expect(await page.getByRole("alert").textContent()).toMatch(/end date is before the start date/);
+    await page.getByLabel("From").fill("29.11.2026");
+    expect(await page.getByRole("alert").textContent()).toMatch(/Write dates as YYYY-MM-DD/);
+    expect(await page.getByLabel("From").getAttribute("aria-invalid")).toBe("true");
     await dashboard.screenshot(page, "logs");
+  });
+
+  it("says a failed job's temporary error will not be retried once its attempts are used up", async () => {
+    const job = await dashboard.openSignedIn("/logs?status=failed");
+    await job.getByText("seeded failure 3", { exact: true }).waitFor();
+    await job
+      .getByTestId("job-row")
+      .filter({ has: job.getByText("seeded failure 3", { exact: true }) })
+      .getByRole("link")
+      .click();
+    const hint = await job.getByTestId("job-error").textContent();
+    expect(hint).toMatch(/all 3 attempts failed: press Sync Now to try again/);
+    expect(hint).not.toMatch(/retried if attempts remain/);
+    await job.close();
+  });
+
+  it("shows per app how old the warehouse's data is, highlighted when the schedule says it is late", async () => {
+    const overview = await dashboard.openSignedIn("/");
+    const freshness = (slug: string) =>
+      overview.getByRole("row").filter({ hasText: slug }).getByTestId("freshness");
+    await freshness("alpha").waitFor();
+    expect(await freshness("alpha").getAttribute("data-behind")).toBe("true");
+    expect(await freshness("alpha").textContent()).toMatch(
+      /ago.*behind schedule: the .* UTC run has not loaded/s,
+    );
+    expect(await freshness("beta").getAttribute("data-behind")).toBe("false");
+    expect(await freshness("beta").textContent()).toMatch(/ ago\s*$/);
+    await dashboard.screenshot(overview, "overview-freshness");
+    await overview.close();
   });
 
   it("shows each app's last run, its duration and rows, on the Overview", async () => {

@@ -98,6 +98,12 @@ describe("settings", () => {
     // The use shows up live as the token's last use.
     await expect.poll(() => row.textContent(), { timeout: 10_000 }).not.toMatch(/never/);
 
+    // Where to send it: this deployment's HTTP routes (the harness's site port here, .convex.site in Convex).
+    const triggerUrl = `${dashboard.harness.siteUrl}/api/sync/<app>`;
+    expect(await page.getByTestId("trigger-url").textContent()).toBe(`POST ${triggerUrl}`);
+    expect(await page.getByTestId("trigger-curl").textContent()).toBe(
+      `curl -X POST -H "Authorization: Bearer $SYNC_TOKEN" ${triggerUrl}`,
+    );
     await page.getByRole("button", { name: "I have saved it" }).click();
     expect(await page.getByTestId("new-token").count()).toBe(0);
     await row.getByRole("button", { name: "Revoke" }).click();

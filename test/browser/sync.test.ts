@@ -1,3 +1,6 @@
+import { execFile } from "node:child_process";
+import { promisify } from "node:util";
+import { makeFunctionReference } from "convex/server";
 import type { Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { contrastProblems } from "./contrast.js";
@@ -6,6 +9,7 @@ import { startConvexSource, type ConvexSource } from "../standins/convexSource.j
 import { startExecutorStandIn, type ExecutorStandIn } from "./standIns.js";
 
 // One app's life in the dashboard: created through the form, synced, failed, found in the logs.
+const run = promisify(execFile);
 const DEPLOY_KEY = "prod:happy-animal-123|0123456789abcdef";
 const EXECUTOR_SECRET = "test-executor-secret-0123456789";
 const TABLES = ["messages", "orders", "users"];
@@ -57,12 +61,22 @@ describe.sequential("an app from creation to a failed sync", () => {
     await checklist.getByLabel("messages").uncheck();
 
     await page.getByLabel("Run on a schedule").check();
+    // A preset writes the cron; the expression is read back in words.
+    await page.getByLabel("Repeat").selectOption({ label: "Weekdays (Mon–Fri) at…" });
+    await page.getByLabel(/^At/).fill("06:15");
+    expect(await page.getByLabel(/^Cron/).inputValue()).toBe("15 6 * * 1-5");
+    expect(await page.getByTestId("cron-reading").textContent()).toMatch(/At 06:15, Monday through Friday/);
     await page.getByLabel(/^Cron/).fill("30 3 * * *");
+    expect(await page.getByLabel("Repeat").inputValue()).toBe("daily");
     await page.getByLabel("Time zone").fill("Europe/Berlin");
+    expect(await page.getByTestId("cron-reading").textContent()).toMatch(/At 03:30, Europe\/Berlin time/);
     const runs = page.getByTestId("next-runs").getByRole("listitem");
     await runs.nth(4).waitFor();
     expect(await runs.count()).toBe(5);
-    expect(await runs.first().textContent()).toMatch(/03:30/);
+    // Shown in the dashboard's zone, labelled, with the schedule's own wall-clock time beside it.
+    expect(await runs.first().textContent()).toMatch(
+      /^\w{3} \d{4}-\d{2}-\d{2} \d{2}:30 UTC \(03:30 Europe\/Berlin\)$/,
+    );
     await dashboard.screenshot(page, "app-form");
 
     await page.getByRole("button", { name: "Create app" }).click();
@@ -86,21 +100,26 @@ describe.sequential("an app from creation to a failed sync", () => {
 
     await page.goto(appUrl + "/edit");
     await page.getByLabel(/^Target schema/).waitFor();
-    await page.getByRole("button", { name: "Fetch tables" }).click();
-    await page.getByText("3 tables in the source").waitFor();
-    expect(
-      await page
-        .getByRole("list", { name: "Source tables" })
-        .getByRole("checkbox", { checked: true })
-        .count(),
-    ).toBe(2);
+    // What the source has (asked on opening, with the saved key) apart from what is selected.
+    await page.getByText("The source has 3 tables.").waitFor();
+    expect(await page.getByTestId("selected-tables").textContent()).toMatch(/Selected: 2 tables\./);
+    const checklist = page.getByRole("list", { name: "Source tables" });
+    expect(await checklist.getByRole("checkbox").count()).toBe(3);
+    expect(await checklist.getByRole("checkbox", { checked: true }).count()).toBe(2);
+    await page.getByLabel(/^Target schema/).fill("");
+    await page.getByRole("button", { name: "Save changes" }).click();
+    expect(await page.locator("#schema-error").textContent()).toMatch(/target schema is required/);
+    await page.getByLabel(/^Target schema/).fill("shop_prod");
     expect(await page.getByTestId("key-hint").textContent()).not.toContain("0123456789abcdef");
     await page.getByLabel("Run on a schedule").check();
     await page.getByLabel(/^Cron/).fill("61 * * * *");
     await page.getByRole("button", { name: "Save changes" }).click();
-    const error = page.locator(".schedule .field-error").first();
+    const error = page.getByTestId("cron-error");
     await error.waitFor();
-    expect(await error.textContent()).toMatch(/61|minute|cron/i);
+    expect(await error.textContent()).toBe(
+      'cron "61 * * * *": 61 is not a valid minute: minutes go from 0 to 59.',
+    );
+    await dashboard.screenshot(page, "app-edit-cron-error");
     await page.getByLabel(/^Cron/).fill("30 3 * * *");
     await page.getByRole("button", { name: "Save changes" }).click();
     await page.getByRole("heading", { name: "Shop Prod" }).waitFor();
@@ -131,16 +150,64 @@ describe.sequential("an app from creation to a failed sync", () => {
     expect(await users.textContent()).toBe("310");
 
     await executor.complete(job, "succeeded", [
-      { table: "orders", state: "swapped", rows: 1200, bytes: 48_000 },
-      { table: "users", state: "swapped", rows: 500, bytes: 25_000 },
+      { table: "orders", state: "swapped", rows: 1200, bytes: 48_000, seconds: 1.5 },
+      { table: "users", state: "swapped", rows: 500, bytes: 25_000, seconds: 0.5 },
     ]);
     await page.locator('[data-testid="job-progress"][data-status="succeeded"]').waitFor();
     await page.getByRole("button", { name: "Sync Now" }).waitFor();
     await dashboard.screenshot(page, "app-detail-succeeded");
   });
 
+  it("shows how long each phase of the job took, and event times with seconds in one labelled zone", async () => {
+    await page.getByRole("link", { name: "details and events" }).click();
+    const timeline = page.getByTestId("job-timeline");
+    await timeline.waitFor();
+    const phases = await page
+      .getByTestId("phase")
+      .evaluateAll((els) => els.map((e) => e.getAttribute("data-phase")));
+    expect(phases).toEqual(["Export", "Hand-over to the executor", "Import"]);
+    for (const took of await page.getByTestId("phase-duration").allTextContents())
+      expect(took).toMatch(/^\d+(\.\d)? (ms|s)$|min/);
+    const tables = page.getByTestId("table-phase");
+    expect(await tables.evaluateAll((els) => els.map((e) => e.getAttribute("data-table")))).toEqual([
+      "orders",
+      "users",
+    ]);
+    expect(await tables.first().textContent()).toMatch(/1\.5 s/);
+    const times = await page.locator(".events time").allTextContents();
+    expect(times.length).toBeGreaterThan(3);
+    for (const time of times) expect(time).toMatch(/^\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2} UTC$/);
+    // The success event gives both durations with tenths; the header gives the whole job's.
+    const success = await page.getByText(/^succeeded: 1700 rows/).textContent();
+    expect(success).toMatch(/^succeeded: 1700 rows; 4\.2 s on the executor, \d+\.\d s since the request$/);
+    expect(await page.getByTestId("job-duration").textContent()).toMatch(/\d/);
+    await dashboard.screenshot(page, "job-detail-timeline");
+    await page.goto(appUrl);
+    await page.getByRole("heading", { name: "Shop Prod" }).waitFor();
+  });
+
+  it("shows the app's full trigger URL with a curl command that starts a sync as it stands", async () => {
+    const url = page.getByTestId("trigger-url");
+    expect(await url.textContent()).toBe(`POST ${dashboard.harness.siteUrl}/api/sync/shop-prod`);
+    const command = (await page.getByTestId("trigger-curl").textContent()) ?? "";
+    expect(command).toContain("$SYNC_TOKEN");
+    const { token } = (await dashboard.admin.action(makeFunctionReference<"action">("tokens:create"), {
+      name: "curl from the app page",
+      scope: { kind: "all" },
+    })) as { token: string };
+    const { stdout } = await run(
+      "sh",
+      ["-c", `${command} --silent --show-error --write-out ' %{http_code}'`],
+      {
+        env: { ...process.env, SYNC_TOKEN: token },
+      },
+    );
+    expect(stdout).toMatch(/"jobId":"[^"]+".* 202$/);
+    await page.getByRole("button", { name: "Syncing…" }).waitFor();
+  });
+
   it("shows a failing job's error in plain words, on the app and in the logs", async () => {
-    await page.getByRole("button", { name: "Sync Now" }).click();
+    // The job the curl command started.
     const job = await executor.waitForJob();
     await executor.complete(job, "failed", [{ table: "orders", state: "failed", rows: 0, bytes: 0 }], {
       message: "The warehouse refused the login for user sync_writer",
@@ -183,10 +250,32 @@ describe.sequential("an app from creation to a failed sync", () => {
     expect(await page.getByTestId("app-row").textContent()).toMatch(/orders|2/);
     await dashboard.screenshot(page, "apps-list");
 
+    // A second app that runs every five minutes: its 576 runs in 48 hours are one band, not one early dot.
+    const frequentId = (await dashboard.admin.action(makeFunctionReference<"action">("apps:create"), {
+      name: "Every Five",
+      slug: "every-five",
+      deploymentUrl: source.url,
+      deployKey: DEPLOY_KEY,
+      tables: null,
+      targetSchema: "every_five",
+      schedule: { cron: "*/5 * * * *", timeZone: "UTC" },
+      enabled: true,
+    })) as string;
     await page.getByRole("link", { name: "Scheduling" }).click();
     await page.getByRole("heading", { name: "Next runs" }).waitFor();
     expect(await page.getByRole("link", { name: "Shop Prod" }).count()).toBeGreaterThan(1);
+    const lane = (name: string) => page.locator(`[data-testid="timeline-lane"][data-app="${name}"]`);
+    await lane("Every Five").getByTestId("timeline-span").first().waitFor();
+    expect(await lane("Every Five").getByTestId("timeline-runs").textContent()).toBe("576 runs");
+    expect(await lane("Every Five").getByTestId("timeline-span").count()).toBe(1);
+    const band = await lane("Every Five")
+      .getByTestId("timeline-span")
+      .evaluate((el) => el.style.width);
+    expect(band).toBe("100%");
+    expect(await lane("Shop Prod").getByTestId("timeline-runs").textContent()).toBe("2 runs");
+    expect(await lane("Shop Prod").getByTestId("timeline-span").count()).toBe(2);
     await dashboard.screenshot(page, "scheduling");
+    await dashboard.admin.mutation(makeFunctionReference<"mutation">("apps:remove"), { appId: frequentId });
   });
 
   it("shows the executor's heartbeat, its target checks and the day's figures on the Overview", async () => {
@@ -212,12 +301,22 @@ describe.sequential("an app from creation to a failed sync", () => {
       expect.stringMatching(/^\s*fail\s+permissions: missing CREATE TABLE; GRANT CREATE TABLE TO <user>\s*$/),
     ]);
     expect(await page.getByText("1,700").count()).toBeGreaterThan(0);
+    // Today's failed run is in the chart, beside the successful one; the panels have value axes.
+    const chart = page.getByTestId("daily-chart");
+    expect(await chart.getByTestId("failed-bar").count()).toBe(1);
+    expect(await chart.getByTestId("rows-bar").count()).toBe(1);
+    expect(await chart.locator(".axis").first().textContent()).toMatch(/0.*1/s);
+    expect(await chart.textContent()).toMatch(/Rows copied per day.*not the warehouse's size/s);
+    // How old the warehouse's copy is: the successful load's snapshot, minutes ago, on schedule.
+    const freshness = page.getByRole("row").filter({ hasText: "Shop Prod" }).getByTestId("freshness");
+    expect(await freshness.textContent()).toMatch(/just now|min ago/);
+    expect(await freshness.getAttribute("data-behind")).toBe("false");
     await dashboard.screenshot(page, "overview");
   });
 
   it("is usable at phone width on every page", async () => {
     const appPath = new URL(appUrl).pathname;
-    const phone = await dashboard.openSignedIn(appPath, { width: 390, height: 844 });
+    const phone = await dashboard.openSignedIn(appPath, { width: 360, height: 780 });
     await phone.getByRole("heading", { name: "Shop Prod" }).waitFor();
     const pages: [string, string][] = [
       [appPath, "app-detail"],
@@ -237,8 +336,16 @@ describe.sequential("an app from creation to a failed sync", () => {
         .first()
         .waitFor({ state: "detached", timeout: 5_000 })
         .catch(() => {});
-      const overflow = await phone.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
-      expect(overflow, `${pathname} is wider than the phone`).toBeLessThanOrEqual(0);
+      const width = await phone.evaluate(() => document.scrollingElement!.scrollWidth);
+      expect(width, `${pathname} scrolls sideways`).toBeLessThanOrEqual(360);
+      // Every menu item is on screen, none cut off.
+      const items = await phone
+        .getByRole("navigation", { name: "Main" })
+        .getByRole("link")
+        .evaluateAll((links) => links.map((a) => [a.textContent, a.getBoundingClientRect().right]));
+      expect(items.map(([label]) => label)).toEqual(["Overview", "Apps", "Logs", "Scheduling", "Settings"]);
+      for (const [label, right] of items)
+        expect(right as number, `${label as string} is cut off`).toBeLessThanOrEqual(360);
       await dashboard.screenshot(phone, `phone-${name}`);
     }
   });

@@ -1,6 +1,7 @@
 /**
  * Serves the static dashboard build (site/build) the way a static host does: files as they are, index.html
- * for every other path (the SPA fallback), and `_app/env.js` rewritten so the build talks to `convexUrl`.
+ * for every other path (the SPA fallback), and `_app/env.js` rewritten so the build talks to `convexUrl` and
+ * shows `convexSiteUrl` (the deployment's HTTP routes; see convex/lib/httpApiUrls.ts) as the trigger API's origin.
  */
 import { once } from "node:events";
 import { readFile } from "node:fs/promises";
@@ -22,14 +23,23 @@ export interface SiteServer {
   close(): Promise<void>;
 }
 
-export async function serveSite(buildDir: string, convexUrl: string, port = 0): Promise<SiteServer> {
+export async function serveSite(
+  buildDir: string,
+  convexUrl: string,
+  port = 0,
+  convexSiteUrl?: string,
+): Promise<SiteServer> {
+  const publicEnv = {
+    PUBLIC_CONVEX_URL: convexUrl,
+    ...(convexSiteUrl ? { PUBLIC_CONVEX_SITE_URL: convexSiteUrl } : {}),
+  };
   const root = path.resolve(buildDir);
   const server = createServer((request, response) => {
     void (async () => {
       const pathname = decodeURIComponent(new URL(request.url ?? "/", "http://x").pathname);
       if (pathname === "/_app/env.js") {
         response.writeHead(200, { "content-type": TYPES[".js"]! });
-        return response.end(`export const env=${JSON.stringify({ PUBLIC_CONVEX_URL: convexUrl })}`);
+        return response.end(`export const env=${JSON.stringify(publicEnv)}`);
       }
       const file = path.resolve(root, "." + pathname);
       const inside = file.startsWith(root + path.sep);

@@ -2,9 +2,13 @@ import { describe, expect, it } from "vitest";
 import {
   formatBytes,
   formatCount,
+  formatDate,
+  formatDateTime,
   formatDuration,
   formatPercent,
   formatRelative,
+  formatScheduledRun,
+  parseDate,
   statusTone,
 } from "./format";
 
@@ -34,7 +38,26 @@ describe("formatting for people", () => {
     expect(formatRelative(now - 5 * 60_000, now)).toBe("5 min ago");
     expect(formatRelative(now + 3 * 3_600_000, now)).toBe("in 3 h");
     expect(formatRelative(now - 86_400_000, now)).toBe("1 day ago");
-    expect(formatRelative(now - 30 * 86_400_000, now)).toMatch(/2026/);
+    expect(formatRelative(now - 30 * 86_400_000, now)).toBe("2026-10-29");
+  });
+
+  it("writes every time in one labelled zone, in one date format", () => {
+    const at = Date.UTC(2026, 10, 29, 7, 5, 9, 600);
+    expect(formatDateTime(at)).toBe("2026-11-29 07:05 UTC");
+    expect(formatDateTime(at, { seconds: true })).toBe("2026-11-29 07:05:09 UTC");
+    expect(formatDateTime(at, { timeZone: "Europe/Berlin" })).toBe("2026-11-29 08:05 Europe/Berlin");
+    expect(formatDateTime(at, { weekday: true })).toBe("Sun 2026-11-29 07:05 UTC");
+    expect(formatDate(Date.UTC(2026, 0, 31, 23, 59))).toBe("2026-01-31");
+    expect(formatDateTime(undefined)).toBe("—");
+    expect(formatScheduledRun(at, "Europe/Berlin")).toBe("Sun 2026-11-29 07:05 UTC (08:05 Europe/Berlin)");
+    expect(formatScheduledRun(at, "UTC")).toBe("Sun 2026-11-29 07:05 UTC");
+  });
+
+  it("reads a YYYY-MM-DD day as whole UTC days and refuses days that do not exist", () => {
+    expect(parseDate("2026-11-29")).toBe(Date.UTC(2026, 10, 29));
+    expect(parseDate("2026-11-29", true)).toBe(Date.UTC(2026, 10, 30));
+    expect(parseDate("2026-02-30")).toBeUndefined();
+    expect(parseDate("29.11.2026")).toBeUndefined();
   });
 
   it("colours statuses by what they mean", () => {

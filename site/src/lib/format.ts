@@ -64,19 +64,79 @@ export function formatRelative(timestamp: number | null | undefined, now: number
   return formatDate(timestamp);
 }
 
-export function formatDateTime(timestamp: number | null | undefined, timeZone?: string): string {
-  if (timestamp === null || timestamp === undefined) return "—";
-  return new Intl.DateTimeFormat("en-GB", {
-    dateStyle: "medium",
-    timeStyle: "short",
-    ...(timeZone ? { timeZone } : {}),
-  }).format(timestamp);
+/**
+ * The one time zone the dashboard shows times in, and its label. UTC: the same as the warehouse's
+ * `_creationTimeUtc`, the charts' days and the command-line tools, so a time read anywhere matches.
+ * A schedule's next runs are also shown in the schedule's own zone, labelled with its name.
+ */
+export const DISPLAY_TIME_ZONE = "UTC";
+
+function parts(timestamp: number, timeZone: string): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const part of new Intl.DateTimeFormat("en-GB", {
+    timeZone,
+    year: "numeric",
+    month: "2-digit",
+    day: "2-digit",
+    hour: "2-digit",
+    minute: "2-digit",
+    second: "2-digit",
+    weekday: "short",
+    hourCycle: "h23",
+  }).formatToParts(timestamp))
+    out[part.type] = part.value;
+  return out;
 }
 
-export function formatDate(timestamp: number, timeZone?: string): string {
-  return new Intl.DateTimeFormat("en-GB", { dateStyle: "medium", ...(timeZone ? { timeZone } : {}) }).format(
-    timestamp,
-  );
+export type DateTimeOptions = { seconds?: boolean; timeZone?: string; weekday?: boolean };
+
+/** 2026-11-29 07:30 UTC; with `seconds`, 2026-11-29 07:30:15 UTC; in another zone, labelled with its name. */
+export function formatDateTime(timestamp: number | null | undefined, options: DateTimeOptions = {}): string {
+  if (timestamp === null || timestamp === undefined) return "—";
+  const zone = options.timeZone ?? DISPLAY_TIME_ZONE;
+  const p = parts(timestamp, zone);
+  const time = `${p.hour}:${p.minute}${options.seconds ? `:${p.second}` : ""}`;
+  return `${options.weekday ? `${p.weekday} ` : ""}${p.year}-${p.month}-${p.day} ${time} ${zone}`;
+}
+
+/** 07:30 (or 07:30:15) in the display zone, without a label: for places that state the zone once. */
+export function formatTime(
+  timestamp: number,
+  options: { seconds?: boolean; timeZone?: string } = {},
+): string {
+  const p = parts(timestamp, options.timeZone ?? DISPLAY_TIME_ZONE);
+  return `${p.hour}:${p.minute}${options.seconds ? `:${p.second}` : ""}`;
+}
+
+/** A scheduled run in the display zone, with the schedule's own wall-clock time when its zone differs. */
+export function formatScheduledRun(timestamp: number, scheduleTimeZone: string | null | undefined): string {
+  const shown = formatDateTime(timestamp, { weekday: true });
+  if (!scheduleTimeZone || scheduleTimeZone === DISPLAY_TIME_ZONE) return shown;
+  const local = formatTime(timestamp, { timeZone: scheduleTimeZone });
+  if (local === formatTime(timestamp)) return shown;
+  return `${shown} (${local} ${scheduleTimeZone})`;
+}
+
+/** Sun 06:00 in the display zone: axis labels under a heading that names the zone. */
+export function formatWeekdayTime(timestamp: number): string {
+  const p = parts(timestamp, DISPLAY_TIME_ZONE);
+  return `${p.weekday} ${p.hour}:${p.minute}`;
+}
+
+/** 2026-11-29: the day in the display zone (the Logs filters take the same format). */
+export function formatDate(timestamp: number, timeZone: string = DISPLAY_TIME_ZONE): string {
+  const p = parts(timestamp, timeZone);
+  return `${p.year}-${p.month}-${p.day}`;
+}
+
+/** A YYYY-MM-DD day in the display zone as epoch ms of its start; `endOfDay` gives the next day's start. */
+export function parseDate(value: string, endOfDay = false): number | undefined {
+  const match = /^(\d{4})-(\d{2})-(\d{2})$/.exec(value.trim());
+  if (!match) return undefined;
+  const [y, m, d] = [Number(match[1]), Number(match[2]), Number(match[3])];
+  const ms = Date.UTC(y, m - 1, d + (endOfDay ? 1 : 0));
+  // Reject days that do not exist (2026-02-30) instead of rolling them over.
+  return formatDate(Date.UTC(y, m - 1, d)) === `${match[1]}-${match[2]}-${match[3]}` ? ms : undefined;
 }
 
 export function formatPercent(ratio: number | null | undefined): string {

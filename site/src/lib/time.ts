@@ -8,13 +8,6 @@ export function lastDaysUtc(days: number, now: number = Date.now()): { from: num
   return { from: to - days * DAY_MS, to };
 }
 
-/** A `<input type="date">` value (local midnight) as epoch ms; `endOfDay` gives the next midnight. */
-export function dateInputToMs(value: string, endOfDay = false): number | undefined {
-  if (!/^\d{4}-\d{2}-\d{2}$/.test(value)) return undefined;
-  const [y, m, d] = value.split("-").map(Number) as [number, number, number];
-  return new Date(y, m - 1, d + (endOfDay ? 1 : 0)).getTime();
-}
-
 /** The browser's IANA time zone, the default for a new schedule. */
 export function localTimeZone(): string {
   return Intl.DateTimeFormat().resolvedOptions().timeZone || "UTC";

@@ -1,0 +1,64 @@
+import { describe, expect, it } from "vitest";
+import { jobTimeline } from "./jobTimeline";
+
+const T = Date.UTC(2026, 10, 29, 7, 0, 0);
+const at = (s: number) => T + s * 1000;
+
+describe("a job's timeline", () => {
+  const events = [
+    { at: at(0), message: "queued (manual by admin@example.com)" },
+    { at: at(0.1), message: "snapshot export requested" },
+    { at: at(2.5), message: "snapshot ready (start_ts 1)" },
+    { at: at(2.6), message: "dispatched to the executor (try 1)" },
+    { at: at(3), message: "running: downloading" },
+    { at: at(3.4), message: "phase importing" },
+    { at: at(5.2), message: "phase swapping" },
+    { at: at(5.5), message: "phase finished" },
+    { at: at(5.6), message: "succeeded: 24 rows" },
+  ];
+  const job = {
+    createdAt: at(0),
+    finishedAt: at(5.6),
+    status: "succeeded",
+    tables: [
+      { table: "users", seconds: 0.8 },
+      { table: "orders", seconds: 1.0 },
+    ],
+  };
+
+  it("measures export, hand-over, download, import and swap from the events", () => {
+    const timeline = jobTimeline(job, events);
+    expect(timeline.phases.map((p) => [p.name, (p.end - p.start) / 1000])).toEqual([
+      ["Export", 2.4],
+      ["Hand-over to the executor", 0.5],
+      ["Download", 0.4],
+      ["Import", 1.8],
+      ["Swap in", 0.3],
+    ]);
+    expect(timeline.phases.every((p) => !p.open)).toBe(true);
+    expect([timeline.start, timeline.end]).toEqual([at(0), at(5.6)]);
+  });
+
+  it("lays each table's import out one after another from the start of the import", () => {
+    expect(jobTimeline(job, events).tables).toEqual([
+      { table: "users", start: at(3.4), end: at(4.2) },
+      { table: "orders", start: at(4.2), end: at(5.2) },
+    ]);
+  });
+
+  it("shows only the latest attempt, and a running phase as open until now", () => {
+    const retried = [
+      ...events.slice(0, 6),
+      { at: at(6), message: "attempt 1 failed: boom; attempt 2 of 3 in 5 s" },
+      { at: at(11), message: "snapshot export requested" },
+      { at: at(12), message: "snapshot ready (start_ts 2)" },
+      { at: at(13), message: "running: importing" },
+    ];
+    const timeline = jobTimeline({ createdAt: at(0), status: "running", tables: [] }, retried, at(20));
+    expect(timeline.phases.map((p) => [p.name, p.start, p.end, p.open])).toEqual([
+      ["Export", at(11), at(12), false],
+      ["Hand-over to the executor", at(12), at(13), false],
+      ["Import", at(13), at(20), true],
+    ]);
+  });
+});

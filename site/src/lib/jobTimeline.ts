@@ -1,0 +1,81 @@
+/**
+ * A job's phases with their start and end, read from its event log (convex/jobs.ts appendEvent), for the job
+ * page's timeline. The markers are the events the control plane writes at each step of the latest attempt:
+ *   "snapshot export requested" / "another export is running…"  (convex/exports.ts startExport)
+ *   "snapshot ready …"                                          (convex/exports.ts checkExport)
+ *   "running: <phase>" / "phase <phase>"                        (convex/callbacks.ts applyProgress)
+ * and the job's own createdAt/finishedAt. Tables load one after another (executor/src/import/load/pipeline.ts),
+ * so each table's `seconds` is laid out in order inside the import phase.
+ */
+
+export type TimelineEvent = { at: number; message: string };
+export type TimelineJob = {
+  createdAt: number;
+  finishedAt?: number;
+  status: string;
+  tables: { table: string; seconds?: number }[];
+};
+export type Segment = {
+  name: string;
+  start: number;
+  end: number;
+  /** Still going: `end` is "now". */
+  open: boolean;
+};
+export type TableSegment = { table: string; start: number; end: number };
+export type Timeline = { start: number; end: number; phases: Segment[]; tables: TableSegment[] };
+
+const PHASE_NAMES: Record<string, string> = {
+  downloading: "Download",
+  importing: "Import",
+  swapping: "Swap in",
+};
+const EXPORT_START = /^(snapshot export requested|another export is running)/;
+const EXPORT_READY = /^snapshot ready\b/;
+const PHASE = /^(?:running: |phase )(queued|downloading|importing|swapping|finished)$/;
+const ATTEMPT_END = /^attempt \d+ failed\b/;
+
+export function jobTimeline(job: TimelineJob, events: TimelineEvent[], now: number = Date.now()): Timeline {
+  const sorted = [...events].sort((a, b) => a.at - b.at);
+  // Only the latest attempt: everything after the last "attempt N failed…" event.
+  const lastRetry = sorted.findLastIndex((e) => ATTEMPT_END.test(e.message));
+  const attempt = sorted.slice(lastRetry + 1);
+  const jobEnd = job.finishedAt ?? now;
+  const marks: { name: string; at: number }[] = [];
+  const exportStart = attempt.find((e) => EXPORT_START.test(e.message));
+  if (exportStart) marks.push({ name: "Export", at: exportStart.at });
+  const ready = attempt.find((e) => EXPORT_READY.test(e.message) && (!exportStart || e.at >= exportStart.at));
+  if (ready) marks.push({ name: "Hand-over to the executor", at: ready.at });
+  for (const event of attempt) {
+    const phase = PHASE.exec(event.message)?.[1];
+    if (!phase) continue;
+    const name = phase === "finished" ? null : (PHASE_NAMES[phase] ?? "Queued on the executor");
+    if (name === null) marks.push({ name: "", at: event.at });
+    else if (marks.at(-1)?.name !== name) marks.push({ name, at: event.at });
+  }
+  const phases: Segment[] = [];
+  marks.forEach((mark, i) => {
+    if (!mark.name) return;
+    const next = marks[i + 1];
+    const end = next ? next.at : jobEnd;
+    phases.push({
+      name: mark.name,
+      start: mark.at,
+      end: Math.max(end, mark.at),
+      open: !next && !job.finishedAt,
+    });
+  });
+  const importPhase = phases.find((p) => p.name === "Import");
+  const tables: TableSegment[] = [];
+  if (importPhase) {
+    let cursor = importPhase.start;
+    for (const t of job.tables) {
+      if (t.seconds === undefined) continue;
+      tables.push({ table: t.table, start: cursor, end: cursor + t.seconds * 1000 });
+      cursor += t.seconds * 1000;
+    }
+  }
+  const start = Math.min(job.createdAt, ...phases.map((p) => p.start));
+  const end = Math.max(jobEnd, ...phases.map((p) => p.end), ...tables.map((t) => t.end));
+  return { start, end, phases, tables };
+}
