@@ -20,6 +20,7 @@ import {
   type SwapTable,
   type TargetConnection,
 } from "../connection.js";
+import { ClassifiedTargetError, duplicateIdFailure } from "../targetFailure.js";
 import { appendRows } from "./append.js";
 import { openDuckdb, type DuckdbSettings, type OpenedDuckdb } from "./instance.js";
 import {
@@ -182,8 +183,9 @@ export class DuckdbConnection implements TargetConnection {
       duplicateIdSql(this.schema, stagingTableName(sqlTable)),
     );
     if (dup) {
-      throw new Error(
+      throw new ClassifiedTargetError(
         `table ${sqlTable}: _id must be unique, but ${JSON.stringify(dup.id)} occurs ${dup.n} times`,
+        duplicateIdFailure("duplicate _id"),
       );
     }
   }
