@@ -1,4 +1,11 @@
+import { mkdtemp } from "node:fs/promises";
+import os from "node:os";
+import path from "node:path";
 import { describe, expect, it } from "vitest";
+import { fakeId, tempSnapshot } from "../../../../test/fixtures/snapshot-zip.js";
+import { describeFailure } from "../../service/jobErrors.js";
+import { importSnapshot } from "../index.js";
+import type { ConvexObject } from "../values.js";
 import { classifyTargetError } from "./targetErrors.js";
 import { ClassifiedTargetError, duplicateIdFailure } from "./targetFailure.js";
 
@@ -27,5 +34,21 @@ describe("classifying a target's error wherever the engine wrapped it", () => {
       retryable: true,
     });
     expect(classifyTargetError(new Error("no code"))).toBeNull();
+  });
+
+  it("a duplicate _id in a DuckDB warehouse (found by the dialect's own check) ends the job at once", async () => {
+    const dir = await mkdtemp(path.join(os.tmpdir(), "duckdb-errors-"));
+    const docs = [1, 2].map((n) => ({ _creationTime: 1.7e12 + n, _id: fakeId(1) }) as ConvexObject);
+    const snapshot = await tempSnapshot([{ name: "users", docs }]);
+    const error: unknown = await importSnapshot({
+      snapshotPath: snapshot,
+      target: `duckdb:${dir}/w.duckdb`,
+    }).then(
+      () => expect.unreachable("the import succeeded"),
+      (e: unknown) => e,
+    );
+    const { error: job } = describeFailure(error, new AbortController().signal, []);
+    expect(job).toMatchObject({ code: "target_duplicate_id", retryable: false });
+    expect(job.message).toMatch(/table users: _id must be unique/);
   });
 });
