@@ -354,6 +354,23 @@ describe("executor callbacks", () => {
     expect((await job(t, jobId))?.status).toBe("dispatched");
   });
 
+  test("heartbeat from an executor on the default DuckDB warehouse is recorded", async () => {
+    const t = newTest();
+    const res = await signedPost(t, callbackRoutes.heartbeat, {
+      eventId: eventId(),
+      executorId: "pc-1",
+      at: Date.now(),
+      version: "0.1.0",
+      contractVersion: CONTRACT_VERSION,
+      target: { kind: "duckdb", host: "embedded", database: "C:\\data\\warehouse.duckdb", reachable: true },
+      runningJobs: [],
+      queuedJobs: 0,
+    });
+    expect(res.status).toBe(200);
+    const [executor] = await (await asAdmin(t)).query(api.executors.list, {});
+    expect(executor!.target).toMatchObject({ kind: "duckdb", database: "C:\\data\\warehouse.duckdb" });
+  });
+
   test("heartbeat records the executor's status without credentials", async () => {
     const t = newTest();
     const res = await signedPost(t, callbackRoutes.heartbeat, {

@@ -1,9 +1,11 @@
 /**
- * npm run bench:import [-- --sizes 100,1024 --targets read,postgres,pglite]
+ * npm run bench:import [-- --sizes 100,1024 --targets read,duckdb,postgres,pglite]
  *
  * Generates synthetic uniform-encoding snapshots (sizes in MB of uncompressed documents; default 100 and 1024,
  * cached in bench-data/) and prints, for each: docs/s, MB/s and peak RSS for (a) read + decode only — the
- * ceiling — and (b) loading into PostgreSQL (PG_URL, default the local server) and into PGlite.
+ * ceiling — and (b) loading into DuckDB, PostgreSQL (PG_URL, default the local server) and, when asked for,
+ * PGlite. Each load is followed by its reference (./references.ts): the target's own bulk path on the same rows
+ * into the same tables — DuckDB's read_json, PostgreSQL's `psql \copy` — and the import's time as a multiple of it.
  */
 import { execFile } from "node:child_process";
 import { existsSync } from "node:fs";
@@ -13,6 +15,7 @@ import { parseArgs, promisify } from "node:util";
 import { bar } from "../../executor/src/cli/progress.js";
 import { formatBytes, renderTable } from "../../executor/src/cli/format.js";
 import { generateSnapshot } from "./generate.js";
+import { pgCopyReference } from "./references.js";
 
 const run = promisify(execFile);
 const ROOT = path.resolve(import.meta.dirname, "../..");
@@ -46,7 +49,7 @@ async function main() {
   const { values } = parseArgs({
     options: {
       sizes: { type: "string", default: "100,1024" },
-      targets: { type: "string", default: "read,postgres,pglite" },
+      targets: { type: "string", default: "read,duckdb,postgres" },
     },
   });
   const sizes = values.sizes.split(",").map(Number);
@@ -71,9 +74,20 @@ async function main() {
     for (const mode of modes) {
       process.stdout.write(`${mb} MB: ${mode}…\n`);
       let m: Measurement;
+      let reference: { seconds: number; peakRssMb?: number } | undefined;
       if (mode === "read") m = await measure(["read", zip]);
-      else if (mode === "postgres") m = await measure(["load", zip, pgUrl, `bench_${mb}`]);
-      else if (mode === "pglite") {
+      else if (mode === "duckdb") {
+        const file = path.join(DATA, `duckdb-${mb}.duckdb`);
+        await rm(file, { force: true });
+        await rm(`${file}.wal`, { force: true });
+        m = await measure(["load", zip, `duckdb:${file}`, "bench"]);
+        process.stdout.write(`${mb} MB: duckdb reference (read_json)…\n`);
+        reference = await measure(["duckdb-reference", zip, file, "bench"]);
+      } else if (mode === "postgres") {
+        m = await measure(["load", zip, pgUrl, `bench_${mb}`]);
+        process.stdout.write(`${mb} MB: postgres reference (psql \\copy)…\n`);
+        reference = { seconds: await pgCopyReference(pgUrl, `bench_${mb}`, DATA) };
+      } else if (mode === "pglite") {
         // The warehouse is created once (PGlite's initdb alone peaks near 700 MB RSS); loads open it.
         const dir = path.join(DATA, `pglite-${mb}`);
         await rm(dir, { recursive: true, force: true });
@@ -92,15 +106,31 @@ async function main() {
         mbps.toFixed(1),
         mode === "read" || !ceiling ? "" : `${Math.round((mbps / ceiling) * 100)}%`,
         m.peakRssMb.toFixed(0),
+        reference ? `${reference.seconds.toFixed(1)} s` : "",
+        reference ? `${(m.seconds / reference.seconds).toFixed(2)}×` : "",
+        reference?.peakRssMb ? reference.peakRssMb.toFixed(0) : "",
       ]);
     }
   }
   process.stdout.write(
     "\n" +
       renderTable(
-        ["snapshot", "what", "docs", "size", "seconds", "docs/s", "MB/s", "of ceiling", "peak RSS MB"],
+        [
+          "snapshot",
+          "what",
+          "docs",
+          "size",
+          "seconds",
+          "docs/s",
+          "MB/s",
+          "of ceiling",
+          "peak RSS MB",
+          "reference",
+          "import / ref",
+          "ref RSS MB",
+        ],
         rows,
-        [false, false, true, true, true, true, true, true, true],
+        [false, false, true, true, true, true, true, true, true, true, true, true],
       ) +
       "\n",
   );

@@ -3,12 +3,17 @@
  *   tsx scripts/bench/run-one.ts read <zip>
  *   tsx scripts/bench/run-one.ts load <zip> <target> <schema>
  *   tsx scripts/bench/run-one.ts init-pglite <dir>
+ *   tsx scripts/bench/run-one.ts duckdb-reference <zip> <duckdb file> <schema>   (see ./references.ts)
  * Prints one JSON line: { docs, bytes, seconds, peakRssMb }.
  */
+import { mkdtemp, rm } from "node:fs/promises";
+import os from "node:os";
+import path from "node:path";
 import { importSnapshot } from "../../executor/src/import/index.js";
 import { detectEncoding, readDocuments } from "../../executor/src/import/reader/documents.js";
 import { discoverTables } from "../../executor/src/import/reader/layout.js";
 import { ZipReader } from "../../executor/src/import/reader/zip.js";
+import { duckdbReadJsonReference, extractDocuments } from "./references.js";
 
 async function readOnly(zipPath: string): Promise<{ docs: number; bytes: number }> {
   const zip = await ZipReader.open(zipPath);
@@ -32,6 +37,18 @@ async function readOnly(zipPath: string): Promise<{ docs: number; bytes: number 
 
 async function main() {
   const [mode, zipPath, target, schema] = process.argv.slice(2);
+  if (mode === "duckdb-reference") {
+    const dir = await mkdtemp(path.join(os.tmpdir(), "bench-jsonl-"));
+    try {
+      const documents = await extractDocuments(zipPath!, dir);
+      const { seconds, docs } = await duckdbReadJsonReference(target!, schema!, documents);
+      const peakRssMb = process.resourceUsage().maxRSS / 1024;
+      process.stdout.write(JSON.stringify({ docs, bytes: 0, seconds, peakRssMb }) + "\n");
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+    return;
+  }
   const started = performance.now();
   let figures: { docs: number; bytes: number };
   if (mode === "init-pglite") {

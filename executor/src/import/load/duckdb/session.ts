@@ -39,6 +39,12 @@ import {
   tablesInSchemaSql,
 } from "./sql.js";
 
+/**
+ * The appender buffers rows outside DuckDB's memory_limit until it flushes (by default every 204,800 rows: tens
+ * of MB for wide rows). Flushing more often moves them into the transaction, whose full row groups go to disk.
+ */
+const APPENDER_FLUSH_ROWS = 16_384;
+
 async function rows<T>(db: DuckDBConnection, sql: string, params?: DuckDBValue[]): Promise<T[]> {
   const reader = await db.runAndReadAll(sql, params);
   return reader.getRowObjectsJS() as T[];
@@ -137,6 +143,7 @@ export class DuckdbConnection implements TargetConnection {
     let columns = [...initialColumns];
     let appender: DuckDBAppender | undefined;
     let rowCount = 0;
+    let unflushed = 0;
     const open = async () => {
       await db.run("BEGIN TRANSACTION");
       appender = await db.createAppender(staging, schema);
@@ -151,6 +158,11 @@ export class DuckdbConnection implements TargetConnection {
       async write(docs: readonly ConvexObject[]) {
         appendRows(appender!, columns, docs);
         rowCount += docs.length;
+        unflushed += docs.length;
+        if (unflushed >= APPENDER_FLUSH_ROWS) {
+          appender!.flushSync();
+          unflushed = 0;
+        }
       },
       async addColumns(added: readonly PlannedColumn[]) {
         if (added.length === 0) return;
