@@ -157,8 +157,11 @@ export class Backend {
       (kind === "mutation" && fn?.isMutation) ||
       (kind === "action" && fn?.isAction);
     if (!fn || !fn.isPublic || !kindMatches) {
+      // The backend's own words (get-convex/convex-backend crates/udf/src/validation.rs,
+      // `missing_or_internal_error`), after the request id; reports from production deployments show them.
       throw new FunctionFailure(
-        `Could not find public function for '${udfPath}'. Did you forget to run \`npx convex dev\`?`,
+        `[Request ID: ${requestId()}] Server Error\nCould not find public function for '${udfPath}'. ` +
+          "Did you forget to run `npx convex dev` or `npx convex deploy`?",
         undefined,
       );
     }
