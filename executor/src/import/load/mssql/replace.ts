@@ -46,6 +46,28 @@ export interface Dependents {
 
 export type ReplaceOutcome = "moved" | "refilled" | "refilled by key";
 
+/**
+ * The server refused to drop the old table for something the catalog queries did not show: metadata visibility
+ * hides objects the loader has no permission on (a foreign key from, or a schema-bound view in, another
+ * schema). 3726: referenced by a foreign key; 3729: referenced by a schema-bound object; 3724: used for
+ * replication; 13552: system-versioned. The swap then runs again with this table refilled in place by key.
+ */
+export const DROP_REFUSED = new Set([3726, 3729, 3724, 13552]);
+
+export class DropRefusedError extends Error {
+  constructor(
+    readonly sqlTable: string,
+    cause: Error,
+  ) {
+    super(`the server refused to drop ${sqlTable}: ${cause.message}`, { cause });
+  }
+}
+
+function serverErrorNumber(err: unknown): number | undefined {
+  const n = (err as { number?: unknown })?.number;
+  return typeof n === "number" ? n : undefined;
+}
+
 const LONG = { noTimeout: true };
 
 export async function replaceTable(
@@ -53,6 +75,8 @@ export async function replaceTable(
   schema: string,
   staging: string,
   t: SwapTable,
+  /** Refill by key whatever the catalog says (the server refused to drop it: see DropRefusedError). */
+  keepInPlace = false,
 ): Promise<ReplaceOutcome> {
   const target = qualifiedName(schema, t.sqlTable);
   const [deps] = await tx.query<Dependents>(dependentsSql, { target }, LONG);
@@ -66,8 +90,15 @@ export async function replaceTable(
       deps.constraints +
       deps.pinned
     : 0;
-  if (!deps?.present || attached === 0) {
-    await tx.query(transferSql(schema, staging, t.sqlTable), { target }, LONG);
+  if (!deps?.present || (attached === 0 && !keepInPlace)) {
+    try {
+      await tx.query(transferSql(schema, staging, t.sqlTable), { target }, LONG);
+    } catch (err) {
+      const number = serverErrorNumber(err);
+      if (deps?.present && number !== undefined && DROP_REFUSED.has(number))
+        throw new DropRefusedError(t.sqlTable, err as Error);
+      throw err;
+    }
     return "moved";
   }
 
@@ -82,7 +113,7 @@ export async function replaceTable(
   });
   // TRUNCATE is refused on a table that a foreign key references, that an indexed (schema-bound) view uses, that
   // is published for replication or tracked by change data capture, or that is system-versioned.
-  const byKey = deps.referencing_keys > 0 || deps.schema_bound > 0 || deps.pinned > 0;
+  const byKey = keepInPlace || deps.referencing_keys > 0 || deps.schema_bound > 0 || deps.pinned > 0;
   if (byKey) {
     await tx.query(deleteMissingSql(schema, staging, t.sqlTable), {}, LONG);
     if (widened.length > 0) await tx.query(clearColumnsSql(schema, t.sqlTable, widened), {}, LONG);

@@ -265,6 +265,36 @@ describe("SQL Server session: the swap", () => {
     expect(texts.some((t) => t.includes("TRANSFER"))).toBe(false);
   });
 
+  it("keeps a table in place when the server refuses to drop it for a dependent the catalog did not show", async () => {
+    // A foreign key from a table the loader may not see (metadata visibility): DROP TABLE fails with 3726.
+    const target_ = qualifiedName("convex", "t");
+    let refusals = 0;
+    const wire = new RecordingWire((text, params) => {
+      if (
+        text.startsWith("IF OBJECT_ID(@target, N'U') IS NOT NULL DROP TABLE [convex].[t];") &&
+        !refusals++
+      ) {
+        throw new ServerError(
+          "Could not drop object 'convex.t' because it is referenced by a FOREIGN KEY constraint.",
+          3726,
+        );
+      }
+      return scriptedServer({
+        dependents: { [target_]: {} },
+        existingColumns: { [target_]: [{ name: "_id", type: "nvarchar", max_length: 256, scale: 0 }] },
+      })(text, params);
+    });
+    const target = new MssqlTarget(wire, { swapRetryDelayMs: 0, swapAttempts: 1 });
+    await target.begin("convex");
+    await target.swap([table("t")], meta);
+    expect(
+      wire.sent.filter((s) => ["begin", "rollback", "commit"].includes(s.kind)).map((s) => s.kind),
+    ).toEqual(["begin", "rollback", "begin", "commit"]);
+    const second = wire.sent.slice(wire.sent.map((s) => s.kind).lastIndexOf("begin")).map((s) => s.text);
+    expect(second.some((t) => t.startsWith("DELETE x FROM [convex].[t]"))).toBe(true);
+    expect(second.some((t) => /TRUNCATE|TRANSFER/.test(t))).toBe(false);
+  });
+
   it("retries after a lock timeout (1222) or as deadlock victim (1205), rolling back each failed attempt", async () => {
     let failures = [1222, 1205];
     const wire = new RecordingWire((text, params) => {

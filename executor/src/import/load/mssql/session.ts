@@ -28,7 +28,7 @@ import {
 import type { MssqlConnection } from "../target.js";
 import { mssqlPoolConfig, type PoolSettings } from "./config.js";
 import { encodeRow, mssqlValueRules, rowBytes, type Cell } from "./encode.js";
-import { replaceTable } from "./replace.js";
+import { DropRefusedError, replaceTable } from "./replace.js";
 import { RowsChannel } from "./rows-channel.js";
 import {
   addColumnsSql,
@@ -121,6 +121,8 @@ export class MssqlTarget implements TargetConnection {
   /** Staging leftovers of an earlier run that could not be dropped: name → the server's message. */
   private readonly undroppable = new Map<string, string>();
   private readonly tuning: MssqlTuning;
+  /** Tables the server refused to drop in an earlier attempt of this swap: refilled in place by key. */
+  private readonly keepInPlace = new Set<string>();
 
   constructor(
     private readonly wire: MssqlWire,
@@ -299,6 +301,11 @@ export class MssqlTarget implements TargetConnection {
           await this.swapOnce(tables, meta);
           break;
         } catch (err) {
+          if (err instanceof DropRefusedError && !this.keepInPlace.has(err.sqlTable)) {
+            this.keepInPlace.add(err.sqlTable); // rolled back: run again, keeping that table in place
+            attempt--;
+            continue;
+          }
           const number = errorNumber(err);
           if (number === undefined || !RETRYABLE.has(number)) throw err;
           if (attempt >= swapAttempts) {
@@ -331,8 +338,9 @@ export class MssqlTarget implements TargetConnection {
       await tx.query(metadataTablesSql(this.schema), this.metaParams(), LONG);
       for (const t of tables) {
         try {
-          await replaceTable(tx, this.schema, this.staging, t);
+          await replaceTable(tx, this.schema, this.staging, t, this.keepInPlace.has(t.sqlTable));
         } catch (err) {
+          if (err instanceof DropRefusedError) throw err;
           if (errorNumber(err) !== undefined && RETRYABLE.has(errorNumber(err)!)) throw err;
           throw new Error(
             `cannot replace ${qualifiedName(this.schema, t.sqlTable)}: ${(err as Error).message}`,
