@@ -1,4 +1,5 @@
 import { spawnSync } from "node:child_process";
+import { existsSync } from "node:fs";
 import { mkdtemp, writeFile } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
@@ -21,10 +22,28 @@ describe("npm run import", () => {
     const dir = await mkdtemp(path.join(os.tmpdir(), "cli-"));
     const result = run([zip, "--target", `duckdb:${dir}/warehouse.duckdb`]);
     expect(result.status, result.stderr).toBe(0);
-    expect(result.stdout).toContain("✓ users: 1 rows");
+    expect(result.stdout).toContain("✓ users: 1 row,");
+    // Not a terminal: log lines only, never a progress bar.
+    expect(result.stdout).not.toMatch(/[█░\r]/);
+    expect(result.stdout).not.toContain("\u001b[");
     expect(result.stdout).toMatch(/table\s+sql table\s+rows\s+columns\s+size\s+seconds/);
     expect(result.stdout).toMatch(/workpool\/jobs\s+workpool__jobs\s+0\s+3/);
-    expect(result.stdout).toContain("Loaded 1 rows in 2 tables");
+    expect(result.stdout).toContain("Loaded 1 row in 2 tables");
+  });
+
+  it("says a snapshot file does not exist before opening the warehouse, and leaves the target alone", async () => {
+    const dir = await mkdtemp(path.join(os.tmpdir(), "cli-"));
+    const warehouse = path.join(dir, "warehouse.duckdb");
+    const missing = run([path.join(dir, "snapshot.zip"), "--target", `duckdb:${warehouse}`]);
+    expect(missing.status).toBe(2);
+    expect(missing.stderr).toBe(
+      `error: ${path.join(dir, "snapshot.zip")} does not exist\nNothing was changed in the target.\n`,
+    );
+    expect(missing.stdout).toBe("");
+    // The warehouse was never opened, so not even created.
+    expect(existsSync(warehouse)).toBe(false);
+    const folder = run([dir, "--target", `duckdb:${warehouse}`]);
+    expect(folder.stderr).toMatch(/is a directory, not a snapshot ZIP file/);
   });
 
   it("exits 1 with the place of the problem for a bad snapshot or what to do about the target, and 2 for bad usage", async () => {

@@ -1,6 +1,7 @@
 /**
  * `npm run import -- <snapshot.zip> [--target …] [--schema …] [--tables a,b]`
- * Exit codes: 0 everything loaded; 1 import failed (target unchanged); 2 usage error; 130 interrupted.
+ * Exit codes: 0 everything loaded; 1 import failed (target unchanged); 2 usage error (also a snapshot file
+ * that does not exist or is not a file); 130 interrupted.
  * `npm run import -- --check [--target …]`: the target preflight; 0 no check failed, 1 one did, 2 usage error.
  */
 import {
@@ -13,7 +14,8 @@ import {
 import { formatPreflight, preflightExitCode, preflightTarget } from "../import/load/preflight.js";
 import { classifyTargetError } from "../import/load/targetErrors.js";
 import { parseImportArgs, USAGE, UsageError } from "./args.js";
-import { formatBytes, formatCount, renderTable } from "./format.js";
+import { countOf, formatBytes, formatCount, renderTable } from "./format.js";
+import { snapshotFileProblem } from "./snapshotFile.js";
 import { ProgressPrinter } from "./progress.js";
 
 async function main(): Promise<number> {
@@ -41,6 +43,13 @@ async function main(): Promise<number> {
     const checks = await preflightTarget(spec, args.schema);
     process.stdout.write(`${formatPreflight(checks)}\n`);
     return preflightExitCode(checks);
+  }
+
+  // The file is checked before the warehouse is opened: a typo should not cost a connection or a lock.
+  const fileProblem = await snapshotFileProblem(args.snapshotPath);
+  if (fileProblem) {
+    process.stderr.write(`error: ${fileProblem}\nNothing was changed in the target.\n`);
+    return 2;
   }
 
   const where = describeTarget(parseTarget(args.target));
@@ -81,7 +90,7 @@ async function main(): Promise<number> {
       `\n${renderTable(["table", "sql table", "rows", "columns", "size", "seconds"], rows, [false, false, true, true, true, true])}\n\n`,
     );
     process.stdout.write(
-      `Loaded ${formatCount(result.totalRows)} rows in ${result.tables.length} tables in ${(result.durationMs / 1000).toFixed(1)} s.\n`,
+      `Loaded ${countOf(result.totalRows, "row")} in ${countOf(result.tables.length, "table")} in ${(result.durationMs / 1000).toFixed(1)} s.\n`,
     );
     return 0;
   } catch (err) {

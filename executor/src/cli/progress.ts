@@ -4,7 +4,7 @@
  */
 import type { TableFigures } from "../../../convex/contract/executor.js";
 import type { ImportProgress } from "../import/api.js";
-import { formatBytes, formatCount } from "./format.js";
+import { countOf, formatBytes } from "./format.js";
 
 const BAR_WIDTH = 24;
 const PLAIN_HEARTBEAT_MS = 5_000;
@@ -20,11 +20,14 @@ export function bar(fraction: number, width = BAR_WIDTH): string {
   return "█".repeat(filled) + "░".repeat(width - filled);
 }
 
-export function describeTable(f: TableFigures, elapsedSeconds: number): string {
+/** The table being loaded: with a bar for a live terminal line, as plain words for a log. */
+export function describeTable(f: TableFigures, elapsedSeconds: number, withBar = true): string {
   const total = f.totalBytes ?? 0;
   const pct = total > 0 ? Math.min(100, Math.floor((f.bytes / total) * 100)) : 100;
   const rate = elapsedSeconds > 0 ? f.bytes / elapsedSeconds : 0;
-  return `${f.table}  ${bar(total > 0 ? f.bytes / total : 1)} ${String(pct).padStart(3)}%  ${formatCount(f.rows)} rows  ${formatBytes(f.bytes)}  ${formatBytes(rate)}/s`;
+  if (!withBar)
+    return `${f.table}: ${pct}% loaded, ${countOf(f.rows, "row")}, ${formatBytes(f.bytes)} at ${formatBytes(rate)}/s`;
+  return `${f.table}  ${bar(total > 0 ? f.bytes / total : 1)} ${String(pct).padStart(3)}%  ${countOf(f.rows, "row")}  ${formatBytes(f.bytes)}  ${formatBytes(rate)}/s`;
 }
 
 export class ProgressPrinter {
@@ -45,7 +48,7 @@ export class ProgressPrinter {
       if (f.state === "loaded" || f.state === "failed") {
         this.clearLive();
         this.out.write(
-          `${f.state === "loaded" ? "✓" : "✗"} ${f.table}: ${formatCount(f.rows)} rows, ${formatBytes(f.bytes)}${f.seconds !== undefined ? ` in ${f.seconds.toFixed(1)} s` : ""}\n`,
+          `${f.state === "loaded" ? "✓" : "✗"} ${f.table}: ${countOf(f.rows, "row")}, ${formatBytes(f.bytes)}${f.seconds !== undefined ? ` in ${f.seconds.toFixed(1)} s` : ""}\n`,
         );
       }
     }
@@ -57,14 +60,13 @@ export class ProgressPrinter {
     const current = progress.tables.find((f) => f.state === "loading");
     if (!current) return;
     const elapsed = (now - (this.startedAt.get(current.table) ?? now)) / 1000;
-    const text = describeTable(current, elapsed);
     if (this.out.isTTY) {
       const width = Math.max(20, (this.out.columns ?? 100) - 1);
-      this.out.write(`\r\x1b[2K${text.slice(0, width)}`);
+      this.out.write(`\r\x1b[2K${describeTable(current, elapsed).slice(0, width)}`);
       this.liveLine = true;
     } else if (now - this.lastPlain >= PLAIN_HEARTBEAT_MS) {
       this.lastPlain = now;
-      this.out.write(`… ${text}\n`);
+      this.out.write(`… ${describeTable(current, elapsed, false)}\n`);
     }
   }
 
