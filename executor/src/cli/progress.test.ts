@@ -8,7 +8,7 @@ function capture(isTTY: boolean) {
 }
 
 const loading = (rows: number): ImportProgress => ({
-  phase: "importing",
+  phase: "loading",
   tables: [{ table: "users", state: "loading", rows, bytes: rows * 100, totalBytes: 100_000 }],
 });
 
@@ -25,7 +25,7 @@ describe("import progress", () => {
     const printer = new ProgressPrinter(log.out);
     printer.update(loading(500));
     printer.update({
-      phase: "importing",
+      phase: "loading",
       tables: [{ table: "users", state: "loaded", rows: 1, bytes: 100, seconds: 0.25 }],
     });
     expect(log.text()).toBe(
