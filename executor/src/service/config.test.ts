@@ -38,7 +38,7 @@ describe("loadConfig", () => {
       kind: "duckdb",
       file: path.resolve(".data/warehouse.duckdb"),
     });
-    expect(config.duckdb).toEqual({ memoryLimit: "128MB", threads: 2 });
+    expect(config.duckdb).toEqual({ memoryLimit: "64MB", threads: 1 });
     expect(
       loadConfig({ ...minimal, EXECUTOR_DUCKDB_MEMORY_LIMIT: "1GB", EXECUTOR_DUCKDB_THREADS: "4" }).duckdb,
     ).toEqual({ memoryLimit: "1GB", threads: 4 });

@@ -20,10 +20,12 @@ export interface DuckdbSettings {
 }
 
 /**
- * Measured with scripts/bench (1 GB snapshot): node + the DuckDB library take about 120 MB before any data moves;
- * 128 MB for DuckDB's buffers keeps the import's peak RSS under 300 MB.
+ * Measured with scripts/bench on the 1 GB snapshot (3.6 M documents): node, tsx and the DuckDB library take about
+ * 150 MB before any data moves, the decoder's heap 30–70 MB, and DuckDB's memory outside its buffer pool grows
+ * with malloc fragmentation; with 64 MB of buffers and one thread the import peaks at 280–310 MB, with 128 MB and
+ * two threads at 340 MB, and two threads are no faster (the appender is fed by one JavaScript thread).
  */
-export const DEFAULT_DUCKDB_SETTINGS: DuckdbSettings = { memoryLimit: "128MB", threads: 2 };
+export const DEFAULT_DUCKDB_SETTINGS: DuckdbSettings = { memoryLimit: "64MB", threads: 1 };
 
 export interface OpenedDuckdb {
   instance: DuckDBInstance;
