@@ -98,6 +98,15 @@ describe.sequential("an app from creation to a failed sync", () => {
     expect(await slugError.textContent()).toMatch(/already used/);
     expect(await page.getByLabel(/^Slug/).getAttribute("aria-invalid")).toBe("true");
 
+    // The source refuses this key: nothing is saved, the refusal reads at the key field.
+    await page.getByLabel(/^Slug/).fill("shop-prod-2");
+    await page.getByLabel(/^Deploy key/).fill("prod:happy-animal-123|revoked-or-wrong-key");
+    await page.getByRole("button", { name: "Create app" }).click();
+    const keyError = page.locator("#key-error");
+    await keyError.waitFor();
+    expect(await keyError.textContent()).toMatch(/does not accept this deploy key/);
+    expect(page.url()).toMatch(/\/apps\/new$/);
+
     await page.goto(appUrl + "/edit");
     await page.getByLabel(/^Target schema/).waitFor();
     // What the source has (asked on opening, with the saved key) apart from what is selected.
