@@ -127,6 +127,7 @@ describe.skipIf(!url)("import into SQL Server", () => {
     await query(`CREATE VIEW ${s}.[user_names] WITH SCHEMABINDING AS SELECT [_id], [name] FROM ${s}.[users]`);
     await query(`CREATE INDEX [by_name] ON ${s}.[users] ([_creationTime])`);
     await query(`GRANT SELECT ON ${s}.[users] TO public`);
+    await query(`ALTER TABLE ${s}.[users] ADD [name_length] AS LEN([name])`); // a computed column is kept too
     await query(
       `CREATE TABLE ${s}.[notes] ([uid] NVARCHAR(128) COLLATE Latin1_General_100_BIN2 NOT NULL ` +
         `REFERENCES ${s}.[users] ([_id]))`,
@@ -151,6 +152,10 @@ describe.skipIf(!url)("import into SQL Server", () => {
       { name: "Cy", score: "3", age: null },
     ]);
     expect((await query<{ n: number }>(`SELECT COUNT(*) AS n FROM ${s}.[user_names]`))[0]!.n).toBe(2);
+    const lengths = await query<{ name_length: number }>(
+      `SELECT name_length FROM ${s}.[users] ORDER BY name`,
+    );
+    expect(lengths.map((r) => r.name_length)).toEqual([6, 2]);
     const kept = await query<{ grants: number; indexes: number }>(
       `SELECT (SELECT COUNT(*) FROM sys.database_permissions WHERE class = 1 AND major_id = ${objectId}) AS grants,
               (SELECT COUNT(*) FROM sys.indexes WHERE object_id = ${objectId} AND name = 'by_name') AS indexes`,

@@ -1,6 +1,7 @@
 import sql from "mssql";
 import { describe, expect, it } from "vitest";
 import type tedious from "tedious";
+import { classifyMssqlError } from "./errors.js";
 import { mssqlRequest, PoolWire } from "./wire.js";
 
 // A pool that is never connected: building a request does not touch the network.
@@ -53,7 +54,10 @@ describe("SQL Server wire: the session's one connection", () => {
     const wire = new PoolWire(pool);
     session.closed = true; // tedious' Connection.closed (connection.js cleanupConnection)
     const lost = /the connection to SQL Server was lost during the import, and with it the import's lock/;
-    await expect(wire.query("SELECT 1;")).rejects.toThrow(lost);
+    const error = await wire.query("SELECT 1;").catch((e: Error) => e);
+    expect(error).toBeInstanceOf(Error);
+    expect((error as Error).message).toMatch(lost);
+    expect(classifyMssqlError(error as Error)?.retryable).toBe(true); // a lost connection: the next run may work
     await expect(wire.batch("SET LOCK_TIMEOUT -1;")).rejects.toThrow(lost);
     await expect(wire.begin()).rejects.toThrow(lost);
     const hasError = { closed: false, hasError: true }; // mssql's mark of a socket error (connection-pool.js)

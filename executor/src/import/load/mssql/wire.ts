@@ -169,9 +169,10 @@ export class PoolWire implements MssqlWire {
   }
 }
 
+/** Coded as mssql codes a closed connection (ECONNCLOSED), so errors.ts treats it as a lost connection. */
 function sessionLost(): Error {
-  return new Error(
+  const message =
     "the connection to SQL Server was lost during the import, and with it the import's lock on the schema; " +
-      "nothing was changed, run the import again",
-  );
+    "nothing was changed, run the import again";
+  return Object.assign(new Error(message), { code: "ECONNCLOSED" });
 }
