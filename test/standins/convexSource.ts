@@ -153,11 +153,18 @@ function requestId(): string {
   return id;
 }
 
-/** common/src/types: `remove_type_prefix_from_admin_key` drops `prod:` / `dev:` / `preview:` … before `|`. */
+/**
+ * crates/common/src/types/admin_key.rs `AdminKey::remove_type_prefix`: `prod:<name>|<key>` → `<name>|<key>`;
+ * a `preview:` or `project:` prefix leaves only `<key>` (then checked as an access token).
+ */
 function withoutTypePrefix(key: string): string {
   const bar = key.indexOf("|");
-  const colon = key.indexOf(":");
-  return colon !== -1 && (bar === -1 || colon < bar) ? key.slice(colon + 1) : key;
+  if (bar === -1) return key;
+  const [prefix, keyPart] = [key.slice(0, bar), key.slice(bar + 1)];
+  const colon = prefix.indexOf(":");
+  if (colon === -1) return key;
+  const type = prefix.slice(0, colon).toLowerCase();
+  return type === "preview" || type === "project" ? keyPart : `${prefix.slice(colon + 1)}|${keyPart}`;
 }
 
 class HttpError extends Error {
