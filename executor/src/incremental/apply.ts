@@ -1,0 +1,180 @@
+/**
+ * Applies a batch of feed pages to a warehouse in ONE target transaction: truncates, new tables and columns,
+ * widened columns, deletes, upserts of each document's newest version (with its commit timestamp in `_ts`), the
+ * mapping tables, and the feed cursor in the sync-state table of the same schema. A crash anywhere before the
+ * commit leaves the warehouse and its stored cursor as they were, so a re-run fetches the same pages again and
+ * ends in the same state: each page is applied exactly once.
+ *
+ *   const target = await openChangeTarget("postgres://…", "convex");
+ *   const result = await applyBatch(target, { fromCursor, pages });
+ *
+ * Planning (names, column types) reuses the snapshot import's mapping (../import/mapping/); the SQL is the
+ * dialect's (./postgres.ts implements ChangeTarget for PostgreSQL and PGlite).
+ */
+import type { IdentifierRules } from "../import/mapping/names.js";
+import { componentTableName, NameScope } from "../import/mapping/names.js";
+import { TablePlan, type ValueRules } from "../import/mapping/plan.js";
+import type { ColumnType, PlannedColumn } from "../import/mapping/types.js";
+import type { PriorTable } from "../import/load/connection.js";
+import type { ConvexObject } from "../import/values.js";
+import { collectChanges } from "./changes.js";
+import type { FeedPage } from "./feedClient.js";
+
+/** The commit timestamp (ns) of the version a row holds; absent for rows loaded from a snapshot ZIP. */
+export const TS_FIELD = "_ts";
+export const SYNC_STATE_TABLE = "_convex_sync_state";
+/** Tables of ours in the target schema, never given to a Convex table. */
+export const RESERVED_TABLES = ["_convex_tables", "_convex_columns", SYNC_STATE_TABLE];
+
+/** What the state table holds: where the warehouse is in the feed. */
+export interface SyncState {
+  cursor: string;
+  syncId: string;
+  /** The last applied page's status. Only `stale`/`upToDate` states are consistent snapshots. */
+  status: "snapshotting" | "stale" | "upToDate";
+  /** The snapshot the warehouse equals (the last consistent page's), ns. */
+  snapshotTs: bigint | null;
+  appliedAt: Date;
+}
+
+export interface TableApplyPlan {
+  qualified: string;
+  component: string;
+  convexTable: string;
+  sqlTable: string;
+  /** Not in the warehouse yet: created with `columns`. */
+  isNew: boolean;
+  truncated: boolean;
+  /** Final column list (prior columns first, in order). */
+  columns: PlannedColumn[];
+  addedColumns: PlannedColumn[];
+  /** Existing columns whose type widens (to json), with the type they had. */
+  widenedColumns: { column: PlannedColumn; from: ColumnType }[];
+  /** Rows to upsert on `_id`: the document plus `_ts`. */
+  upserts: ConvexObject[];
+  deletes: { id: string; ts: bigint }[];
+}
+
+export interface ApplyPlan {
+  /** The cursor the batch was fetched with (null: the first pages of a sync); must equal the stored one. */
+  fromCursor: string | null;
+  state: SyncState;
+  tables: TableApplyPlan[];
+}
+
+export interface TableApplyResult {
+  table: string;
+  sqlTable: string;
+  truncated: boolean;
+  inserted: number;
+  updated: number;
+  deleted: number;
+}
+
+export interface ChangeTarget {
+  readonly identifierRules: IdentifierRules;
+  readonly valueRules: ValueRules;
+  /** The stored feed position, or null when this schema never applied a page. */
+  readState(): Promise<SyncState | null>;
+  readPrior(): Promise<Map<string, PriorTable>>;
+  /** Runs the whole plan in one transaction; throws CursorMovedError if the stored cursor is not `fromCursor`. */
+  apply(plan: ApplyPlan): Promise<TableApplyResult[]>;
+  /** Records where the feed starts after a snapshot import (cursor_from_deltas at the snapshot's timestamp). */
+  initialize(state: SyncState): Promise<void>;
+  close(): Promise<void>;
+}
+
+/** Another run moved the warehouse on since this batch was fetched: the batch is not applied. */
+export class CursorMovedError extends Error {
+  constructor() {
+    super(
+      "the warehouse's stored cursor changed since this batch was fetched (another sync ran); nothing applied",
+    );
+    this.name = "CursorMovedError";
+  }
+}
+
+export interface Batch {
+  fromCursor: string | null;
+  pages: readonly FeedPage[];
+}
+
+function statusOf(page: FeedPage): Pick<SyncState, "status" | "snapshotTs"> {
+  const s = page.status;
+  return s.type === "snapshotting"
+    ? { status: s.type, snapshotTs: null }
+    : { status: s.type, snapshotTs: s.snapshotTs };
+}
+
+/** Plans a batch against what the warehouse holds (pure: no target access). */
+export function planBatch(
+  batch: Batch,
+  prior: ReadonlyMap<string, PriorTable>,
+  rules: { identifierRules: IdentifierRules; valueRules: ValueRules },
+  previous: SyncState | null,
+  now = new Date(),
+): ApplyPlan {
+  const last = batch.pages.at(-1);
+  if (!last) throw new Error("a batch needs at least one page");
+  const changes = collectChanges(batch.pages);
+
+  const scope = new NameScope(rules.identifierRules);
+  for (const name of RESERVED_TABLES) scope.keep(name, name);
+  for (const p of prior.values()) scope.keep(p.qualified, p.sqlTable);
+
+  const tables: TableApplyPlan[] = [];
+  for (const qualified of [...changes.keys()].sort()) {
+    const c = changes.get(qualified)!;
+    const known = prior.get(qualified);
+    if (!known && !c.truncated && c.upserts.size === 0) continue; // deletes in a table we never had
+    const sqlTable = known?.sqlTable ?? scope.assign(qualified, componentTableName(c.component, c.table));
+    const plan = new TablePlan(rules.identifierRules, rules.valueRules, known?.columns ?? []);
+    const before = new Map(plan.columns.map((col) => [col.field, col.type]));
+    plan.observe({ [TS_FIELD]: 0n });
+    const upserts: ConvexObject[] = [];
+    for (const { ts, doc } of c.upserts.values()) {
+      const row = { ...doc, [TS_FIELD]: ts };
+      plan.observe(row);
+      upserts.push(row);
+    }
+    const addedColumns = [...plan.takeAdded(), ...plan.materializeNullOnly()];
+    const widenedColumns = plan.columns
+      .filter((col) => before.has(col.field) && before.get(col.field) !== col.type)
+      .map((column) => ({ column, from: before.get(column.field)! }));
+    tables.push({
+      qualified,
+      component: c.component,
+      convexTable: c.table,
+      sqlTable,
+      isNew: !known,
+      truncated: c.truncated,
+      columns: plan.columns,
+      addedColumns: known ? addedColumns : [],
+      widenedColumns: known ? widenedColumns : [],
+      upserts,
+      deletes: [...c.deletes].map(([id, ts]) => ({ id, ts })),
+    });
+  }
+
+  const status = statusOf(last);
+  return {
+    fromCursor: batch.fromCursor,
+    state: {
+      cursor: last.pagination.nextCursor,
+      syncId: last.syncId,
+      status: status.status,
+      // A snapshotting page leaves the last consistent snapshot as the one to report.
+      snapshotTs: status.snapshotTs ?? previous?.snapshotTs ?? null,
+      appliedAt: now,
+    },
+    tables,
+  };
+}
+
+/** Reads the warehouse's mapping, plans the batch and applies it in one transaction. */
+export async function applyBatch(target: ChangeTarget, batch: Batch): Promise<TableApplyResult[]> {
+  const prior = await target.readPrior();
+  const previous = await target.readState();
+  if ((previous?.cursor ?? null) !== batch.fromCursor) throw new CursorMovedError();
+  return target.apply(planBatch(batch, prior, target, previous));
+}

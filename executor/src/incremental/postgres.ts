@@ -1,0 +1,353 @@
+/**
+ * ChangeTarget for PostgreSQL and PGlite: the statements of one page batch, all inside one transaction.
+ * Reuses the import's PostgreSQL session (lock per schema, mapping read-back) and SQL (../import/load/postgres/).
+ *
+ *   BEGIN
+ *   SELECT cursor FROM _convex_sync_state FOR UPDATE          -- must still be the batch's starting cursor
+ *   per table: CREATE TABLE | ALTER TABLE ADD/ALTER TYPE jsonb; TRUNCATE; DELETE … USING unnest(ids, ts);
+ *              COPY into a temp table; INSERT … ON CONFLICT (_id) DO UPDATE … WHERE cur._ts <= EXCLUDED._ts;
+ *              _convex_tables / _convex_columns rows
+ *   INSERT … ON CONFLICT (id) DO UPDATE the cursor in _convex_sync_state
+ *   COMMIT
+ */
+import { defaultValueRules } from "../import/mapping/plan.js";
+import type { ColumnType } from "../import/mapping/types.js";
+import { encodeRows } from "../import/load/postgres/encode.js";
+import { PostgresConnection } from "../import/load/postgres/session.js";
+import {
+  addColumnsSql,
+  copiedColumns,
+  createTableSql,
+  metadataTablesSql,
+  pgIdentifierRules,
+  pgType,
+  primaryKeySql,
+  qualifiedName,
+  quoteIdent,
+} from "../import/load/postgres/sql.js";
+import type { PgTransport } from "../import/load/postgres/transport.js";
+import { connectPostgres, openPglite } from "../import/load/postgres/transports.js";
+import { parseTarget } from "../import/load/target.js";
+import type { PriorTable } from "../import/load/connection.js";
+import { float64ToBase64 } from "../import/values.js";
+import {
+  CursorMovedError,
+  SYNC_STATE_TABLE,
+  TS_FIELD,
+  type ApplyPlan,
+  type ChangeTarget,
+  type SyncState,
+  type TableApplyPlan,
+  type TableApplyResult,
+} from "./apply.js";
+
+/** Rows per COPY write: bounds the text built at once for pages of large documents. */
+const COPY_ROWS_PER_WRITE = 500;
+const CHANGES_TABLE = `pg_temp.${quoteIdent("_convex_changes")}`;
+
+export function syncStateTableSql(schema: string): string {
+  return (
+    `CREATE TABLE IF NOT EXISTS ${qualifiedName(schema, SYNC_STATE_TABLE)} (` +
+    `id smallint PRIMARY KEY CHECK (id = 1), cursor text NOT NULL, sync_id text NOT NULL, status text NOT NULL, ` +
+    `snapshot_ts bigint, applied_at timestamptz NOT NULL)`
+  );
+}
+
+const FLOAT_MARKERS = {
+  nan: float64ToBase64(NaN),
+  inf: float64ToBase64(Infinity),
+  negInf: float64ToBase64(-Infinity),
+  negZero: float64ToBase64(-0),
+};
+
+/**
+ * SQL turning a typed column's value into the JSON the import writes for it (values.ts toExportJson with
+ * negativeZeroAsFloat and positionalLargeFloats): floats keep a `.`, those jsonb would print as integers get
+ * `.0`, NaN/±Infinity/-0 become `{"$float": …}`, bytes `{"$bytes": …}`. Used when a column widens to jsonb.
+ */
+export function jsonFromColumnSql(column: string, from: ColumnType): string {
+  switch (from) {
+    case "bytes":
+      return `jsonb_build_object('$bytes', translate(encode(${column}, 'base64'), E'\\n', ''))`;
+    case "float64": {
+      const t = `${column}::text`;
+      const marker = (b64: string) => `jsonb_build_object('$float', '${b64}')`;
+      return (
+        `CASE WHEN ${column} IS NULL THEN NULL ` +
+        `WHEN ${t} = 'NaN' THEN ${marker(FLOAT_MARKERS.nan)} ` +
+        `WHEN ${t} = 'Infinity' THEN ${marker(FLOAT_MARKERS.inf)} ` +
+        `WHEN ${t} = '-Infinity' THEN ${marker(FLOAT_MARKERS.negInf)} ` +
+        `WHEN ${t} = '-0' THEN ${marker(FLOAT_MARKERS.negZero)} ` +
+        `WHEN ${t} ~ 'e\\+' THEN ((${t})::numeric::text || '.0')::jsonb ` +
+        `WHEN ${t} ~ '^-?[0-9]+$' THEN (${t} || '.0')::jsonb ` +
+        `ELSE (${t})::jsonb END`
+      );
+    }
+    case "id":
+    case "string":
+    case "unset":
+    case "int64":
+    case "boolean":
+      return `to_jsonb(${column})`;
+    case "json":
+      return column;
+    case "timestamp":
+      throw new Error("a generated timestamp column never widens");
+  }
+}
+
+export class PostgresChangeTarget implements ChangeTarget {
+  readonly identifierRules = pgIdentifierRules;
+  readonly valueRules = defaultValueRules;
+  private readonly session: PostgresConnection;
+
+  private constructor(
+    private readonly db: PgTransport,
+    private readonly schema: string,
+    kind: "postgres" | "pglite",
+  ) {
+    this.session = new PostgresConnection(kind, db);
+  }
+
+  /** Connects and takes the schema's lock (the same one the snapshot import takes: they never interleave). */
+  static async open(
+    db: PgTransport,
+    kind: "postgres" | "pglite",
+    schema: string,
+  ): Promise<PostgresChangeTarget> {
+    const target = new PostgresChangeTarget(db, schema, kind);
+    try {
+      await target.session.begin(schema);
+    } catch (err) {
+      await db.close();
+      throw err;
+    }
+    return target;
+  }
+
+  readPrior(): Promise<Map<string, PriorTable>> {
+    return this.session.readPrior();
+  }
+
+  async readState(): Promise<SyncState | null> {
+    const table = qualifiedName(this.schema, SYNC_STATE_TABLE);
+    const [exists] = await this.db.query<{ ok: boolean }>(`SELECT to_regclass($1) IS NOT NULL AS ok`, [
+      table,
+    ]);
+    if (!exists?.ok) return null;
+    const [row] = await this.db.query<{
+      cursor: string;
+      sync_id: string;
+      status: SyncState["status"];
+      snapshot_ts: string | null;
+      applied_at: Date | string;
+    }>(
+      `SELECT cursor, sync_id, status, snapshot_ts::text AS snapshot_ts, applied_at FROM ${table} WHERE id = 1`,
+    );
+    if (!row) return null;
+    return {
+      cursor: row.cursor,
+      syncId: row.sync_id,
+      status: row.status,
+      snapshotTs: row.snapshot_ts === null ? null : BigInt(row.snapshot_ts),
+      appliedAt: new Date(row.applied_at),
+    };
+  }
+
+  async initialize(state: SyncState): Promise<void> {
+    await this.transaction(async () => {
+      await this.createBookkeeping();
+      await this.writeState(state);
+    });
+  }
+
+  async apply(plan: ApplyPlan): Promise<TableApplyResult[]> {
+    return this.transaction(async () => {
+      await this.createBookkeeping();
+      const [row] = await this.db.query<{ cursor: string }>(
+        `SELECT cursor FROM ${qualifiedName(this.schema, SYNC_STATE_TABLE)} WHERE id = 1 FOR UPDATE`,
+      );
+      if ((row?.cursor ?? null) !== plan.fromCursor) throw new CursorMovedError();
+      const results: TableApplyResult[] = [];
+      for (const t of plan.tables) {
+        try {
+          results.push(await this.applyTable(t, plan.state));
+        } catch (err) {
+          if (err instanceof CursorMovedError) throw err;
+          throw new Error(
+            `table ${t.qualified} (${qualifiedName(this.schema, t.sqlTable)}): ${(err as Error).message}`,
+            {
+              cause: err,
+            },
+          );
+        }
+      }
+      await this.writeState(plan.state);
+      return results;
+    });
+  }
+
+  private async transaction<T>(run: () => Promise<T>): Promise<T> {
+    await this.db.query("BEGIN");
+    try {
+      const result = await run();
+      await this.db.query("COMMIT");
+      return result;
+    } catch (err) {
+      await this.db.query("ROLLBACK").catch(() => {});
+      throw err;
+    }
+  }
+
+  private async createBookkeeping(): Promise<void> {
+    for (const sql of metadataTablesSql(this.schema)) await this.db.query(sql);
+    await this.db.query(syncStateTableSql(this.schema));
+  }
+
+  private async writeState(state: SyncState): Promise<void> {
+    await this.db.query(
+      `INSERT INTO ${qualifiedName(this.schema, SYNC_STATE_TABLE)} (id, cursor, sync_id, status, snapshot_ts, applied_at) ` +
+        `VALUES (1, $1, $2, $3, $4, $5) ON CONFLICT (id) DO UPDATE SET cursor = EXCLUDED.cursor, ` +
+        `sync_id = EXCLUDED.sync_id, status = EXCLUDED.status, snapshot_ts = EXCLUDED.snapshot_ts, applied_at = EXCLUDED.applied_at`,
+      [
+        state.cursor,
+        state.syncId,
+        state.status,
+        state.snapshotTs?.toString() ?? null,
+        state.appliedAt.toISOString(),
+      ],
+    );
+  }
+
+  private async applyTable(t: TableApplyPlan, state: SyncState): Promise<TableApplyResult> {
+    const s = this.schema;
+    const target = qualifiedName(s, t.sqlTable);
+    const ts = quoteIdent(t.columns.find((c) => c.field === TS_FIELD)!.sqlName);
+    if (t.isNew) {
+      await this.db.query(createTableSql(s, t.sqlTable, t.columns));
+      await this.db.query(primaryKeySql(s, t.sqlTable));
+    } else {
+      if (t.addedColumns.length > 0) await this.db.query(addColumnsSql(s, t.sqlTable, t.addedColumns));
+      for (const { column, from } of t.widenedColumns) {
+        const name = quoteIdent(column.sqlName);
+        await this.db.query(
+          `ALTER TABLE ${target} ALTER COLUMN ${name} TYPE ${pgType(column.type)} USING ${jsonFromColumnSql(name, from)}`,
+        );
+      }
+      if (t.truncated) await this.db.query(`TRUNCATE ${target}`);
+    }
+
+    let deleted = 0;
+    if (t.deletes.length > 0) {
+      const [row] = await this.db.query<{ n: number }>(
+        `WITH d AS (DELETE FROM ${target} AS cur USING unnest($1::text[], $2::bigint[]) AS x(id, ts) ` +
+          `WHERE cur."_id" = x.id AND (cur.${ts} IS NULL OR cur.${ts} <= x.ts) RETURNING 1) SELECT count(*)::int AS n FROM d`,
+        [t.deletes.map((d) => d.id), t.deletes.map((d) => d.ts.toString())],
+      );
+      deleted = row?.n ?? 0;
+    }
+
+    let inserted = 0;
+    let updated = 0;
+    if (t.upserts.length > 0) {
+      const columns = copiedColumns(t.columns);
+      const names = columns.map((c) => quoteIdent(c.sqlName)).join(", ");
+      await this.db.query(
+        `CREATE TEMP TABLE ${quoteIdent("_convex_changes")} (${columns
+          .map((c) => `${quoteIdent(c.sqlName)} ${pgType(c.type)}`)
+          .join(", ")}) ON COMMIT DROP`,
+      );
+      const sink = await this.db.copyIn(`COPY ${CHANGES_TABLE} (${names}) FROM ${this.db.copySource}`);
+      try {
+        for (let i = 0; i < t.upserts.length; i += COPY_ROWS_PER_WRITE)
+          await sink.write(encodeRows(columns, t.upserts.slice(i, i + COPY_ROWS_PER_WRITE)));
+        await sink.end();
+      } catch (err) {
+        await sink.abort();
+        throw err;
+      }
+      const set = columns
+        .filter((c) => c.type !== "id")
+        .map((c) => `${quoteIdent(c.sqlName)} = EXCLUDED.${quoteIdent(c.sqlName)}`)
+        .join(", ");
+      const [row] = await this.db.query<{ inserted: number; updated: number }>(
+        `WITH u AS (INSERT INTO ${target} AS cur (${names}) SELECT ${names} FROM ${CHANGES_TABLE} ` +
+          `ON CONFLICT ("_id") DO UPDATE SET ${set} WHERE cur.${ts} IS NULL OR cur.${ts} <= EXCLUDED.${ts} ` +
+          `RETURNING (xmax = 0) AS ins) ` +
+          `SELECT (count(*) FILTER (WHERE ins))::int AS inserted, (count(*) FILTER (WHERE NOT ins))::int AS updated FROM u`,
+      );
+      await this.db.query(`DROP TABLE ${CHANGES_TABLE}`);
+      inserted = row?.inserted ?? 0;
+      updated = row?.updated ?? 0;
+    }
+
+    await this.recordTable(t, state, inserted - deleted);
+    return { table: t.qualified, sqlTable: t.sqlTable, truncated: t.truncated, inserted, updated, deleted };
+  }
+
+  private async recordTable(t: TableApplyPlan, state: SyncState, rowDelta: number): Promise<void> {
+    const tables = qualifiedName(this.schema, "_convex_tables");
+    const snapshotTs = state.status === "snapshotting" ? null : (state.snapshotTs?.toString() ?? null);
+    if (t.isNew) {
+      await this.db.query(
+        `INSERT INTO ${tables} (convex_table, component, sql_table, row_count, snapshot_ts, loaded_at) VALUES ($1, $2, $3, $4, $5, $6)`,
+        [t.convexTable, t.component, t.sqlTable, rowDelta, snapshotTs, state.appliedAt.toISOString()],
+      );
+    } else {
+      await this.db.query(
+        `UPDATE ${tables} SET row_count = (CASE WHEN $3 THEN 0 ELSE row_count END) + $4, ` +
+          `snapshot_ts = COALESCE($5, snapshot_ts), loaded_at = $6 WHERE component = $1 AND convex_table = $2`,
+        [t.component, t.convexTable, t.truncated, rowDelta, snapshotTs, state.appliedAt.toISOString()],
+      );
+    }
+    if (t.isNew || t.addedColumns.length > 0 || t.widenedColumns.length > 0) {
+      const columns = qualifiedName(this.schema, "_convex_columns");
+      await this.db.query(`DELETE FROM ${columns} WHERE sql_table = $1`, [t.sqlTable]);
+      await this.db.query(
+        `INSERT INTO ${columns} (sql_table, convex_field, sql_column, sql_type, ordinal_position) ` +
+          `SELECT $1, f, c, ty, o FROM unnest($2::text[], $3::text[], $4::text[], $5::int[]) AS u(f, c, ty, o)`,
+        [
+          t.sqlTable,
+          t.columns.map((c) => c.field),
+          t.columns.map((c) => c.sqlName),
+          t.columns.map((c) => pgType(c.type)),
+          t.columns.map((_, i) => i + 1),
+        ],
+      );
+    }
+  }
+
+  async close(): Promise<void> {
+    await this.session.close();
+  }
+}
+
+export interface OpenChangeTargetOptions {
+  /** Wraps the transport (the crash tests count statements through it). */
+  wrap?: (db: PgTransport) => PgTransport;
+}
+
+/** Opens the change target of a warehouse string; only the PostgreSQL family has an apply yet. */
+export async function openChangeTarget(
+  target: string,
+  schema: string,
+  options: OpenChangeTargetOptions = {},
+): Promise<ChangeTarget> {
+  const spec = parseTarget(target);
+  const wrap = options.wrap ?? ((db: PgTransport) => db);
+  switch (spec.kind) {
+    case "postgres":
+      return PostgresChangeTarget.open(
+        wrap(await connectPostgres(spec.connectionString)),
+        "postgres",
+        schema,
+      );
+    case "pglite":
+      return PostgresChangeTarget.open(wrap(await openPglite(spec.dataDir)), "pglite", schema);
+    case "duckdb":
+    case "mssql":
+      throw new Error(
+        `incremental sync into ${spec.kind} is not built yet: use snapshot syncs for this target`,
+      );
+  }
+}

@@ -1,0 +1,180 @@
+/**
+ * One incremental run: fetch pages from the stored cursor until the feed is up to date, applying each in one
+ * target transaction, and report what changed.
+ *
+ *   const result = await runIncremental({ target, feed });
+ *   if (result.outcome === "needsSnapshot") …   // expired cursor, dropped tables, never initialized
+ *
+ * `snapshotting` pages (a table added or replaced by an import, after which the feed re-reads it) are not a
+ * consistent state: they are held back and applied together with the page that completes the snapshot, so every
+ * commit leaves the warehouse equal to the source at one timestamp. Past `maxHeldEntries` they are applied
+ * anyway (bounded memory); the state table then says `snapshotting` until the feed is consistent again.
+ */
+import type { DataSyncSelection } from "../../../convex/contract/dataSync.js";
+import { applyBatch, type ChangeTarget, type TableApplyResult } from "./apply.js";
+import { CursorExpiredError, type FeedPage } from "./feedClient.js";
+
+export const DEFAULT_MAX_HELD_ENTRIES = 100_000;
+
+export interface IncrementalRunOptions {
+  target: ChangeTarget;
+  feed: { page(cursor: string | undefined, selection?: DataSyncSelection): Promise<FeedPage> };
+  selection?: DataSyncSelection;
+  maxHeldEntries?: number;
+  /** Stop after this many pages even if the feed has more (the next run continues). */
+  maxPages?: number;
+  /** Qualified names of the source's tables now; with it, tables the source dropped are reported. */
+  sourceTables?: () => Promise<readonly string[]>;
+  signal?: AbortSignal;
+  now?: () => Date;
+  onBatch?: (batch: { pages: number; tables: TableApplyResult[] }) => void;
+}
+
+export interface TableTotals {
+  table: string;
+  inserted: number;
+  updated: number;
+  deleted: number;
+  truncated: boolean;
+}
+
+export interface IncrementalRunResult {
+  outcome: "upToDate" | "stopped" | "needsSnapshot";
+  /** Why a snapshot is needed, in words for the dashboard. */
+  reason?: string;
+  pages: number;
+  transactions: number;
+  tables: TableTotals[];
+  /** Tables the warehouse holds that the source no longer has (the feed says nothing about drops). */
+  droppedTables: string[];
+  /** The snapshot the warehouse equals after the run (ns). */
+  snapshotTs: bigint | null;
+  /** How far the warehouse is behind the source's clock at the end of the run. */
+  lagMs: number | null;
+  /** Age of the stored position when the run started. */
+  cursorAgeMs: number | null;
+}
+
+function msBehind(now: Date, ts: bigint | null): number | null {
+  return ts === null ? null : Math.max(0, now.getTime() - Number(ts / 1_000_000n));
+}
+
+export async function runIncremental(options: IncrementalRunOptions): Promise<IncrementalRunResult> {
+  const now = options.now ?? (() => new Date());
+  const maxHeld = options.maxHeldEntries ?? DEFAULT_MAX_HELD_ENTRIES;
+  const totals = new Map<string, TableTotals>();
+  const result: IncrementalRunResult = {
+    outcome: "stopped",
+    pages: 0,
+    transactions: 0,
+    tables: [],
+    droppedTables: [],
+    snapshotTs: null,
+    lagMs: null,
+    cursorAgeMs: null,
+  };
+  const finish = (r: IncrementalRunResult) => ({
+    ...r,
+    tables: [...totals.values()].sort((a, b) => (a.table < b.table ? -1 : 1)),
+  });
+
+  const start = await options.target.readState();
+  if (!start) {
+    return finish({
+      ...result,
+      outcome: "needsSnapshot",
+      reason: "no feed position stored yet: load a snapshot first",
+    });
+  }
+  result.cursorAgeMs = msBehind(now(), start.snapshotTs);
+  result.snapshotTs = start.snapshotTs;
+
+  let cursor = start.cursor;
+  let heldFrom = cursor;
+  let held: FeedPage[] = [];
+  let heldEntries = 0;
+  const flush = async () => {
+    const tables = await applyBatch(options.target, { fromCursor: heldFrom, pages: held });
+    result.transactions++;
+    for (const t of tables) {
+      const sum = totals.get(t.table) ?? {
+        table: t.table,
+        inserted: 0,
+        updated: 0,
+        deleted: 0,
+        truncated: false,
+      };
+      sum.inserted += t.inserted;
+      sum.updated += t.updated;
+      sum.deleted += t.deleted;
+      sum.truncated ||= t.truncated;
+      totals.set(t.table, sum);
+    }
+    options.onBatch?.({ pages: held.length, tables });
+    held = [];
+    heldEntries = 0;
+    heldFrom = cursor;
+  };
+
+  for (;;) {
+    if (options.signal?.aborted) throw options.signal.reason;
+    let page: FeedPage;
+    try {
+      page = await options.feed.page(cursor, options.selection);
+    } catch (err) {
+      if (!(err instanceof CursorExpiredError)) throw err;
+      if (held.length > 0) await flush();
+      return finish({
+        ...result,
+        outcome: "needsSnapshot",
+        reason: "the feed position is older than the source keeps its change log",
+      });
+    }
+    result.pages++;
+    held.push(page);
+    heldEntries += page.values.length;
+    cursor = page.pagination.nextCursor;
+    const consistent = page.status.type !== "snapshotting";
+    if (consistent) result.snapshotTs = page.status.type === "snapshotting" ? null : page.status.snapshotTs;
+    const lastPage = page.status.type === "upToDate" || result.pages === options.maxPages;
+    if (consistent || heldEntries >= maxHeld || lastPage) await flush();
+    if (page.status.type === "upToDate") {
+      result.outcome = "upToDate";
+      break;
+    }
+    if (lastPage) break;
+  }
+  result.lagMs = msBehind(now(), result.snapshotTs);
+
+  if (options.sourceTables) {
+    const source = new Set(await options.sourceTables());
+    const warehouse = await options.target.readPrior();
+    result.droppedTables = [...warehouse.keys()].filter((t) => !source.has(t)).sort();
+    if (result.droppedTables.length > 0) {
+      result.outcome = "needsSnapshot";
+      result.reason = `tables dropped in the source: ${result.droppedTables.join(", ")}`;
+    }
+  }
+  return finish(result);
+}
+
+/**
+ * Stores the feed position right after a snapshot import: a cursor minted by cursor_from_deltas at the snapshot's
+ * timestamp (everything up to it counts as synced). Mint it as soon as the snapshot export completes: a table
+ * replaced between the snapshot and the conversion would never get its truncate.
+ */
+export async function startAfterSnapshot(
+  target: ChangeTarget,
+  feed: { cursorFromSnapshot(snapshotTs: bigint, selection?: DataSyncSelection): Promise<string> },
+  snapshotTs: bigint,
+  options: { selection?: DataSyncSelection; now?: () => Date } = {},
+): Promise<void> {
+  const cursor = await feed.cursorFromSnapshot(snapshotTs, options.selection);
+  await target.initialize({
+    cursor,
+    syncId: "",
+    status: "stale",
+    snapshotTs,
+    appliedAt: (options.now ?? (() => new Date()))(),
+  });
+}
