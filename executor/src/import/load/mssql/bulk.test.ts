@@ -60,5 +60,9 @@ describe("INSERT BULK as tedious sends it", () => {
     const plain = newBulkLoad("[s].[t]");
     plain.addColumn("f", tedious.TYPES.Float, { nullable: true });
     expect((await payloadBytes(plain, [[-0]])).includes(minusZero)).toBe(false);
+    // The copy describes the column exactly as tedious' Float does: TYPE_INFO FLTN (0x6D) of length 8.
+    expect(ours.getColMetaData()).toEqual(plain.getColMetaData());
+    expect(ours.getColMetaData().includes(Buffer.from([0x6d, 0x08, 0x01, 0x66, 0x00]))).toBe(true);
+    expect(ours.getBulkInsertSql()).toBe("insert bulk [s].[t]([f] float) WITH (KEEP_NULLS,TABLOCK)");
   });
 });
