@@ -30,8 +30,7 @@ async function importKey(keyBase64: string | undefined): Promise<CryptoKey> {
   // A deployment setting only its admin can fix: worth saying in production too (./userError.ts).
   if (!keyBase64) throw misconfigured(`${SECRETS_KEY_ENV} is not set: set it to 32 random bytes in base64`);
   const raw = fromBase64(keyBase64, SECRETS_KEY_ENV);
-  if (raw.length !== 32)
-    throw misconfigured(`${SECRETS_KEY_ENV} must decode to 32 bytes, got ${raw.length}`);
+  if (raw.length !== 32) throw misconfigured(`${SECRETS_KEY_ENV} must decode to 32 bytes, got ${raw.length}`);
   return crypto.subtle.importKey("raw", raw, { name: "AES-GCM" }, false, ["encrypt", "decrypt"]);
 }
 
