@@ -1,14 +1,28 @@
+import { execFile } from "node:child_process";
 import { mkdir, mkdtemp, rm } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
+import { promisify } from "node:util";
 import { PassThrough } from "node:stream";
 import { makeFunctionReference } from "convex/server";
 import { chromium } from "playwright-core";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { ARTIFACTS_DIR, CHROMIUM, CHROMIUM_FLAGS } from "../../test/browser/dashboard.js";
 import { listLoadedTables } from "../../executor/src/import/inventory.js";
+import { banner } from "./banner.js";
 import { startDemo, type Demo } from "./demo.js";
 import { SHOP_ROW_COUNTS } from "./sampleShop.js";
+
+const run = promisify(execFile);
+// The functions run in this process: what they log goes through this process's console.
+const consoleLines: string[] = [];
+for (const level of ["log", "info", "debug"] as const) {
+  const original = console[level].bind(console);
+  vi.spyOn(console, level).mockImplementation((...args: unknown[]) => {
+    consoleLines.push(args.map(String).join(" "));
+    original(...args);
+  });
+}
 
 // The demo as a newcomer gets it, on free ports: real functions, real executor process, DuckDB warehouse.
 let demo: Demo;
@@ -76,6 +90,47 @@ describe.sequential("npm run demo", () => {
       jobId: started.jobId,
     })) as { job: { tables: { table: string; rows: number; state: string }[] } };
     expect(Object.fromEntries(detail.job.tables.map((t) => [t.table, t.rows]))).toEqual(EXPECTED_SQL_TABLES);
+  });
+
+  it("prints the trigger API's URL with a curl command that starts a sync", async () => {
+    const text = banner(demo);
+    expect(text).toContain(`Trigger API      POST ${demo.siteUrl}/api/sync/demo-shop`);
+    const curl = text
+      .split("\n")
+      .find((line) => line.trim().startsWith("curl "))!
+      .trim();
+    const { token } = (await demo.client.action(makeFunctionReference<"action">("tokens:create"), {
+      name: "demo banner",
+      scope: { kind: "all" },
+    })) as { token: string };
+    const { stdout } = await run("sh", ["-c", `${curl} --silent --show-error`], {
+      env: { ...process.env, SYNC_TOKEN: token },
+    });
+    const { jobId } = JSON.parse(stdout) as { jobId: string };
+    const { job } = await demo.jobs.waitForFinal(jobId, 90_000);
+    expect(job.status, log).toBe("succeeded");
+  });
+
+  it("names the schema of the app that synced, and keeps Convex Auth's debug lines out", async () => {
+    const appId = (await demo.client.action(makeFunctionReference<"action">("apps:create"), {
+      name: "Shop Copy",
+      slug: "shop-copy",
+      deploymentUrl: demo.source.url,
+      deployKey: demo.source.deployKey,
+      tables: ["orders"],
+      targetSchema: "shop_copy",
+      schedule: null,
+      enabled: true,
+    })) as string;
+    const { jobId } = (await demo.client.mutation(makeFunctionReference<"mutation">("jobs:trigger"), {
+      appId,
+    })) as { jobId: string };
+    const { job, warehouse } = await demo.jobs.waitForFinal(jobId, 90_000);
+    expect(job.status, log).toBe("succeeded");
+    expect(warehouse?.map((t) => [t.table, t.rows])).toEqual([["orders", SHOP_ROW_COUNTS.orders]]);
+    expect(log).toContain(`schema "shop_copy") now holds:`);
+    expect(log).not.toMatch(/auth:store/);
+    expect(consoleLines.filter((line) => line.includes("auth:store"))).toEqual([]);
   });
 
   it.skipIf(!CHROMIUM)(

@@ -110,6 +110,8 @@ export async function startDemo(options: DemoOptions = {}): Promise<Demo> {
       sitePort: ports.site ?? 0,
       env: {
         ADMIN_EMAILS: admin.email,
+        // Convex Auth logs every `auth:store` call at INFO; the demo's terminal is for the sync's own story.
+        AUTH_LOG_LEVEL: "WARN",
         // Creating an account needs a sign-up code or an invite (convex/signupGate.ts): one per run.
         ADMIN_SIGNUP_CODE: signupCode,
         SECRETS_KEY: randomBytes(32).toString("base64"),

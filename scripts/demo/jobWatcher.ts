@@ -14,6 +14,8 @@ export interface JobSnapshot {
   id: string;
   status: string;
   attempt: number;
+  /** The app's target schema: where a success is read back from. */
+  schema: string;
   error?: { message: string };
 }
 
@@ -29,6 +31,7 @@ export interface JobWatcher {
 export function watchJobs(options: {
   harness: Harness;
   warehouseTarget: string;
+  /** The schema read back when a job's app cannot be found any more. */
   schema: string;
   output: Writable;
 }): JobWatcher {
@@ -39,32 +42,37 @@ export function watchJobs(options: {
   let polling: Promise<void> = Promise.resolve();
 
   async function poll(): Promise<void> {
-    const jobs = await harness.backend.seed<JobSnapshot[]>(async (ctx) =>
-      (await ctx.db.query("jobs").order("desc").take(20)).map((job) => ({
-        id: String(job._id),
-        status: String(job.status),
-        attempt: Number(job.attempt),
-        ...(job.error ? { error: { message: String((job.error as { message: unknown }).message) } } : {}),
-      })),
-    );
+    const jobs = await harness.backend.seed<JobSnapshot[]>(async (ctx) => {
+      const recent = await ctx.db.query("jobs").order("desc").take(20);
+      return Promise.all(
+        recent.map(async (job) => {
+          const app = (await ctx.db.get(job.appId as never)) as { targetSchema?: unknown } | null;
+          return {
+            id: String(job._id),
+            status: String(job.status),
+            attempt: Number(job.attempt),
+            schema: typeof app?.targetSchema === "string" ? app.targetSchema : options.schema,
+            ...(job.error ? { error: { message: String((job.error as { message: unknown }).message) } } : {}),
+          };
+        }),
+      );
+    });
     for (const job of jobs.reverse()) {
       if (seen.get(job.id) === job.status) continue;
       seen.set(job.id, job.status);
       output.write(`[demo] job ${job.id}: ${job.status}${job.error ? ` — ${job.error.message}` : ""}\n`);
       if (!FINAL.has(job.status)) continue;
-      const warehouse = job.status === "succeeded" ? await reportWarehouse() : null;
+      const warehouse = job.status === "succeeded" ? await reportWarehouse(job.schema) : null;
       finished.set(job.id, { job, warehouse });
     }
   }
 
-  async function reportWarehouse(): Promise<LoadedTable[] | null> {
+  async function reportWarehouse(schema: string): Promise<LoadedTable[] | null> {
     try {
-      const tables = await listLoadedTables(options.warehouseTarget, options.schema);
+      const tables = await listLoadedTables(options.warehouseTarget, schema);
       const label = (t: LoadedTable) => (t.table === t.sqlTable ? t.table : `${t.table} → ${t.sqlTable}`);
       const width = Math.max(...tables.map((t) => label(t).length), 5);
-      output.write(
-        `[demo] the warehouse (${options.warehouseTarget}, schema "${options.schema}") now holds:\n`,
-      );
+      output.write(`[demo] the warehouse (${options.warehouseTarget}, schema "${schema}") now holds:\n`);
       for (const t of tables)
         output.write(`[demo]   ${label(t).padEnd(width)}  ${String(t.rows).padStart(7)} rows\n`);
       return tables;

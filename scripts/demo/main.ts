@@ -5,9 +5,9 @@
  *   npm run demo -- [--dashboard-port 4173] [--cloud-port 3210] [--site-port 3211] [--executor-port 8787]
  *                   [--source-port 3220] [--data-dir .data]
  */
-import path from "node:path";
 import { parseArgs } from "node:util";
-import { startDemo, type Demo } from "./demo.js";
+import { banner } from "./banner.js";
+import { startDemo } from "./demo.js";
 
 const DEFAULT_PORTS = { dashboard: 4173, cloud: 3210, site: 3211, executor: 8787, source: 3220 };
 
@@ -17,35 +17,6 @@ function parsePort(flag: string, value: string | undefined, fallback: number): n
   if (!Number.isInteger(n) || n < 0 || n > 65535)
     throw new Error(`--${flag}: "${value}" is not a port number`);
   return n;
-}
-
-function banner(demo: Demo): string {
-  const absolute = demo.warehouseTarget.slice("duckdb:".length);
-  const relative = path.relative(process.cwd(), absolute);
-  const warehouseFile = relative.startsWith("..") || path.isAbsolute(relative) ? absolute : relative;
-  return [
-    "",
-    "The demo is running. Nothing here needs an account or the internet.",
-    "",
-    `  Dashboard        ${demo.dashboardUrl}`,
-    `  Sign in as       ${demo.admin.email} / ${demo.admin.password}`,
-    "",
-    `  The app "Demo Shop" is already set up (Apps → Demo Shop → Sync Now). To add it again by hand,`,
-    "  use New app with:",
-    `    Deployment URL ${demo.source.url}`,
-    `    Deploy key     ${demo.source.deployKey}`,
-    "",
-    `  Warehouse        DuckDB file ${warehouseFile} (schema "${demo.schema}"); row counts are printed here after`,
-    "                   each successful sync, or any time no sync runs (or after Ctrl-C) with:",
-    `    npm run warehouse -- --target duckdb:${warehouseFile} --schema ${demo.schema}`,
-    `                   or open it in the DuckDB CLI: duckdb -readonly ${warehouseFile}`,
-    "",
-    `  Control plane    ${demo.cloudUrl} (convex/ hosted in this process, data in memory)`,
-    `  Executor         ${demo.executorUrl} (the real one, output prefixed [executor])`,
-    "",
-    "Press Ctrl-C to stop.",
-    "",
-  ].join("\n");
 }
 
 async function main(): Promise<void> {
