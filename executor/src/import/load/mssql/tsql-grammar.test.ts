@@ -187,6 +187,33 @@ IF SCHEMA_ID(@staging) IS NULL EXEC(N'CREATE SCHEMA ' + QUOTENAME(@staging));`;
     expectAllParse(crashed, 4);
   });
 
+  it("a reload into tables that are replicated or carry constraints, and one whose DROP the server refuses", async () => {
+    const pinned = qualifiedName(SCHEMA, "pinned");
+    const constrained = qualifiedName(SCHEMA, "constrained");
+    const wire = await importWith(
+      {
+        dependents: {
+          [pinned]: { pinned: 1 },
+          [constrained]: { constraints: 2 },
+          [qualifiedName(SCHEMA, "refused")]: {}, // exists, nothing the catalog shows
+        },
+        fail: {
+          match: (t) => t.startsWith("IF OBJECT_ID(@target, N'U') IS NOT NULL DROP TABLE"),
+          nth: 1,
+          error: new ServerError("Could not drop object because it is referenced by a FOREIGN KEY", 3726),
+        },
+      },
+      ["pinned", "constrained", "refused"],
+    );
+    expect(wire.sent.filter((s) => s.kind === "rollback")).toHaveLength(1);
+    const texts = wire.texts();
+    expect(texts.filter((t) => t.includes("APPLOCK_MODE"))).toHaveLength(2); // one per attempt
+    // pinned in both attempts, refused in the second (its DROP was refused in the first)
+    expect(texts.filter((t) => t.startsWith("DELETE x FROM"))).toHaveLength(3);
+    expect(texts.filter((t) => t.startsWith("TRUNCATE TABLE"))).toHaveLength(2); // constrained, both attempts
+    expectAllParse(wire, 25);
+  });
+
   it("the mapping rows of a table with more columns than one statement may carry", async () => {
     const wide: PlannedColumn[] = [
       ...system,
