@@ -1,11 +1,13 @@
 /**
- * npm run bench:import [-- --sizes 100,1024 --targets read,duckdb,postgres,pglite]
+ * npm run bench:import [-- --sizes 100,1024 --targets read,duckdb,postgres,mssql-channel,pglite]
  *
  * Generates synthetic uniform-encoding snapshots (sizes in MB of uncompressed documents; default 100 and 1024,
  * cached in bench-data/) and prints, for each: docs/s, MB/s and peak RSS for (a) read + decode only — the
  * ceiling — and (b) loading into DuckDB, PostgreSQL (PG_URL, default the local server) and, when asked for,
- * PGlite. Each load is followed by its reference (./references.ts): the target's own bulk path on the same rows
- * into the same tables — DuckDB's read_json, PostgreSQL's `psql \copy` — and the import's time as a multiple of it.
+ * PGlite, and (mssql-channel) the SQL Server path's encoding and row channel against a slow consumer, for its
+ * memory (no SQL Server runs here). Each load is followed by its reference (./references.ts): the target's own
+ * bulk path on the same rows into the same tables — DuckDB's read_json, PostgreSQL's `psql \copy` — and the
+ * import's time as a multiple of it.
  */
 import { execFile } from "node:child_process";
 import { existsSync } from "node:fs";
@@ -87,6 +89,9 @@ async function main() {
         m = await measure(["load", zip, pgUrl, `bench_${mb}`]);
         process.stdout.write(`${mb} MB: postgres reference (psql \\copy)…\n`);
         reference = { seconds: await pgCopyReference(pgUrl, `bench_${mb}`, DATA) };
+      } else if (mode === "mssql-channel") {
+        // No SQL Server here: the bulk path's encoding and row channel against a consumer draining 20 MB/s.
+        m = await measure(["mssql-channel", zip, "20"]);
       } else if (mode === "pglite") {
         // The warehouse is created once (PGlite's initdb alone peaks near 700 MB RSS); loads open it.
         const dir = path.join(DATA, `pglite-${mb}`);
@@ -98,13 +103,19 @@ async function main() {
       if (mode === "read") ceiling = mbps;
       rows.push([
         `${mb} MB`,
-        mode === "read" ? "read + decode (ceiling)" : `load into ${mode}`,
+        mode === "read"
+          ? "read + decode (ceiling)"
+          : mode === "mssql-channel"
+            ? "SQL Server rows, 20 MB/s consumer"
+            : `load into ${mode}`,
         m.docs.toLocaleString("en-US"),
         formatBytes(m.bytes),
         m.seconds.toFixed(1),
         Math.round(m.docs / m.seconds).toLocaleString("en-US"),
         mbps.toFixed(1),
-        mode === "read" || !ceiling ? "" : `${Math.round((mbps / ceiling) * 100)}%`,
+        mode === "read" || mode === "mssql-channel" || !ceiling
+          ? ""
+          : `${Math.round((mbps / ceiling) * 100)}%`,
         m.peakRssMb.toFixed(0),
         reference ? `${reference.seconds.toFixed(1)} s` : "",
         reference ? `${(m.seconds / reference.seconds).toFixed(2)}×` : "",
