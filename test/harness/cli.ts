@@ -56,7 +56,12 @@ await harness.backend.call(
 
 const buildDir = path.join(ROOT, "site/build");
 const dashboard = existsSync(path.join(buildDir, "index.html"))
-  ? await serveSite(buildDir, harness.cloudUrl, port("dashboard-port", values["dashboard-port"]))
+  ? await serveSite(
+      buildDir,
+      harness.cloudUrl,
+      port("dashboard-port", values["dashboard-port"]),
+      harness.siteUrl,
+    )
   : null;
 
 console.log(`Convex stand-in (sync protocol, function API): ${harness.cloudUrl}`);
