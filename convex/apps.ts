@@ -23,7 +23,7 @@ import {
   checkTables,
   checkTargetSchema,
 } from "./lib/appInput";
-import { appSchedule, jobStatus, retryPolicy } from "./schema";
+import schema, { appSchedule, jobStatus, retryPolicy } from "./schema";
 import { nextRunsOf, syncAppSchedule, unregisterAppSchedule } from "./schedules";
 
 export const MAX_APPS = 500;
@@ -42,26 +42,18 @@ export const lastJobView = v.object({
 });
 export type LastJobView = typeof lastJobView.type;
 
-/** What a client may see of an app: no ciphertext, a masked key. */
-export const appView = v.object({
-  id: v.id("apps"),
-  name: v.string(),
-  slug: v.string(),
-  deploymentUrl: v.string(),
-  allowInsecureHttp: v.boolean(),
-  deployKeyHint: v.string(),
-  tables: v.union(v.array(v.string()), v.null()),
-  targetSchema: v.string(),
-  schedule: v.union(appSchedule, v.null()),
-  enabled: v.boolean(),
-  retry: retryPolicy,
-  includeStorage: v.boolean(),
-  createdAt: v.number(),
-  updatedAt: v.number(),
-  lastJob: v.union(lastJobView, v.null()),
-  failureStreak: v.number(),
-  nextRuns: v.array(v.number()),
-});
+/**
+ * What a client may see of an app: the apps table's fields without the key's ciphertext (its masked hint stays) and
+ * with the last-job pointers read into `lastJob`.
+ */
+export const appView = schema.tables.apps.validator
+  .omit("deployKeyCiphertext", "allowInsecureHttp", "lastJobId", "lastJobStatus", "lastJobAt")
+  .extend({
+    id: v.id("apps"),
+    allowInsecureHttp: v.boolean(),
+    lastJob: v.union(lastJobView, v.null()),
+    nextRuns: v.array(v.number()),
+  });
 export type AppView = typeof appView.type;
 
 export function toAppView(app: Doc<"apps">, nextRuns: number[], lastJob: Doc<"jobs"> | null): AppView {

@@ -1,6 +1,8 @@
 import { authTables } from "@convex-dev/auth/server";
+import { zodOutputToConvex, zodOutputToConvexFields } from "convex-helpers/server/zod4";
 import { defineSchema, defineTable } from "convex/server";
 import { v, type Infer } from "convex/values";
+import { heartbeat, jobError, progressCallback, tableFigures } from "./contract/executor";
 
 /** A job's lifecycle; transitions live in lib/jobStateMachine.ts. */
 export const jobStatus = v.union(
@@ -27,51 +29,31 @@ export type RetryPolicy = Infer<typeof retryPolicy>;
 
 export const appSchedule = v.object({ cron: v.string(), timeZone: v.string() });
 
-/** Per-table figures as reported by the executor (mirrors contract `tableFigures`). */
-export const tableFiguresValidator = v.object({
-  table: v.string(),
-  sqlTable: v.optional(v.string()),
-  state: v.union(
-    v.literal("pending"),
-    v.literal("loading"),
-    v.literal("loaded"),
-    v.literal("swapped"),
-    v.literal("skipped"),
-    v.literal("failed"),
-  ),
-  rows: v.number(),
-  bytes: v.number(),
-  totalBytes: v.optional(v.number()),
-  columns: v.optional(v.number()),
-  seconds: v.optional(v.number()),
-});
+/*
+ * Shapes the executor reports are stored as the contract parsed them: their validators are derived from the zod
+ * contract (its output side, so a `.default()` field is required here), never copied. A field added to the
+ * contract is then stored, instead of compiling and being rejected by `ctx.db.patch` at run time.
+ */
 
-export const jobErrorValidator = v.object({
-  message: v.string(),
-  code: v.optional(v.string()),
-  where: v.optional(v.string()),
-  retryable: v.boolean(),
-});
+/** Per-table figures as reported by the executor (contract `tableFigures`). */
+export const tableFiguresValidator = zodOutputToConvex(tableFigures);
+
+/** A job's error (contract `jobError`, `retryable` defaulted). */
+export const jobErrorValidator = zodOutputToConvex(jobError);
 export type StoredJobError = Infer<typeof jobErrorValidator>;
 
-/** What an executor reports about its warehouse: never credentials (see the contract's heartbeat). */
-export const executorTarget = v.object({
-  kind: v.union(v.literal("mssql"), v.literal("postgres"), v.literal("duckdb"), v.literal("pglite")),
-  host: v.optional(v.string()),
-  database: v.optional(v.string()),
-  reachable: v.boolean(),
-  error: v.optional(v.string()),
-  /** The executor's start-up preflight, one line per check (contract: preflightCheck). */
-  checks: v.optional(
-    v.array(
-      v.object({
-        check: v.string(),
-        status: v.union(v.literal("ok"), v.literal("warn"), v.literal("fail")),
-        detail: v.string(),
-      }),
-    ),
-  ),
-  checkedAt: v.optional(v.number()),
+/** What an executor reports about its warehouse: never credentials (contract: the heartbeat's `target`). */
+export const executorTarget = zodOutputToConvex(heartbeat.shape.target);
+
+/** The heartbeat fields an `executors` row keeps (the rest, e.g. `queuedJobIds`, only refresh jobs' signs of life). */
+const storedHeartbeat = heartbeat.pick({
+  executorId: true,
+  version: true,
+  contractVersion: true,
+  target: true,
+  freeDiskBytes: true,
+  runningJobs: true,
+  queuedJobs: true,
 });
 
 export const eventLevel = v.union(v.literal("info"), v.literal("warn"), v.literal("error"));
@@ -154,7 +136,7 @@ export default defineSchema({
     nextDispatchAt: v.optional(v.number()),
     executorId: v.optional(v.string()),
     phase: v.optional(v.string()),
-    download: v.optional(v.object({ bytes: v.number(), totalBytes: v.optional(v.number()) })),
+    download: zodOutputToConvex(progressCallback.shape.download),
     tables: v.array(tableFiguresValidator),
     totalRows: v.optional(v.number()),
     error: v.optional(jobErrorValidator),
@@ -192,13 +174,7 @@ export default defineSchema({
     .index("by_received", ["receivedAt"]),
 
   executors: defineTable({
-    executorId: v.string(),
-    version: v.string(),
-    contractVersion: v.number(),
-    target: executorTarget,
-    freeDiskBytes: v.optional(v.number()),
-    runningJobs: v.array(v.string()),
-    queuedJobs: v.number(),
+    ...zodOutputToConvexFields(storedHeartbeat.shape),
     lastHeartbeatAt: v.number(),
   }).index("by_executor", ["executorId"]),
 
