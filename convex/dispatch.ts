@@ -1,13 +1,14 @@
 /**
- * Handing jobs to the executor: POST {EXECUTOR_URL}/jobs with the contract's JobPayload, signed
- * (contract/signing.ts), plus Cloudflare Access headers when configured. Transient failures (unreachable,
- * timeout, 408/429/5xx) retry with exponential backoff and jitter up to DISPATCH_MAX_TRIES; anything else fails
- * the job at once. Also sends cancel requests for jobs the executor holds.
+ * Handing jobs to the executor, as job steps: `dispatchJob` POSTs the contract's JobPayload to
+ * {EXECUTOR_URL}/jobs through the executor client (lib/executorClient.ts) and `recordDispatch` acts on the answer:
+ * transient failures (unreachable, timeout, 408/429/5xx) retry with exponential backoff and jitter up to
+ * DISPATCH_MAX_TRIES; anything else fails the job at once. `sendCancel` sends cancel requests for jobs the
+ * executor holds, retried the same way up to CANCEL_MAX_TRIES.
  */
 import { v } from "convex/values";
 import { internal } from "./_generated/api";
 import type { Doc } from "./_generated/dataModel";
-import { internalAction, internalMutation, internalQuery } from "./_generated/server";
+import { internalAction, internalMutation } from "./_generated/server";
 import {
   CONTRACT_VERSION,
   executorJobStatus,
@@ -16,30 +17,22 @@ import {
   type CancelRequest,
   type JobPayload,
 } from "./contract/executor";
-import { requestTarget, signedHeaders } from "./contract/signing";
 import { appendEvent, failAttempt, jobForStep, transitionJob } from "./jobs";
 import { backoffDelay } from "./contract/backoff";
 import { DISPATCH_BACKOFF, DISPATCH_MAX_TRIES } from "./lib/backoff";
-import { scheduleStep } from "./lib/jobSteps";
+import { scheduleStep, stepArgs } from "./lib/jobSteps";
 import { decryptSecret } from "./lib/crypto";
-import { fetchWithTimeout, RequestTimeoutError } from "./lib/fetchTimeout";
-import { classifyStatus, executorConfig, type ExecutorConfig, type PostOutcome } from "./lib/executorConfig";
+import { executorConfig } from "./lib/executorConfig";
+import {
+  acceptedForAttempt,
+  postOutcomeValidator,
+  postToExecutor,
+  type PostOutcome,
+} from "./lib/executorClient";
 
 /** How long one attempt may take on the executor before the watchdog gives up on it. */
 export const ATTEMPT_DEADLINE_MS = 12 * 60 * 60_000;
 export const CANCEL_MAX_TRIES = 5;
-
-const stepArgs = { jobId: v.id("jobs"), attempt: v.number() };
-
-export const stepContext = internalQuery({
-  args: { ...stepArgs, check: v.optional(v.number()), tryNumber: v.optional(v.number()) },
-  handler: async (ctx, args): Promise<{ job: Doc<"jobs">; app: Doc<"apps"> } | null> => {
-    const job = await ctx.db.get(args.jobId);
-    if (!job || job.attempt !== args.attempt) return null;
-    const app = await ctx.db.get(job.appId);
-    return app ? { job, app } : null;
-  },
-});
 
 export function buildPayload(
   job: Doc<"jobs">,
@@ -65,68 +58,10 @@ export function buildPayload(
   });
 }
 
-/** POSTs `body` (already serialised) to the executor, signed. Never throws. */
-export async function postToExecutor(
-  config: ExecutorConfig,
-  path: string,
-  body: string,
-): Promise<PostOutcome> {
-  let response: Response;
-  const url = `${config.url}${path}`;
-  try {
-    response = await fetchWithTimeout(
-      url,
-      {
-        method: "POST",
-        headers: {
-          "Content-Type": "application/json",
-          ...config.accessHeaders,
-          ...(await signedHeaders(config.secret, { method: "POST", path: requestTarget(url), body })),
-        },
-        body,
-      },
-      config.timeoutMs,
-    );
-  } catch (error) {
-    const reason =
-      error instanceof RequestTimeoutError
-        ? "timed out"
-        : `unreachable (${error instanceof Error ? error.message : String(error)})`;
-    return { kind: "transient", message: `executor ${reason}` };
-  }
-  const text = await response.text().catch(() => "");
-  let parsed: unknown = null;
-  try {
-    parsed = text ? JSON.parse(text) : null;
-  } catch {
-    parsed = null;
-  }
-  const kind = classifyStatus(response.status);
-  if (kind === "ok") return { kind, status: response.status, body: parsed };
-  const detail = (parsed as { error?: unknown } | null)?.error;
-  const message = `executor answered ${response.status}${typeof detail === "string" ? `: ${detail.slice(0, 300)}` : ""}`;
-  return { kind, message };
-}
-
-/**
- * The executor answers a job id it knows with that job's state and starts nothing (contract: idempotent POST).
- * When that state is another attempt's (one still queued or running there), our attempt was not taken: try again
- * later rather than count it as dispatched and ignore every callback of the run that does happen.
- */
-export function acceptedForAttempt(outcome: PostOutcome, attempt: number): PostOutcome {
-  if (outcome.kind !== "ok") return outcome;
-  const held = executorJobStatus.safeParse(outcome.body);
-  if (!held.success || held.data.attempt === attempt) return outcome;
-  return {
-    kind: "transient",
-    message: `the executor still holds attempt ${held.data.attempt} of this job (${held.data.state})`,
-  };
-}
-
 export const dispatchJob = internalAction({
   args: { ...stepArgs, tryNumber: v.number() },
   handler: async (ctx, args): Promise<null> => {
-    const step = await ctx.runQuery(internal.dispatch.stepContext, args);
+    const step = await ctx.runQuery(internal.jobQueries.stepContext, args);
     if (!step || step.job.status !== "exporting" || step.job.cancelRequested) return null;
     let outcome: PostOutcome;
     const deadline = Date.now() + ATTEMPT_DEADLINE_MS;
@@ -149,11 +84,6 @@ export const dispatchJob = internalAction({
     return null;
   },
 });
-
-export const postOutcomeValidator = v.union(
-  v.object({ kind: v.literal("ok"), status: v.number(), body: v.any() }),
-  v.object({ kind: v.union(v.literal("transient"), v.literal("permanent")), message: v.string() }),
-);
 
 export const recordDispatch = internalMutation({
   args: { ...stepArgs, tryNumber: v.number(), outcome: postOutcomeValidator, deadline: v.number() },
@@ -219,7 +149,7 @@ export const recordDispatch = internalMutation({
 export const sendCancel = internalAction({
   args: { ...stepArgs, tryNumber: v.number() },
   handler: async (ctx, args): Promise<null> => {
-    const step = await ctx.runQuery(internal.dispatch.stepContext, args);
+    const step = await ctx.runQuery(internal.jobQueries.stepContext, args);
     // A cancelled job still gets the request (it may have been cancelled while being dispatched).
     if (!step || step.job.status === "succeeded" || step.job.status === "failed") return null;
     const request: CancelRequest = {

@@ -6,7 +6,7 @@ import { v } from "convex/values";
 import { internal } from "./_generated/api";
 import { internalAction, internalMutation } from "./_generated/server";
 import { appendEvent, failAttempt, jobForStep, transitionJob } from "./jobs";
-import { scheduleStep } from "./lib/jobSteps";
+import { scheduleStep, stepArgs } from "./lib/jobSteps";
 import { decryptSecret } from "./lib/crypto";
 import { latestExport, nsToMs, requestExport, type ExportState } from "./lib/sourceDeployment";
 import { SourceDeploymentError } from "./lib/sourceError";
@@ -47,8 +47,6 @@ export function checkDelay(check: number): number {
   return Math.min(MAX_CHECK_DELAY_MS, Math.round(FIRST_CHECK_DELAY_MS * 1.5 ** Math.max(0, check - 1)));
 }
 
-const stepArgs = { jobId: v.id("jobs"), attempt: v.number() };
-
 function errorOf(error: unknown, code: string): { message: string; code: string; retryable: boolean } {
   if (error instanceof SourceDeploymentError)
     return { message: error.message, code: `source_${error.kind}`, retryable: error.retryable };
@@ -58,7 +56,7 @@ function errorOf(error: unknown, code: string): { message: string; code: string;
 export const startExport = internalAction({
   args: stepArgs,
   handler: async (ctx, args): Promise<null> => {
-    const step = await ctx.runQuery(internal.dispatch.stepContext, args);
+    const step = await ctx.runQuery(internal.jobQueries.stepContext, args);
     if (!step || step.job.status !== "queued") return null;
     try {
       const deployKey = await decryptSecret(step.app.deployKeyCiphertext);
@@ -124,7 +122,7 @@ export const attemptFailed = internalMutation({
 export const checkExport = internalAction({
   args: { ...stepArgs, check: v.number() },
   handler: async (ctx, args): Promise<null> => {
-    const step = await ctx.runQuery(internal.dispatch.stepContext, args);
+    const step = await ctx.runQuery(internal.jobQueries.stepContext, args);
     if (!step || step.job.status !== "exporting" || step.job.cancelRequested) return null;
     let state: ExportState;
     let request: "requested" | "blocked" | undefined;

@@ -1,5 +1,6 @@
 /**
- * Job lists and job detail for the dashboard. Every list pages through an index; none reads a whole table.
+ * Job reads: lists and job detail for the dashboard, and the job with its app for the job steps' actions. Every
+ * list pages through an index; none reads a whole table.
  */
 import {
   paginationOptsValidator,
@@ -9,7 +10,9 @@ import {
 } from "convex/server";
 import { v } from "convex/values";
 import type { Doc, Id } from "./_generated/dataModel";
+import { internalQuery } from "./_generated/server";
 import { adminQuery } from "./access";
+import { stepArgs } from "./lib/jobSteps";
 import { jobStatus } from "./schema";
 
 /**
@@ -113,4 +116,19 @@ export const events = adminQuery({
       .withIndex("by_job", (q) => q.eq("jobId", args.jobId))
       .order("desc")
       .paginate(args.paginationOpts),
+});
+
+/**
+ * What a job step's action (export request and checks, dispatch, cancel) works from: the job and its app, or null
+ * once the job has moved on to another attempt or its app is gone. `check` and `tryNumber` are the steps' own
+ * arguments, accepted so a step can pass its arguments through.
+ */
+export const stepContext = internalQuery({
+  args: { ...stepArgs, check: v.optional(v.number()), tryNumber: v.optional(v.number()) },
+  handler: async (ctx, args): Promise<{ job: Doc<"jobs">; app: Doc<"apps"> } | null> => {
+    const job = await ctx.db.get(args.jobId);
+    if (!job || job.attempt !== args.attempt) return null;
+    const app = await ctx.db.get(job.appId);
+    return app ? { job, app } : null;
+  },
 });

@@ -33,16 +33,4 @@ export function executorConfig(env: Record<string, string | undefined> = process
   return { url, secret, accessHeaders, timeoutMs };
 }
 
-export type PostOutcome =
-  | { kind: "ok"; status: number; body: unknown }
-  | { kind: "transient"; message: string }
-  | { kind: "permanent"; message: string };
-
 export const EXECUTOR_REQUEST_TIMEOUT_MS = 15_000;
-
-/** How an answer from the executor is treated: 2xx ok; 408/429/5xx and network errors retry; other 4xx stop. */
-export function classifyStatus(status: number): "ok" | "transient" | "permanent" {
-  if (status >= 200 && status < 300) return "ok";
-  if (status === 408 || status === 429 || status >= 500) return "transient";
-  return "permanent";
-}

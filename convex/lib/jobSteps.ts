@@ -12,8 +12,12 @@ import {
   type OptionalRestArgs,
   type SchedulableFunctionReference,
 } from "convex/server";
+import { v } from "convex/values";
 import type { Doc, Id } from "../_generated/dataModel";
 import type { MutationCtx, QueryCtx } from "../_generated/server";
+
+/** Every step's arguments: its job, and the attempt it works for (a step of an older attempt does nothing). */
+export const stepArgs = { jobId: v.id("jobs"), attempt: v.number() };
 
 export async function scheduleStep<F extends SchedulableFunctionReference>(
   ctx: MutationCtx,
