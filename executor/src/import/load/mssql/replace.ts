@@ -4,13 +4,13 @@
  *
  * Fast path: the old table has nothing attached to it: DROP it and ALTER SCHEMA … TRANSFER the staging table in
  * (metadata only). When something is attached that a new table would lose or that blocks the drop (foreign keys,
- * schema-bound views, table-level grants, analysts' indexes, triggers, constraints, computed columns, or
- * replication, change data capture or system versioning), the old table is kept and refilled: TRUNCATE (or,
- * where TRUNCATE is not allowed — a foreign key or a schema-bound object refers to it, or it is replicated,
- * tracked or system-versioned — delete the rows whose _id left the snapshot and update the others by _id),
- * ALTER for new or widened columns, then INSERT … SELECT from staging. A change the server refuses (e.g.
- * widening a column a schema-bound view or an index uses) fails the swap with the server's message; the
- * transaction rolls back and nothing changes.
+ * schema-bound views, table-level grants, analysts' indexes, triggers, constraints, computed columns,
+ * descriptions, masks, or replication, change data capture or system versioning), the old table is kept and
+ * refilled: TRUNCATE (or, where TRUNCATE is not allowed — a foreign key or a schema-bound object refers to it, or
+ * it is replicated, tracked or system-versioned — delete the rows whose _id left the snapshot and update the
+ * others by _id), ALTER for new or widened columns, then INSERT … SELECT from staging. A change the server
+ * refuses (e.g. widening a column a schema-bound view or an index uses) fails the swap with the server's
+ * message; the transaction rolls back and nothing changes.
  * UNVERIFIED against a live server: the catalog views and TRUNCATE's restrictions are from Microsoft's docs.
  */
 import type { SwapTable } from "../connection.js";
@@ -41,6 +41,7 @@ export interface Dependents {
   indexes: number;
   triggers: number;
   constraints: number;
+  properties: number;
   pinned: number;
 }
 
@@ -88,6 +89,7 @@ export async function replaceTable(
       deps.indexes +
       deps.triggers +
       deps.constraints +
+      deps.properties +
       deps.pinned
     : 0;
   if (!deps?.present || (attached === 0 && !keepInPlace)) {

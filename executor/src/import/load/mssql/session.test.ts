@@ -253,10 +253,10 @@ describe("SQL Server session: the swap", () => {
     expect(texts.some((t) => t.startsWith("UPDATE x SET"))).toBe(true);
   });
 
-  it("keeps a table with an analyst's CHECK or DEFAULT constraint or computed column (refilled, not replaced)", async () => {
+  it("keeps a table with an analyst's constraint, computed column, description or mask (refilled, not replaced)", async () => {
     const target_ = qualifiedName("convex", "t");
     const { wire, target } = await started({
-      dependents: { [target_]: { constraints: 1 } },
+      dependents: { [target_]: { constraints: 1, properties: 1 } },
       existingColumns: { [target_]: [{ name: "_id", type: "nvarchar", max_length: 256, scale: 0 }] },
     });
     await target.swap([table("t")], meta);

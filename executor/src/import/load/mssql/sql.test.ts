@@ -164,6 +164,11 @@ describe("what the server is asked about names and attached objects", () => {
     expect(dependentsSql).toContain("FROM sys.check_constraints WHERE parent_object_id = @id");
     expect(dependentsSql).toContain("FROM sys.default_constraints WHERE parent_object_id = @id");
     expect(dependentsSql).toContain("FROM sys.computed_columns WHERE object_id = @id) AS constraints");
+    expect(dependentsSql).toContain("FROM sys.fulltext_indexes WHERE object_id = @id) AS indexes");
+    expect(dependentsSql).toContain("FROM sys.extended_properties WHERE class = 1 AND major_id = @id)");
+    expect(dependentsSql).toContain(
+      "FROM sys.masked_columns WHERE object_id = @id AND is_masked = 1) AS properties",
+    );
   });
 });
 

@@ -245,7 +245,8 @@ export function recordColumnsSql(schema: string, rows: number): string {
 /**
  * `@target`: whether the table exists and what is attached to it that replacing the table would lose or that
  * would block dropping it (foreign keys either way, schema-bound views or functions, table-level permissions,
- * indexes other than the primary key, triggers, CHECK or DEFAULT constraints, computed columns), and whether
+ * indexes other than the primary key (full-text ones too), triggers, CHECK or DEFAULT constraints, computed
+ * columns, descriptions (extended properties such as MS_Description) or dynamic data masks), and whether
  * neither DROP nor TRUNCATE is allowed on it (`pinned`: published for replication, tracked by change data
  * capture, or a system-versioned temporal table; Microsoft's TRUNCATE TABLE and DROP TABLE pages).
  */
@@ -255,11 +256,14 @@ SELECT CASE WHEN @id IS NULL THEN 0 ELSE 1 END AS present,
   (SELECT COUNT(*) FROM sys.foreign_keys WHERE parent_object_id = @id) AS own_keys,
   (SELECT COUNT(*) FROM sys.sql_expression_dependencies WHERE referenced_id = @id AND is_schema_bound_reference = 1) AS schema_bound,
   (SELECT COUNT(*) FROM sys.database_permissions WHERE class = 1 AND major_id = @id) AS grants,
-  (SELECT COUNT(*) FROM sys.indexes WHERE object_id = @id AND is_primary_key = 0 AND type > 0) AS indexes,
+  (SELECT COUNT(*) FROM sys.indexes WHERE object_id = @id AND is_primary_key = 0 AND type > 0)
+    + (SELECT COUNT(*) FROM sys.fulltext_indexes WHERE object_id = @id) AS indexes,
   (SELECT COUNT(*) FROM sys.triggers WHERE parent_id = @id) AS triggers,
   (SELECT COUNT(*) FROM sys.check_constraints WHERE parent_object_id = @id)
     + (SELECT COUNT(*) FROM sys.default_constraints WHERE parent_object_id = @id)
     + (SELECT COUNT(*) FROM sys.computed_columns WHERE object_id = @id) AS constraints,
+  (SELECT COUNT(*) FROM sys.extended_properties WHERE class = 1 AND major_id = @id)
+    + (SELECT COUNT(*) FROM sys.masked_columns WHERE object_id = @id AND is_masked = 1) AS properties,
   (SELECT COUNT(*) FROM sys.tables WHERE object_id = @id AND (is_replicated = 1 OR is_merge_published = 1
     OR is_tracked_by_cdc = 1 OR temporal_type = 2)) AS pinned;`;
 

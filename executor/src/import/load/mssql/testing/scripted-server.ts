@@ -39,6 +39,7 @@ const noDependents: Omit<Dependents, "present"> = {
   indexes: 0,
   triggers: 0,
   constraints: 0,
+  properties: 0,
   pinned: 0,
 };
 
