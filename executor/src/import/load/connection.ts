@@ -122,8 +122,3 @@ export function creationTimeIso(ms: number): string {
 export function stagingSchemaName(schema: string): string {
   return `${schema}__staging`;
 }
-
-/** Where replaced tables wait to be dropped after the swap commits (SQL Server). */
-export function retiredSchemaName(schema: string): string {
-  return `${schema}__retired`;
-}

@@ -53,7 +53,7 @@ const creator = (name: string): SchemaPermissions => ({
   can_select: null,
   can_delete: null,
 });
-const schemas = ["convex", "convex__staging", "convex__retired"];
+const schemas = ["convex", "convex__staging"];
 
 const healthy: MssqlFacts = {
   server: server2022,
@@ -125,7 +125,6 @@ describe("SQL Server preflight verdicts (recorded rows, UNVERIFIED against a ser
             can_delete: 0,
           },
           creator("convex__staging"),
-          creator("convex__retired"),
         ],
       }),
     );
@@ -133,9 +132,7 @@ describe("SQL Server preflight verdicts (recorded rows, UNVERIFIED against a ser
     expect(permissions.status).toBe("fail");
     expect(permissions.detail).toContain("GRANT CREATE TABLE TO <user>");
     expect(permissions.detail).toContain("GRANT ALTER, DELETE ON SCHEMA::[convex] TO <user>");
-    expect(permissions.detail).toContain(
-      "GRANT CREATE SCHEMA TO <user>, or create [convex__staging], [convex__retired]",
-    );
+    expect(permissions.detail).toContain("GRANT CREATE SCHEMA TO <user>, or create [convex__staging]");
     expect(preflightExitCode(checks)).toBe(1);
   });
 

@@ -8,7 +8,7 @@
  * in preflight.test.ts, and the statements are parsed there by the T-SQL grammar.
  */
 import sql from "mssql";
-import { retiredSchemaName, stagingSchemaName } from "../connection.js";
+import { stagingSchemaName } from "../connection.js";
 import { checkLine, PREFLIGHT_TIMEOUT_MS, type PreflightCheck, redactMessage } from "../preflight.js";
 import { mssqlPoolConfig } from "./config.js";
 import { type MssqlConnection, mssqlSecrets } from "./connection-string.js";
@@ -44,7 +44,7 @@ export const databaseRightsSql = `SELECT
   HAS_PERMS_BY_NAME(DB_NAME(), 'DATABASE', 'CREATE SCHEMA') AS create_schema,
   HAS_PERMS_BY_NAME(DB_NAME(), 'DATABASE', 'CREATE TABLE') AS create_table;`;
 
-/** Per schema the import uses (target, staging, retired): does it exist, and the rights on it. */
+/** Per schema the import uses (target and staging): does it exist, and the rights on it. */
 export const schemaRightsSql = `SELECT
   s.name AS schema_name,
   CASE WHEN SCHEMA_ID(s.name) IS NULL THEN 0 ELSE 1 END AS schema_exists,
@@ -52,7 +52,7 @@ export const schemaRightsSql = `SELECT
   HAS_PERMS_BY_NAME(s.name, 'SCHEMA', 'INSERT') AS can_insert,
   HAS_PERMS_BY_NAME(s.name, 'SCHEMA', 'SELECT') AS can_select,
   HAS_PERMS_BY_NAME(s.name, 'SCHEMA', 'DELETE') AS can_delete
-FROM (VALUES (@schema), (@staging), (@retired)) AS s(name);`;
+FROM (VALUES (@schema), (@staging)) AS s(name);`;
 
 /** Needs VIEW SERVER STATE (VIEW SERVER PERFORMANCE STATE on 2022; VIEW DATABASE STATE on Azure SQL Database). */
 export const logSpaceSql = `SELECT total_log_size_in_bytes, used_log_space_in_bytes FROM sys.dm_db_log_space_usage;`;
@@ -408,7 +408,7 @@ function permissionsLine(database: DatabaseRights, schemas: SchemaPermissions[])
     return checkLine(
       "permissions",
       "warn",
-      "no CREATE SCHEMA: every app's schema and its __staging and __retired schemas must exist, with ALTER, " +
+      "no CREATE SCHEMA: every app's schema and its __staging schema must exist, with ALTER, " +
         "INSERT, SELECT, DELETE granted on them (or GRANT CREATE SCHEMA TO <user>)",
     );
   }
@@ -532,7 +532,6 @@ export async function mssqlPreflight(c: MssqlConnection, schema?: string): Promi
         : await run<SchemaPermissions>(schemaRightsSql, {
             schema,
             staging: stagingSchemaName(schema),
-            retired: retiredSchemaName(schema),
           });
     const logSpace = await run<LogSpace>(logSpaceSql).then(
       (rows) => rows[0] ?? { error: "no row" },
