@@ -116,6 +116,25 @@ describe("DuckDB warehouse file", () => {
     }
   });
 
+  it("lists the loaded tables with live row counts, read-only, while other readers have the file open", async () => {
+    const file = await freshFile();
+    const zip = await tempSnapshot([
+      { name: "a", docs: [doc(1), doc(2)] },
+      { name: "b", component: "chat", docs: [doc(3)] },
+    ]);
+    await importSnapshot({ snapshotPath: zip, target: `duckdb:${file}` });
+    const reader = await DuckDBInstance.create(file, { access_mode: "READ_ONLY" });
+    try {
+      const tables = await listLoadedTables(`duckdb:${file}`);
+      expect(tables.map((t) => [t.table, t.sqlTable, t.rows, t.snapshotTs])).toEqual([
+        ["a", "a", 2, "1745162191687970000"],
+        ["chat/b", "chat__b", 1, "1745162191687970000"],
+      ]);
+    } finally {
+      reader.closeSync();
+    }
+  });
+
   it("lists nothing, and creates no file, for a warehouse never written", async () => {
     const file = await freshFile();
     expect(await listLoadedTables(`duckdb:${file}`)).toEqual([]);
