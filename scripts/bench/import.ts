@@ -51,7 +51,7 @@ async function main() {
   const { values } = parseArgs({
     options: {
       sizes: { type: "string", default: "100,1024" },
-      targets: { type: "string", default: "read,duckdb,postgres" },
+      targets: { type: "string", default: "read,duckdb,postgres,mssql-channel" },
     },
   });
   const sizes = values.sizes.split(",").map(Number);
