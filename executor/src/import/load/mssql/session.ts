@@ -3,7 +3,8 @@
  * application lock holds for the whole import), rows streamed through tedious' bulk load in batches (each
  * INSERT BULK commits on its own: staging is invisible, so batching costs no atomicity and keeps the log from
  * filling under FULL recovery), then one swap transaction (./replace.ts) with bounded lock waits, retried on lock
- * timeout (1222) and deadlock (1205).
+ * timeout (1222) and deadlock (1205). The lock lives and dies with the session's connection: the wire refuses to go
+ * on once that connection is gone (./wire.ts PoolWire), and the swap checks the lock is still held first.
  *
  * What has run here: every statement this session sends is recorded through a stand-in wire and parsed by the
  * grammars-v4 T-SQL grammar (tsql-grammar.test.ts); its control flow (batching, retries, refill vs transfer) is
