@@ -8,7 +8,7 @@ import { ConvexError } from "convex/values";
 import { describe, expect, test } from "vitest";
 import { api } from "./_generated/api";
 import type { Id } from "./_generated/dataModel";
-import { asAdmin, asNonAdmin, createApp, modules, newTest, type T } from "./test/harness.testkit";
+import { asAdmin, asNonAdmin, createApp, insertJob, modules, newTest, type T } from "./test/harness.testkit";
 import { expectUserError } from "./test/productionErrors.testkit";
 
 type Kind = "query" | "mutation" | "action";
@@ -96,24 +96,12 @@ const OPEN_BY_DESIGN = new Set(["auth:signIn", "auth:signOut", "auth:isAuthentic
 
 async function fixtures(t: T) {
   const appId = await createApp(t);
-  const jobId = await t.run(async (ctx) =>
-    ctx.db.insert("jobs", {
-      appId,
-      appSlug: "shop",
-      status: "failed",
-      active: false,
-      trigger: "manual",
-      triggeredBy: "test",
-      attempt: 1,
-      maxAttempts: 1,
-      createdAt: 0,
-      updatedAt: 0,
-      lastSignOfLifeAt: 0,
-      dispatchAttempts: 0,
-      tables: [],
-      eventCount: 0,
-    }),
-  );
+  const jobId = await insertJob(t, appId, {
+    status: "failed",
+    createdAt: 0,
+    updatedAt: 0,
+    lastSignOfLifeAt: 0,
+  });
   const tokenId = await t.run(async (ctx) =>
     ctx.db.insert("apiTokens", { name: "t", tokenHash: "h", prefix: "p", createdAt: 0, createdBy: "test" }),
   );

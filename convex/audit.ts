@@ -7,15 +7,10 @@ import { v, type Infer } from "convex/values";
 import type { Doc } from "./_generated/dataModel";
 import { internalMutation, type MutationCtx } from "./_generated/server";
 import { adminQuery } from "./access";
+import schema from "./schema";
 
-export const auditEntry = v.object({
-  actor: v.string(),
-  action: v.string(),
-  outcome: v.union(v.literal("ok"), v.literal("denied"), v.literal("error"), v.literal("ignored")),
-  httpStatus: v.optional(v.number()),
-  target: v.optional(v.string()),
-  detail: v.optional(v.string()),
-});
+/** An audit row as callers give it: the table's fields but `at`, which `recordAudit` sets. */
+export const auditEntry = schema.tables.auditLog.validator.omit("at");
 export type AuditEntry = Infer<typeof auditEntry>;
 
 const MAX_DETAIL = 500;

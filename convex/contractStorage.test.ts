@@ -16,9 +16,7 @@ import {
   type Heartbeat,
   type ProgressCallback,
 } from "./contract/executor";
-import { appView } from "./apps";
-import schema from "./schema";
-import { createApp, newTest, type T } from "./test/harness.testkit";
+import { createApp, insertJob, newTest, type T } from "./test/harness.testkit";
 
 afterEach(() => {
   vi.useRealTimers();
@@ -121,25 +119,7 @@ const fullHeartbeat: Heartbeat = {
 };
 
 async function dispatchedJob(t: T): Promise<Id<"jobs">> {
-  const appId = await createApp(t);
-  return t.run((ctx) =>
-    ctx.db.insert("jobs", {
-      appId,
-      appSlug: "shop",
-      status: "dispatched",
-      active: true,
-      trigger: "manual",
-      triggeredBy: "test",
-      attempt: 1,
-      maxAttempts: 1,
-      createdAt: T0,
-      updatedAt: T0,
-      lastSignOfLifeAt: T0,
-      dispatchAttempts: 1,
-      tables: [],
-      eventCount: 0,
-    }),
-  );
+  return insertJob(t, await createApp(t), { status: "dispatched", dispatchAttempts: 1 });
 }
 
 describe("contract shapes stored in tables", () => {
@@ -215,16 +195,5 @@ describe("contract shapes stored in tables", () => {
       totalRows: completion.totalRows,
       error: completion.error,
     });
-  });
-});
-
-describe("appView", () => {
-  test("shows every apps field except the key's ciphertext and the last-job pointers, plus the view's own", () => {
-    const stored = Object.keys(schema.tables.apps.validator.fields);
-    const hidden = ["deployKeyCiphertext", "lastJobId", "lastJobStatus", "lastJobAt"];
-    expect(Object.keys(appView.fields).sort()).toEqual(
-      [...stored.filter((f) => !hidden.includes(f)), "id", "lastJob", "nextRuns"].sort(),
-    );
-    expect(appView.fields.allowInsecureHttp.isOptional).toBe("required");
   });
 });

@@ -4,7 +4,7 @@ import { afterEach, describe, expect, test, vi } from "vitest";
 import { api, internal } from "./_generated/api";
 import type { Id } from "./_generated/dataModel";
 import { failAttempt, transitionJob } from "./jobs";
-import { asAdmin, createApp, newTest as newFakeTimerTest, type T } from "./test/harness.testkit";
+import { asAdmin, createApp, insertJob, newTest as newFakeTimerTest, type T } from "./test/harness.testkit";
 import { expectUserError } from "./test/productionErrors.testkit";
 
 /** Real timers here: nodemailer and smtp-server need them, so scheduled sends run on their own, as deployed. */
@@ -27,27 +27,11 @@ async function waitFor<V>(read: () => Promise<V>, ok: (v: V) => boolean, what: s
 /** A job row inserted directly (no export/dispatch steps scheduled), already running. */
 async function runningJob(t: T, maxAttempts: number): Promise<Id<"jobs">> {
   const appId = await createApp(t, { retry: { maxAttempts, baseDelayMs: 60_000, maxDelayMs: 60_000 } });
-  return t.run(async (ctx) => {
-    const now = Date.now();
-    const jobId = await ctx.db.insert("jobs", {
-      appId,
-      appSlug: "shop",
-      status: "running",
-      active: true,
-      trigger: "manual",
-      triggeredBy: "test",
-      attempt: 1,
-      maxAttempts,
-      createdAt: now,
-      updatedAt: now,
-      lastSignOfLifeAt: now,
-      dispatchAttempts: 1,
-      tables: [],
-      eventCount: 0,
-    });
-    await ctx.db.patch(appId, { lastJobId: jobId, lastJobStatus: "running", lastJobAt: now });
-    return jobId;
-  });
+  const jobId = await insertJob(t, appId, { status: "running", maxAttempts, dispatchAttempts: 1 });
+  await t.run((ctx) =>
+    ctx.db.patch(appId, { lastJobId: jobId, lastJobStatus: "running", lastJobAt: Date.now() }),
+  );
+  return jobId;
 }
 
 interface Delivered {

@@ -5,6 +5,7 @@ import {
   callbackRoutes,
   CONTRACT_VERSION,
   type CompletionCallback,
+  type Heartbeat,
   type ProgressCallback,
 } from "./contract/executor";
 import { signedHeaders } from "./contract/signing";
@@ -73,6 +74,20 @@ function completion(jobId: string, extra: Partial<CompletionCallback> = {}): Com
     tables: [{ table: "users", state: "swapped", rows: 40, bytes: 4000 }],
     totalRows: 40,
     durationMs: 1234,
+    ...extra,
+  };
+}
+
+function heartbeatOf(target: Heartbeat["target"], extra: Partial<Heartbeat> = {}): Heartbeat {
+  return {
+    eventId: eventId(),
+    executorId: "pc-1",
+    at: Date.now(),
+    version: "0.1.0",
+    contractVersion: CONTRACT_VERSION,
+    target,
+    runningJobs: [],
+    queuedJobs: 0,
     ...extra,
   };
 }
@@ -356,16 +371,16 @@ describe("executor callbacks", () => {
 
   test("heartbeat from an executor on the default DuckDB warehouse is recorded", async () => {
     const t = newTest();
-    const res = await signedPost(t, callbackRoutes.heartbeat, {
-      eventId: eventId(),
-      executorId: "pc-1",
-      at: Date.now(),
-      version: "0.1.0",
-      contractVersion: CONTRACT_VERSION,
-      target: { kind: "duckdb", host: "embedded", database: "C:\\data\\warehouse.duckdb", reachable: true },
-      runningJobs: [],
-      queuedJobs: 0,
-    });
+    const res = await signedPost(
+      t,
+      callbackRoutes.heartbeat,
+      heartbeatOf({
+        kind: "duckdb",
+        host: "embedded",
+        database: "C:\\data\\warehouse.duckdb",
+        reachable: true,
+      }),
+    );
     expect(res.status).toBe(200);
     const [executor] = await (await asAdmin(t)).query(api.executors.list, {});
     expect(executor!.target).toMatchObject({ kind: "duckdb", database: "C:\\data\\warehouse.duckdb" });
@@ -373,17 +388,14 @@ describe("executor callbacks", () => {
 
   test("heartbeat records the executor's status without credentials", async () => {
     const t = newTest();
-    const res = await signedPost(t, callbackRoutes.heartbeat, {
-      eventId: eventId(),
-      executorId: "pc-1",
-      at: Date.now(),
-      version: "0.1.0",
-      contractVersion: CONTRACT_VERSION,
-      target: { kind: "mssql", host: "sql01", database: "warehouse", reachable: true },
-      freeDiskBytes: 10_000_000,
-      runningJobs: [],
-      queuedJobs: 0,
-    });
+    const res = await signedPost(
+      t,
+      callbackRoutes.heartbeat,
+      heartbeatOf(
+        { kind: "mssql", host: "sql01", database: "warehouse", reachable: true },
+        { freeDiskBytes: 10_000_000 },
+      ),
+    );
     expect(res.status).toBe(200);
     const list = await (await asAdmin(t)).query(api.executors.list, {});
     expect(list).toEqual([
@@ -402,16 +414,17 @@ describe("executor callbacks", () => {
       { check: "connection", status: "ok", detail: "reached sql01:1433" },
       { check: "permissions", status: "fail", detail: "missing CREATE TABLE; GRANT CREATE TABLE TO <user>" },
     ] as const;
-    const res = await signedPost(t, callbackRoutes.heartbeat, {
-      eventId: eventId(),
-      executorId: "pc-1",
-      at: Date.now(),
-      version: "0.1.0",
-      contractVersion: CONTRACT_VERSION,
-      target: { kind: "mssql", host: "sql01", reachable: true, checks, checkedAt: 1_700_000_000_000 },
-      runningJobs: [],
-      queuedJobs: 0,
-    });
+    const res = await signedPost(
+      t,
+      callbackRoutes.heartbeat,
+      heartbeatOf({
+        kind: "mssql",
+        host: "sql01",
+        reachable: true,
+        checks: [...checks],
+        checkedAt: 1_700_000_000_000,
+      }),
+    );
     expect(res.status).toBe(200);
     const [executor] = await (await asAdmin(t)).query(api.executors.list, {});
     expect(executor!.target).toMatchObject({ checks, checkedAt: 1_700_000_000_000 });
@@ -421,17 +434,14 @@ describe("executor callbacks", () => {
     const jobId = await dispatchedJob(t);
     // Dispatched long ago, still waiting behind another job on the executor (concurrency 1).
     await t.run((ctx) => ctx.db.patch(jobId, { lastSignOfLifeAt: Date.now() - 3 * 3_600_000 }));
-    const res = await signedPost(t, callbackRoutes.heartbeat, {
-      eventId: eventId(),
-      executorId: "pc-1",
-      at: Date.now(),
-      version: "0.1.0",
-      contractVersion: CONTRACT_VERSION,
-      target: { kind: "pglite", reachable: true },
-      runningJobs: ["some-other-job"],
-      queuedJobs: 1,
-      queuedJobIds: [jobId],
-    });
+    const res = await signedPost(
+      t,
+      callbackRoutes.heartbeat,
+      heartbeatOf(
+        { kind: "pglite", reachable: true },
+        { runningJobs: ["some-other-job"], queuedJobs: 1, queuedJobIds: [jobId] },
+      ),
+    );
     expect(res.status).toBe(200);
     expect(await t.mutation(internal.maintenance.watchdog, {})).toEqual({ failed: 0, cancelled: 0 });
     expect(await job(t, jobId)).toMatchObject({ status: "dispatched", attempt: 1 });

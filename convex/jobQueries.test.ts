@@ -1,8 +1,8 @@
 import { afterEach, describe, expect, test, vi } from "vitest";
 import { api } from "./_generated/api";
-import type { Id } from "./_generated/dataModel";
+import type { Doc, Id } from "./_generated/dataModel";
 import type { JobStatus } from "./schema";
-import { asAdmin, createApp, newTest, type T } from "./test/harness.testkit";
+import { asAdmin, createApp, insertJob, newTest, type T } from "./test/harness.testkit";
 import { expectUserError } from "./test/productionErrors.testkit";
 
 const DAY = 24 * 60 * 60_000;
@@ -12,33 +12,22 @@ afterEach(() => {
 
 const T0 = Date.UTC(2026, 10, 1);
 
-async function insertJob(
+function jobWithStatus(
   t: T,
   appId: Id<"apps">,
   status: JobStatus,
   finishedAt?: number,
-  extra: Record<string, unknown> = {},
+  extra: Partial<Doc<"jobs">> = {},
 ) {
-  return t.run((ctx) =>
-    ctx.db.insert("jobs", {
-      appId,
-      appSlug: "x",
-      status,
-      active: !["succeeded", "failed", "cancelled"].includes(status),
-      trigger: "manual",
-      triggeredBy: "test",
-      attempt: 1,
-      maxAttempts: 1,
-      createdAt: finishedAt ?? T0,
-      updatedAt: finishedAt ?? T0,
-      lastSignOfLifeAt: 0,
-      dispatchAttempts: 0,
-      tables: [],
-      eventCount: 0,
-      ...(finishedAt !== undefined ? { finishedAt } : {}),
-      ...extra,
-    }),
-  );
+  return insertJob(t, appId, {
+    appSlug: "x",
+    status,
+    createdAt: finishedAt ?? T0,
+    updatedAt: finishedAt ?? T0,
+    lastSignOfLifeAt: 0,
+    ...(finishedAt !== undefined ? { finishedAt } : {}),
+    ...extra,
+  });
 }
 
 describe("dashboard job queries", () => {
@@ -46,8 +35,8 @@ describe("dashboard job queries", () => {
     const t = newTest();
     const a = await createApp(t);
     const b = await createApp(t, { slug: "b", name: "B" });
-    for (let i = 0; i < 5; i++) await insertJob(t, a, i % 2 ? "failed" : "succeeded", T0 + i);
-    await insertJob(t, b, "failed", T0);
+    for (let i = 0; i < 5; i++) await jobWithStatus(t, a, i % 2 ? "failed" : "succeeded", T0 + i);
+    await jobWithStatus(t, b, "failed", T0);
     const admin = await asAdmin(t);
     const first = await admin.query(api.jobQueries.listByApp, {
       appId: a,
@@ -91,7 +80,7 @@ describe("dashboard job queries", () => {
       const a = await createApp(t);
       const b = await createApp(t, { slug: "b", name: "B" });
       const job = (appId: Id<"apps">, status: JobStatus, hours: number) =>
-        insertJob(t, appId, status, undefined, { createdAt: T0 + hours * HOUR });
+        jobWithStatus(t, appId, status, undefined, { createdAt: T0 + hours * HOUR });
       await job(a, "failed", 4);
       await job(b, "failed", 6);
       await job(a, "failed", 1);
@@ -170,10 +159,10 @@ describe("dashboard job queries", () => {
   test("chart figures: rows, durations and success rate per UTC day over a bounded range", async () => {
     const t = newTest();
     const a = await createApp(t);
-    await insertJob(t, a, "succeeded", T0 + 1000, { totalRows: 100, durationMs: 2000 });
-    await insertJob(t, a, "succeeded", T0 + 2000, { totalRows: 50, durationMs: 4000 });
-    await insertJob(t, a, "failed", T0 + DAY + 5);
-    await insertJob(t, a, "succeeded", T0 + 5 * DAY, { totalRows: 1 });
+    await jobWithStatus(t, a, "succeeded", T0 + 1000, { totalRows: 100, durationMs: 2000 });
+    await jobWithStatus(t, a, "succeeded", T0 + 2000, { totalRows: 50, durationMs: 4000 });
+    await jobWithStatus(t, a, "failed", T0 + DAY + 5);
+    await jobWithStatus(t, a, "succeeded", T0 + 5 * DAY, { totalRows: 1 });
     const admin = await asAdmin(t);
     const figures = await admin.query(api.stats.daily, { from: T0, to: T0 + 2 * DAY });
     expect(figures.days).toEqual([
@@ -203,14 +192,20 @@ describe("dashboard job queries", () => {
     const hourly = await createApp(t, { slug: "hourly", schedule: { cron: "0 * * * *", timeZone: "UTC" } });
     const manual = await createApp(t, { slug: "manual" });
     const snapshot = (ms: number) => ({ export: { requestedAt: ms, checks: 1, snapshotTs: `${ms}000000` } });
-    await insertJob(
+    await jobWithStatus(
       t,
       hourly,
       "succeeded",
       T0 + 5 * 3_600_000 + 60_000,
       snapshot(T0 + 5 * 3_600_000 + 5_000),
     );
-    await insertJob(t, hourly, "failed", T0 + 6 * 3_600_000 + 60_000, snapshot(T0 + 6 * 3_600_000 + 5_000));
+    await jobWithStatus(
+      t,
+      hourly,
+      "failed",
+      T0 + 6 * 3_600_000 + 60_000,
+      snapshot(T0 + 6 * 3_600_000 + 5_000),
+    );
     const admin = await asAdmin(t);
     const byApp = new Map((await admin.query(api.stats.freshness, {})).map((f) => [f.appId, f]));
     expect(byApp.get(hourly)).toEqual({
@@ -221,7 +216,7 @@ describe("dashboard job queries", () => {
       behind: true,
     });
     expect(byApp.get(manual)).toMatchObject({ snapshotAt: null, behind: false });
-    await insertJob(
+    await jobWithStatus(
       t,
       hourly,
       "succeeded",

@@ -3,7 +3,7 @@ import { api, internal } from "./_generated/api";
 import type { Doc, Id } from "./_generated/dataModel";
 import { scheduleStep } from "./lib/jobSteps";
 import { WATCHDOG_PAGE } from "./maintenance";
-import { asAdmin, createApp, newTest, scheduled, type T } from "./test/harness.testkit";
+import { asAdmin, createApp, insertJob, newTest, scheduled, type T } from "./test/harness.testkit";
 
 afterEach(() => {
   vi.useRealTimers();
@@ -12,29 +12,14 @@ afterEach(() => {
 const MINUTE = 60_000;
 const job = (t: T, jobId: Id<"jobs">) => t.run((ctx) => ctx.db.get(jobId));
 
-async function insertJob(t: T, appId: Id<"apps">, patch: Partial<Doc<"jobs">> = {}): Promise<Id<"jobs">> {
-  return t.run(async (ctx) => {
-    const now = Date.now();
-    return ctx.db.insert("jobs", {
-      appId,
-      appSlug: "shop",
-      status: "exporting",
-      active: true,
-      trigger: "manual",
-      triggeredBy: "test",
-      attempt: 1,
-      maxAttempts: 3,
-      createdAt: now,
-      updatedAt: now,
-      lastSignOfLifeAt: now,
-      dispatchAttempts: 0,
-      tables: [],
-      eventCount: 0,
-      export: { requestedAt: now, checks: 0 },
-      ...patch,
-    });
+/** An exporting job with attempts to spare. */
+const exportingJob = (t: T, appId: Id<"apps">, patch: Partial<Doc<"jobs">> = {}) =>
+  insertJob(t, appId, {
+    status: "exporting",
+    maxAttempts: 3,
+    export: { requestedAt: Date.now(), checks: 0 },
+    ...patch,
   });
-}
 
 /** Runs the watchdog, then each continuation it schedules, as the scheduler would; returns the totals. */
 async function fullWatchdogPass(t: T): Promise<{ failed: number; cancelled: number; runs: number }> {
@@ -65,7 +50,7 @@ describe("watchdog paging", () => {
     const ids: Id<"jobs">[] = [];
     for (let i = 0; i < count; i++)
       ids.push(
-        await insertJob(t, appId, { status: "running", lastSignOfLifeAt: Date.now() - 60 * MINUTE - i }),
+        await exportingJob(t, appId, { status: "running", lastSignOfLifeAt: Date.now() - 60 * MINUTE - i }),
       );
     const pass = await fullWatchdogPass(t);
     expect(pass.failed).toBe(count);
@@ -77,7 +62,7 @@ describe("watchdog paging", () => {
   test("a re-queued job is not failed again for the previous attempt's deadline", async () => {
     const t = newTest();
     const appId = await createApp(t);
-    const jobId = await insertJob(t, appId, {
+    const jobId = await exportingJob(t, appId, {
       status: "queued",
       attempt: 2,
       attemptDeadline: Date.now() - MINUTE,
@@ -92,7 +77,7 @@ describe("watchdog and dead scheduled steps", () => {
   test("a step whose scheduled function failed retries the job with a clear reason", async () => {
     const t = newTest();
     const appId = await createApp(t);
-    const jobId = await insertJob(t, appId);
+    const jobId = await exportingJob(t, appId);
     // A step that dies as an action killed mid-run does: its _scheduled_functions row ends "failed".
     await t.run((ctx) =>
       scheduleStep(ctx, jobId, 0, internal.exports.checkExport, {
@@ -125,7 +110,7 @@ describe("watchdog and dead scheduled steps", () => {
   test("a canceled step fails the last attempt for good", async () => {
     const t = newTest();
     const appId = await createApp(t);
-    const jobId = await insertJob(t, appId, { attempt: 3, maxAttempts: 3 });
+    const jobId = await exportingJob(t, appId, { attempt: 3, maxAttempts: 3 });
     await t.run(async (ctx) => {
       await scheduleStep(ctx, jobId, 60_000, internal.exports.checkExport, { jobId, attempt: 3, check: 1 });
       await ctx.scheduler.cancel((await ctx.db.get(jobId))!.step!.functionId);
@@ -140,7 +125,7 @@ describe("watchdog and dead scheduled steps", () => {
   test("a step gone from _scheduled_functions fails the attempt", async () => {
     const t = newTest();
     const appId = await createApp(t);
-    const jobId = await insertJob(t, appId);
+    const jobId = await exportingJob(t, appId);
     await t.run(async (ctx) => {
       await scheduleStep(ctx, jobId, 60_000, internal.exports.checkExport, { jobId, attempt: 1, check: 1 });
       const step = (await ctx.db.get(jobId))!.step!;
@@ -160,7 +145,7 @@ describe("watchdog and dead scheduled steps", () => {
   test("a trigger tracks its first step; a pending step leaves the job alone", async () => {
     const t = newTest();
     const appId = await createApp(t);
-    const jobId = await insertJob(t, appId);
+    const jobId = await exportingJob(t, appId);
     await t.run((ctx) =>
       scheduleStep(ctx, jobId, 30_000, internal.exports.checkExport, { jobId, attempt: 1, check: 1 }),
     );

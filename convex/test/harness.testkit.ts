@@ -7,7 +7,9 @@ import cronsTest from "@convex-dev/crons/test";
 import rateLimiterTest from "@convex-dev/rate-limiter/test";
 import { convexTest } from "convex-test";
 import { vi } from "vitest";
-import type { Id } from "../_generated/dataModel";
+import type { WithoutSystemFields } from "convex/server";
+import type { Doc, Id } from "../_generated/dataModel";
+import { isFinal } from "../lib/jobStateMachine";
 import schema from "../schema";
 import { withProductionErrors } from "./productionErrors.testkit";
 
@@ -106,6 +108,38 @@ export async function createApp(
     deployKeyCiphertext: await encryptSecret(deployKey),
     deployKeyHint: maskSecret(deployKey),
     actor: "admin:creator@example.com",
+  });
+}
+
+/**
+ * A job row written directly, without the steps `jobs.startJob` schedules: a first attempt of `appId`, queued,
+ * stamped now, unless `fields` says otherwise. The one place tests spell out a whole row of the jobs table.
+ */
+export async function insertJob(
+  t: T,
+  appId: Id<"apps">,
+  fields: Partial<WithoutSystemFields<Doc<"jobs">>> = {},
+): Promise<Id<"jobs">> {
+  return t.run(async (ctx) => {
+    const now = Date.now();
+    const status = fields.status ?? "queued";
+    return ctx.db.insert("jobs", {
+      appId,
+      appSlug: "shop",
+      status,
+      active: !isFinal(status),
+      trigger: "manual",
+      triggeredBy: "test",
+      attempt: 1,
+      maxAttempts: 1,
+      createdAt: now,
+      updatedAt: now,
+      lastSignOfLifeAt: now,
+      dispatchAttempts: 0,
+      tables: [],
+      eventCount: 0,
+      ...fields,
+    });
   });
 }
 
