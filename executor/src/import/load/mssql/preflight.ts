@@ -14,7 +14,7 @@ import { mssqlPoolConfig } from "./config.js";
 import { type MssqlConnection, mssqlSecrets } from "./connection-string.js";
 import { MSSQL_COLLATION } from "./sql.js";
 
-/** SQL Server 2016 (13.x): the oldest release the dialect's T-SQL is written for (DROP … IF EXISTS, …). */
+/** SQL Server 2016 (13.x): the oldest release the dialect's T-SQL is written for (`sys.tables.temporal_type`). */
 export const MIN_MAJOR_VERSION = 13;
 /** Below this level (SQL Server 2016's) the dialect is untested; nothing it sends needs more (no OPENJSON). */
 export const TESTED_COMPATIBILITY_LEVEL = 130;
