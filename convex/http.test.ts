@@ -49,12 +49,12 @@ async function signedPost(
 
 let eventCounter = 0;
 const eventId = () => `event-${++eventCounter}-${Math.random().toString(36).slice(2)}`;
+/** What every callback carries (the contract's `callbackBase`), from executor pc-1, now. */
+const fromExecutor = () => ({ eventId: eventId(), executorId: "pc-1", at: Date.now() });
 
 function progress(jobId: string, extra: Partial<ProgressCallback> = {}): ProgressCallback {
   return {
-    eventId: eventId(),
-    executorId: "pc-1",
-    at: Date.now(),
+    ...fromExecutor(),
     jobId,
     attempt: 1,
     phase: "importing",
@@ -65,9 +65,7 @@ function progress(jobId: string, extra: Partial<ProgressCallback> = {}): Progres
 
 function completion(jobId: string, extra: Partial<CompletionCallback> = {}): CompletionCallback {
   return {
-    eventId: eventId(),
-    executorId: "pc-1",
-    at: Date.now(),
+    ...fromExecutor(),
     jobId,
     attempt: 1,
     outcome: "succeeded",
@@ -80,9 +78,7 @@ function completion(jobId: string, extra: Partial<CompletionCallback> = {}): Com
 
 function heartbeatOf(target: Heartbeat["target"], extra: Partial<Heartbeat> = {}): Heartbeat {
   return {
-    eventId: eventId(),
-    executorId: "pc-1",
-    at: Date.now(),
+    ...fromExecutor(),
     version: "0.1.0",
     contractVersion: CONTRACT_VERSION,
     target,
