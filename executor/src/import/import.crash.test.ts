@@ -28,8 +28,9 @@ function runAndKill(args: string[], trigger: RegExp): Promise<{ killed: boolean;
     const onData = (chunk: Buffer) => {
       output += chunk.toString();
       if (!killed && trigger.test(output)) {
+        // At once: the next table is loading now, and on a fast target (DuckDB) it may finish within 200 ms.
         killed = true;
-        setTimeout(() => child.kill("SIGKILL"), 200);
+        child.kill("SIGKILL");
       }
     };
     child.stdout.on("data", onData);
