@@ -5,6 +5,7 @@
  */
 import { afterEach, describe, expect, test, vi } from "vitest";
 import type { z } from "zod";
+import { api } from "./_generated/api";
 import type { Id } from "./_generated/dataModel";
 import { applyCompletion, applyHeartbeat, applyProgress } from "./callbacks";
 import {
@@ -16,7 +17,7 @@ import {
   type Heartbeat,
   type ProgressCallback,
 } from "./contract/executor";
-import { createApp, insertJob, newTest, type T } from "./test/harness.testkit";
+import { asAdmin, createApp, insertJob, newTest, type T } from "./test/harness.testkit";
 
 afterEach(() => {
   vi.useRealTimers();
@@ -170,6 +171,8 @@ describe("contract shapes stored in tables", () => {
       runningJobs: sent.runningJobs,
       queuedJobs: sent.queuedJobs,
     });
+    const [shown] = await (await asAdmin(t)).query(api.executors.list, {});
+    expect(shown).toMatchObject({ target: sent.target, freeDiskBytes: sent.freeDiskBytes, online: true });
   });
 
   test("progress and completion with every field are stored by their handlers as sent", async () => {

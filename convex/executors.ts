@@ -2,21 +2,15 @@
 import { v } from "convex/values";
 import { adminQuery } from "./access";
 import { CONTRACT_VERSION } from "./contract/executor";
-import { executorTarget } from "./schema";
+import schema from "./schema";
 
 /** An executor silent for longer than this is shown offline. */
 export const HEARTBEAT_STALE_MS = 3 * 60_000;
 const MAX_EXECUTORS = 50;
 
-export const executorView = v.object({
-  executorId: v.string(),
-  version: v.string(),
-  contractVersion: v.number(),
-  target: executorTarget,
+/** An executors row as the dashboard sees it: the stored heartbeat, plus what it means now. */
+export const executorView = schema.tables.executors.validator.omit("freeDiskBytes").extend({
   freeDiskBytes: v.union(v.number(), v.null()),
-  runningJobs: v.array(v.string()),
-  queuedJobs: v.number(),
-  lastHeartbeatAt: v.number(),
   online: v.boolean(),
   /** False when the executor speaks another contract version than this deployment. */
   contractCompatible: v.boolean(),
@@ -28,17 +22,11 @@ export const list = adminQuery({
   handler: async (ctx) => {
     const rows = await ctx.db.query("executors").take(MAX_EXECUTORS);
     const now = Date.now();
-    return rows.map((r) => ({
-      executorId: r.executorId,
-      version: r.version,
-      contractVersion: r.contractVersion,
-      target: r.target,
-      freeDiskBytes: r.freeDiskBytes ?? null,
-      runningJobs: r.runningJobs,
-      queuedJobs: r.queuedJobs,
-      lastHeartbeatAt: r.lastHeartbeatAt,
-      online: now - r.lastHeartbeatAt < HEARTBEAT_STALE_MS,
-      contractCompatible: r.contractVersion === CONTRACT_VERSION,
+    return rows.map(({ _id, _creationTime, freeDiskBytes, ...stored }) => ({
+      ...stored,
+      freeDiskBytes: freeDiskBytes ?? null,
+      online: now - stored.lastHeartbeatAt < HEARTBEAT_STALE_MS,
+      contractCompatible: stored.contractVersion === CONTRACT_VERSION,
     }));
   },
 });

@@ -42,10 +42,10 @@ export const tableFiguresValidator = zodOutputToConvex(tableFigures);
 export const jobErrorValidator = zodOutputToConvex(jobError);
 export type StoredJobError = Infer<typeof jobErrorValidator>;
 
-/** What an executor reports about its warehouse: never credentials (contract: the heartbeat's `target`). */
-export const executorTarget = zodOutputToConvex(heartbeat.shape.target);
-
-/** The heartbeat fields an `executors` row keeps (the rest, e.g. `queuedJobIds`, only refresh jobs' signs of life). */
+/**
+ * The heartbeat fields an `executors` row keeps, `target` being what the executor reports about its warehouse (never
+ * credentials). The rest, e.g. `queuedJobIds`, only refresh jobs' signs of life.
+ */
 const storedHeartbeat = heartbeat.pick({
   executorId: true,
   version: true,

@@ -4,6 +4,7 @@
 import { describe, expect, test } from "vitest";
 import { appView } from "./apps";
 import { auditEntry } from "./audit";
+import { executorView } from "./executors";
 import schema from "./schema";
 
 const fieldsOf = (validator: { fields: Record<string, unknown> }) => Object.keys(validator.fields).sort();
@@ -14,6 +15,13 @@ describe("views derived from tables", () => {
     const stored = fieldsOf(schema.tables.apps.validator).filter((f) => !hidden.includes(f));
     expect(fieldsOf(appView)).toEqual([...stored, "id", "lastJob", "nextRuns"].sort());
     expect(appView.fields.allowInsecureHttp.isOptional).toBe("required");
+  });
+
+  test("executorView: every executors field, the disk figure null when unknown, and what the heartbeat means now", () => {
+    const stored = fieldsOf(schema.tables.executors.validator);
+    expect(fieldsOf(executorView)).toEqual([...stored, "online", "contractCompatible"].sort());
+    expect(executorView.fields.target).toEqual(schema.tables.executors.validator.fields.target);
+    expect(executorView.fields.freeDiskBytes.isOptional).toBe("required");
   });
 
   test("auditEntry: every auditLog field but `at`, with the table's validators", () => {
