@@ -97,13 +97,17 @@ export class CursorMovedError extends Error {
 export interface Batch {
   fromCursor: string | null;
   pages: readonly FeedPage[];
+  /**
+   * Whether the warehouse equals the source at the last page's snapshotTs after this batch (run.ts decides:
+   * a truncated table may still lack rows at a `stale` page). Default: unless the last page is snapshotting.
+   */
+  consistent?: boolean;
 }
 
-function statusOf(page: FeedPage): Pick<SyncState, "status" | "snapshotTs"> {
+function statusOf(page: FeedPage, consistent: boolean | undefined): Pick<SyncState, "status" | "snapshotTs"> {
   const s = page.status;
-  return s.type === "snapshotting"
-    ? { status: s.type, snapshotTs: null }
-    : { status: s.type, snapshotTs: s.snapshotTs };
+  if (s.type === "snapshotting" || consistent === false) return { status: "snapshotting", snapshotTs: null };
+  return { status: s.type, snapshotTs: s.snapshotTs };
 }
 
 /** Plans a batch against what the warehouse holds (pure: no target access). */
@@ -156,7 +160,7 @@ export function planBatch(
     });
   }
 
-  const status = statusOf(last);
+  const status = statusOf(last, batch.consistent);
   return {
     fromCursor: batch.fromCursor,
     state: {

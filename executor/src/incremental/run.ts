@@ -5,10 +5,13 @@
  *   const result = await runIncremental({ target, feed });
  *   if (result.outcome === "needsSnapshot") …   // expired cursor, dropped tables, never initialized
  *
- * `snapshotting` pages (a table added or replaced by an import, after which the feed re-reads it) are not a
- * consistent state: they are held back and applied together with the page that completes the snapshot, so every
- * commit leaves the warehouse equal to the source at one timestamp. Past `maxHeldEntries` they are applied
- * anyway (bounded memory); the state table then says `snapshotting` until the feed is consistent again.
+ * Not every page is a consistent state. `snapshotting` pages are an incomplete traversal; and a `stale` page that
+ * truncates a table replaced by an import reads the new table at a timestamp before the import, so the table is
+ * empty (or partial) until later pages bring the import's rows (data_sync.rs `by_id_page` reads at `synced_ts`;
+ * found by the kill -9 test). Such pages are held back and applied together, in one transaction, with the next
+ * `upToDate` page (or, without a truncate pending, the next `stale` one), so every commit leaves the warehouse
+ * equal to the source at one timestamp. Past `maxHeldEntries` they are applied anyway (bounded memory); the state
+ * table then says `snapshotting` until the feed is consistent again.
  */
 import type { DataSyncSelection } from "../../../convex/contract/dataSync.js";
 import { applyBatch, type ChangeTarget, type TableApplyResult } from "./apply.js";
@@ -93,8 +96,10 @@ export async function runIncremental(options: IncrementalRunOptions): Promise<In
   let heldFrom = cursor;
   let held: FeedPage[] = [];
   let heldEntries = 0;
-  const flush = async () => {
-    const tables = await applyBatch(options.target, { fromCursor: heldFrom, pages: held });
+  /** A truncate was applied or is held whose table may still lack rows: consistent again at `upToDate`. */
+  let truncatePending = start.status === "snapshotting";
+  const flush = async (consistent: boolean) => {
+    const tables = await applyBatch(options.target, { fromCursor: heldFrom, pages: held, consistent });
     result.transactions++;
     for (const t of tables) {
       const sum = totals.get(t.table) ?? {
@@ -123,7 +128,7 @@ export async function runIncremental(options: IncrementalRunOptions): Promise<In
       page = await options.feed.page(cursor, options.selection);
     } catch (err) {
       if (!(err instanceof CursorExpiredError)) throw err;
-      if (held.length > 0) await flush();
+      // Held pages are dropped: a snapshot replaces everything anyway.
       return finish({
         ...result,
         outcome: "needsSnapshot",
@@ -134,10 +139,12 @@ export async function runIncremental(options: IncrementalRunOptions): Promise<In
     held.push(page);
     heldEntries += page.values.length;
     cursor = page.pagination.nextCursor;
-    const consistent = page.status.type !== "snapshotting";
-    if (consistent) result.snapshotTs = page.status.type === "snapshotting" ? null : page.status.snapshotTs;
+    if (page.truncates.length > 0) truncatePending = true;
+    if (page.status.type === "upToDate") truncatePending = false;
+    const consistent = page.status.type !== "snapshotting" && !truncatePending;
+    if (consistent && page.status.type !== "snapshotting") result.snapshotTs = page.status.snapshotTs;
     const lastPage = page.status.type === "upToDate" || result.pages === options.maxPages;
-    if (consistent || heldEntries >= maxHeld || lastPage) await flush();
+    if (consistent || heldEntries >= maxHeld || lastPage) await flush(consistent);
     if (page.status.type === "upToDate") {
       result.outcome = "upToDate";
       break;
