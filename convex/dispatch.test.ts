@@ -201,6 +201,40 @@ describe("dispatch to the executor", () => {
     expect(await job(t, jobId)).toMatchObject({ status: "cancelled", active: false });
   });
 
+  test("cancel answered 404: the executor does not hold the job, so it ends cancelled", async () => {
+    const t = newTest();
+    const ex = await executor([202, 404]);
+    const jobId = await readyJob(t, ex.url);
+    await t.action(internal.dispatch.dispatchJob, { jobId, attempt: 1, tryNumber: 1 });
+    await (await asAdmin(t)).mutation(api.jobs.cancel, { jobId });
+    await t.action(internal.dispatch.sendCancel, { jobId, attempt: 1, tryNumber: 1 });
+    expect(await job(t, jobId)).toMatchObject({ status: "cancelled", active: false });
+  });
+
+  test("cancel refused with another status whose text mentions 404: the job is not taken for cancelled", async () => {
+    const t = newTest();
+    const ex = await startServer((req) =>
+      req.path === "/jobs"
+        ? {
+            status: 202,
+            body: {
+              jobId: JSON.parse(req.body).jobId,
+              attempt: 1,
+              state: "queued",
+              phase: "queued",
+              tables: [],
+            },
+          }
+        : { status: 403, body: { error: "the proxy answered 404 upstream" } },
+    );
+    servers.push(ex);
+    const jobId = await readyJob(t, ex.url);
+    await t.action(internal.dispatch.dispatchJob, { jobId, attempt: 1, tryNumber: 1 });
+    await (await asAdmin(t)).mutation(api.jobs.cancel, { jobId });
+    await t.action(internal.dispatch.sendCancel, { jobId, attempt: 1, tryNumber: 1 });
+    expect(await job(t, jobId)).toMatchObject({ status: "dispatched", cancelRequested: expect.anything() });
+  });
+
   test("cancelled while the dispatch POST was in flight: the executor is told to cancel", async () => {
     const t = newTest();
     const ex = await executor();

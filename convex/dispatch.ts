@@ -184,7 +184,7 @@ export const sendCancel = internalAction({
       return null;
     }
     // 404: the executor does not know the job (never received it or lost it): nothing can change the warehouse.
-    if (outcome.kind === "permanent" && /answered 404/.test(outcome.message)) {
+    if (outcome.kind === "permanent" && outcome.status === 404) {
       await ctx.runMutation(internal.jobs.markCancelled, {
         jobId: args.jobId,
         attempt: args.attempt,

@@ -42,6 +42,7 @@ describe("executor client", () => {
     const config = await answering({ status: 409, body: { error: "x".repeat(500) } });
     expect(await postToExecutor(config, "/jobs", "{}")).toEqual({
       kind: "permanent",
+      status: 409,
       message: `executor answered 409: ${"x".repeat(300)}`,
     });
   });
@@ -50,6 +51,7 @@ describe("executor client", () => {
     const config = await answering({ status: 503 });
     expect(await postToExecutor(config, "/jobs", "{}")).toEqual({
       kind: "transient",
+      status: 503,
       message: "executor answered 503",
     });
   });

@@ -9,10 +9,17 @@ import { requestTarget, signedHeaders } from "../contract/signing";
 import type { ExecutorConfig } from "./executorConfig";
 import { fetchWithTimeout, RequestTimeoutError } from "./fetchTimeout";
 
-/** An answer, as a mutation receives it from the action that made the call. */
+/**
+ * An answer, as a mutation receives it from the action that made the call. A failure keeps the HTTP status when
+ * the executor answered at all, so callers tell answers apart by status, never by reading the message.
+ */
 export const postOutcomeValidator = v.union(
   v.object({ kind: v.literal("ok"), status: v.number(), body: v.any() }),
-  v.object({ kind: v.union(v.literal("transient"), v.literal("permanent")), message: v.string() }),
+  v.object({
+    kind: v.union(v.literal("transient"), v.literal("permanent")),
+    message: v.string(),
+    status: v.optional(v.number()),
+  }),
 );
 export type PostOutcome = Infer<typeof postOutcomeValidator>;
 
@@ -63,7 +70,7 @@ export async function postToExecutor(
   if (kind === "ok") return { kind, status: response.status, body: parsed };
   const detail = (parsed as { error?: unknown } | null)?.error;
   const message = `executor answered ${response.status}${typeof detail === "string" ? `: ${detail.slice(0, 300)}` : ""}`;
-  return { kind, message };
+  return { kind, status: response.status, message };
 }
 
 /**
