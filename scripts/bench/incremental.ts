@@ -1,0 +1,144 @@
+/**
+ * npm run bench:incremental [-- --targets postgres,pglite --pages 4]
+ *
+ * Changes applied per second and peak RSS of the incremental apply (executor/src/incremental/), per target, for
+ * feed pages of small documents (16,384 per page, ~150 B: the feed's page size limit) and of large ones (4,096 per
+ * page, ~16 KiB: the feed's 64 MiB page bytes limit). Each page is one transaction, as in a run: first pages of
+ * inserts, then the same documents updated. Pages are generated here (the feed's HTTP and JSON parsing are not
+ * measured); each case runs in its own process so its peak RSS is its own. PostgreSQL is PG_URL (default the
+ * local server).
+ */
+import { execFile } from "node:child_process";
+import { mkdtemp } from "node:fs/promises";
+import os from "node:os";
+import path from "node:path";
+import { parseArgs, promisify } from "node:util";
+import { renderTable } from "../../executor/src/cli/format.js";
+import { applyBatch } from "../../executor/src/incremental/apply.js";
+import type { FeedPage } from "../../executor/src/incremental/feedClient.js";
+import { openChangeTarget } from "../../executor/src/incremental/postgres.js";
+
+const CASES = {
+  small: { docsPerPage: 16_384, padBytes: 100 },
+  large: { docsPerPage: 4_096, padBytes: 16_000 },
+} as const;
+type CaseName = keyof typeof CASES;
+
+function page(kind: CaseName, pageIndex: number, round: number, ts: bigint): FeedPage {
+  const { docsPerPage, padBytes } = CASES[kind];
+  const pad = "x".repeat(padBytes);
+  const values = [];
+  for (let i = 0; i < docsPerPage; i++) {
+    const n = pageIndex * docsPerPage + i;
+    values.push({
+      component: "",
+      table: "events",
+      ts,
+      deleted: false,
+      value: { _id: `id${String(n).padStart(12, "0")}`, _creationTime: 1.7e12 + n, n: BigInt(n), round, pad },
+    });
+  }
+  return {
+    status: { type: "stale", snapshotTs: ts },
+    truncates: [],
+    values,
+    syncId: "bench",
+    pagination: { hasMore: true, nextCursor: `c${round}-${pageIndex}` },
+  };
+}
+
+async function one(target: string, kind: CaseName, pages: number): Promise<void> {
+  const schema = `bench_inc_${process.pid}`;
+  const t = await openChangeTarget(target, schema);
+  await t.initialize({
+    cursor: "start",
+    syncId: "bench",
+    status: "stale",
+    snapshotTs: 1n,
+    appliedAt: new Date(),
+  });
+  let cursor = "start";
+  const timings: Record<string, number> = {};
+  let ts = 1_800_000_000_000_000_000n;
+  for (const [round, label] of ["inserts", "updates"].entries()) {
+    const started = performance.now();
+    for (let p = 0; p < pages; p++) {
+      const feedPage = page(kind, p, round, ts++);
+      await applyBatch(t, { fromCursor: cursor, pages: [feedPage] });
+      cursor = feedPage.pagination.nextCursor;
+    }
+    timings[label] = (performance.now() - started) / 1000;
+  }
+  if (target.startsWith("postgres")) {
+    const { connectPostgres } = await import("../../executor/src/import/load/postgres/transports.js");
+    const db = await connectPostgres(target);
+    await db.query(`DROP SCHEMA "${schema}" CASCADE`);
+    await db.query(`DROP SCHEMA IF EXISTS "${schema}__staging" CASCADE`);
+    await db.close();
+  }
+  await t.close();
+  const changes = pages * CASES[kind].docsPerPage;
+  process.stdout.write(
+    JSON.stringify({
+      changes,
+      insertsPerSecond: changes / timings.inserts!,
+      updatesPerSecond: changes / timings.updates!,
+      peakRssMb: process.resourceUsage().maxRSS / 1024,
+    }) + "\n",
+  );
+}
+
+async function main(): Promise<void> {
+  const { values } = parseArgs({
+    options: {
+      targets: { type: "string", default: "postgres,pglite" },
+      pages: { type: "string", default: "4" },
+      one: { type: "string" },
+      kind: { type: "string" },
+    },
+  });
+  const pages = Number(values.pages);
+  if (values.one) return one(values.one, values.kind as CaseName, pages);
+
+  const rows: string[][] = [];
+  for (const name of values.targets.split(",")) {
+    const target =
+      name === "pglite"
+        ? `pglite:${await mkdtemp(path.join(os.tmpdir(), "bench-inc-"))}`
+        : (process.env.PG_URL ?? "postgres://postgres@127.0.0.1:5432/test");
+    for (const kind of Object.keys(CASES) as CaseName[]) {
+      const { stdout } = await promisify(execFile)(
+        process.execPath,
+        ["--import", "tsx", import.meta.filename, "--one", target, "--kind", kind, "--pages", String(pages)],
+        { maxBuffer: 1 << 20 },
+      );
+      const r = JSON.parse(stdout.trim().split("\n").at(-1)!) as {
+        changes: number;
+        insertsPerSecond: number;
+        updatesPerSecond: number;
+        peakRssMb: number;
+      };
+      rows.push([
+        name,
+        `${kind} (${CASES[kind].docsPerPage}/page)`,
+        String(r.changes),
+        Math.round(r.insertsPerSecond).toLocaleString("en"),
+        Math.round(r.updatesPerSecond).toLocaleString("en"),
+        `${Math.round(r.peakRssMb)} MB`,
+      ]);
+      console.log(rows.at(-1)!.join("  "));
+    }
+  }
+  console.log(
+    renderTable(["target", "documents", "changes", "inserts/s", "updates/s", "peak RSS"], rows, [
+      false,
+      false,
+      true,
+      true,
+      true,
+      true,
+    ]),
+  );
+}
+
+await main();
