@@ -15,6 +15,10 @@ export const PREFLIGHT_TIMEOUT_MS = 15_000;
 /** `schema`: the target schema of the import to check for; without it, what any app's import needs. */
 export async function preflightTarget(spec: TargetSpec, schema?: string): Promise<PreflightCheck[]> {
   switch (spec.kind) {
+    case "duckdb": {
+      const { duckdbPreflight } = await import("./duckdb/preflight.js");
+      return duckdbPreflight(spec.file);
+    }
     case "mssql": {
       const { mssqlPreflight } = await import("./mssql/preflight.js");
       return mssqlPreflight(spec.connection, schema);

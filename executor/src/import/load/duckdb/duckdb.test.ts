@@ -15,6 +15,7 @@ import { importSnapshot } from "../../index.js";
 import { listLoadedTables } from "../../inventory.js";
 import type { ConvexObject } from "../../values.js";
 import { openDuckdb } from "./instance.js";
+import { duckdbPreflight } from "./preflight.js";
 
 const ROOT = path.resolve(import.meta.dirname, "../../../../..");
 const doc = (n: number, fields: Record<string, unknown> = {}) =>
@@ -139,6 +140,30 @@ describe("DuckDB warehouse file", () => {
     const file = await freshFile();
     expect(await listLoadedTables(`duckdb:${file}`)).toEqual([]);
     await expect(import("node:fs/promises").then((fs) => fs.access(file))).rejects.toThrow();
+  });
+});
+
+describe("npm run import -- --check on a DuckDB file", () => {
+  it("passes for a new file and a free one, and fails naming the process that holds the file", async () => {
+    const file = await freshFile();
+    expect(await duckdbPreflight(file)).toEqual([
+      { check: "file", status: "ok", detail: `${file} does not exist yet; the first import creates it` },
+    ]);
+    await importSnapshot({
+      snapshotPath: await tempSnapshot([{ name: "t", docs: [doc(1)] }]),
+      target: `duckdb:${file}`,
+    });
+    expect((await duckdbPreflight(file)).map((c) => [c.check, c.status])).toEqual([
+      ["file", "ok"],
+      ["writer", "ok"],
+    ]);
+    holder = await holdOpen(file);
+    const [, writer] = await duckdbPreflight(file);
+    expect(writer).toEqual({
+      check: "writer",
+      status: "fail",
+      detail: expect.stringContaining(`is in use by process ${holder.pid} (node)`),
+    });
   });
 });
 
