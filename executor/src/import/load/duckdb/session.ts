@@ -114,14 +114,14 @@ export class DuckdbConnection implements TargetConnection {
     );
     const out: LoadedTable[] = [];
     for (const r of meta) {
-      const [count] = await rows<{ n: number }>(
+      const [count] = await rows<{ n: bigint }>(
         this.db,
-        `SELECT count(*)::INTEGER AS n FROM ${qualifiedName(schema, r.sql_table)}`,
+        `SELECT count(*) AS n FROM ${qualifiedName(schema, r.sql_table)}`,
       );
       out.push({
         table: r.component ? `${r.component}/${r.convex_table}` : r.convex_table,
         sqlTable: r.sql_table,
-        rows: count?.n ?? 0,
+        rows: Number(count?.n ?? 0),
         snapshotTs: r.snapshot_ts,
         loadedAt: new Date(r.loaded_at),
       });
