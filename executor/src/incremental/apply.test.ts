@@ -124,6 +124,37 @@ for (const target of targets) {
       }
     });
 
+    it("past the held-pages budget commits snapshotting pages one by one and is consistent again at upToDate", async () => {
+      const url = await target.fresh();
+      const w = await syncedWarehouse(
+        url,
+        (d) => d.transaction((tx) => void tx.insert("users", { name: "a" })),
+        SMALL_PAGES,
+      );
+      try {
+        d(w).advance(60_000_000_000n);
+        d(w).importReplace("users", [
+          { name: "x" },
+          { name: "y" },
+          { name: "z" },
+          { name: "w" },
+          { name: "v" },
+        ]);
+        const result = await w.sync({ maxHeldEntries: 1 });
+        expect(result.outcome).toBe("upToDate");
+        expect(result.transactions).toBeGreaterThan(1); // pages with entries were not held for the last one
+        const state = await target.query<{ status: string }>(
+          url,
+          `SELECT status FROM "${w.schema}"._convex_sync_state`,
+        );
+        expect(state).toEqual([{ status: "upToDate" }]);
+        const { warehouse, source } = await w.compareWithSource();
+        expect(warehouse).toEqual(source);
+      } finally {
+        await w.close();
+      }
+    });
+
     it("widens a column whose values change type, keeping earlier values in the import's JSON encoding", async () => {
       const url = await target.fresh();
       const ids: string[] = [];
