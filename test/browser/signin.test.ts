@@ -56,6 +56,25 @@ describe("signing in", () => {
     expect(await page.getByRole("navigation", { name: "Main" }).count()).toBe(0);
   });
 
+  it("stays signed in when a session refresh gets no answer, as when a page is left mid-refresh", async () => {
+    const page = await dashboard.openSignedIn("/");
+    const dropped: string[] = [];
+    // The refresh goes over HTTP (ConvexHttpClient.action → POST /api/action with the refresh token).
+    await page.route("**/api/action", async (route) => {
+      if (!(route.request().postData() ?? "").includes("refreshToken")) return route.continue();
+      dropped.push(route.request().url());
+      return route.abort("failed");
+    });
+    await page.reload();
+    // The refresh on load and its two retries get no answer; none of that signs out.
+    await expect.poll(() => dropped.length, { timeout: 15_000 }).toBeGreaterThanOrEqual(3);
+    await page.unroute("**/api/action");
+    await page.reload();
+    await page.getByRole("navigation", { name: "Main" }).waitFor();
+    expect(await page.getByRole("button", { name: "Sign in" }).count()).toBe(0);
+    await page.close();
+  });
+
   it("creates a first account only for an email on the allow-list", async () => {
     const page = await dashboard.open("/");
     await page.getByRole("button", { name: "Create your account" }).click();

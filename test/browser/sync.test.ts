@@ -66,6 +66,9 @@ describe.sequential("an app from creation to a failed sync", () => {
     await page.getByLabel(/^At/).fill("06:15");
     expect(await page.getByLabel(/^Cron/).inputValue()).toBe("15 6 * * 1-5");
     expect(await page.getByTestId("cron-reading").textContent()).toMatch(/At 06:15, Monday through Friday/);
+    await page.getByLabel(/^At/).fill("25:00");
+    expect(await page.locator("#schedule-time-error").textContent()).toMatch(/HH:MM, 24-hour/);
+    expect(await page.getByLabel(/^Cron/).inputValue()).toBe("");
     await page.getByLabel(/^Cron/).fill("30 3 * * *");
     expect(await page.getByLabel("Repeat").inputValue()).toBe("daily");
     await page.getByLabel("Time zone").fill("Europe/Berlin");

@@ -14,6 +14,8 @@ type SignInResult = { tokens?: Tokens | null; redirect?: string; started?: boole
 const signInRef = makeFunctionReference<"action", Record<string, unknown>, SignInResult>("auth:signIn");
 const signOutRef = makeFunctionReference<"action", Record<string, never>, null>("auth:signOut");
 
+/** Waits before each retry of a refresh that got no answer. */
+const REFRESH_RETRY_MS = [500, 2000];
 const JWT_KEY = "__convexAuthJWT";
 const REFRESH_KEY = "__convexAuthRefreshToken";
 
@@ -73,14 +75,26 @@ export class AuthSession {
     if (!forceRefreshToken) return this.token;
     const refreshToken = localStorage.getItem(this.#key(REFRESH_KEY));
     if (refreshToken === null) return null;
-    try {
-      const result = await this.#http.action(signInRef, { refreshToken });
-      this.#store(result.tokens ?? null);
-    } catch {
-      this.#store(null);
-    }
+    // Only the server's answer ends the session (`tokens: null`: the refresh token is spent or revoked). A
+    // request that got no answer (the network, or the page being left mid-refresh) keeps the tokens: clearing
+    // them then signed people out for clicking through pages quickly. Network errors are retried as
+    // @convex-dev/auth/react does (RETRY_BACKOFF in its client.js); after that the error goes to the client.
+    const result = await this.#refreshWithRetries(refreshToken);
+    this.#store(result.tokens ?? null);
     return this.token;
   };
+
+  async #refreshWithRetries(refreshToken: string): Promise<SignInResult> {
+    for (let attempt = 0; ; attempt++) {
+      try {
+        return await this.#http.action(signInRef, { refreshToken });
+      } catch (error) {
+        // fetch() rejects with a TypeError when no response arrived; a server refusal is another error.
+        if (!(error instanceof TypeError) || attempt >= REFRESH_RETRY_MS.length) throw error;
+        await new Promise((resolve) => setTimeout(resolve, REFRESH_RETRY_MS[attempt]! + Math.random() * 100));
+      }
+    }
+  }
 
   #store(tokens: Tokens | null): void {
     if (tokens === null) {
