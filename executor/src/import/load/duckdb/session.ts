@@ -166,7 +166,7 @@ export class DuckdbConnection implements TargetConnection {
       },
       async addColumns(added: readonly PlannedColumn[]) {
         if (added.length === 0) return;
-        // DuckDB refuses to alter a table that has uncommitted appends in this transaction.
+        // An appender keeps the column list the table had when it was made: after ALTER TABLE a new one is needed.
         await commit();
         for (const col of added) await db.run(addColumnSql(schema, staging, col));
         columns = [...columns, ...added];
