@@ -86,6 +86,7 @@ const cases: Case[] = [
   },
   { ref: api.refusals.recent, kind: "query", args: () => ({}) },
   { ref: api.stats.daily, kind: "query", args: () => ({ from: 0, to: 86_400_000 }) },
+  { ref: api.stats.freshness, kind: "query", args: () => ({}) },
   { ref: api.tokens.create, kind: "action", args: () => ({ name: "ci", scope: { kind: "all" as const } }) },
   { ref: api.tokens.list, kind: "query", args: () => ({}) },
   { ref: api.tokens.revoke, kind: "mutation", args: ({ tokenId }) => ({ tokenId }) },
