@@ -14,6 +14,7 @@ import { fakeId, tempSnapshot } from "../../../../../test/fixtures/snapshot-zip.
 import { importSnapshot } from "../../index.js";
 import { listLoadedTables } from "../../inventory.js";
 import type { ConvexObject } from "../../values.js";
+import { classifyTargetError } from "../targetErrors.js";
 import { openDuckdb } from "./instance.js";
 import { duckdbPreflight } from "./preflight.js";
 
@@ -72,9 +73,12 @@ describe("DuckDB warehouse file", () => {
     });
     holder = await holdOpen(file);
     const next = await tempSnapshot([{ name: "t", docs: [doc(1, { v: "after" })] }]);
-    await expect(importSnapshot({ snapshotPath: next, target })).rejects.toThrow(
+    const err = await importSnapshot({ snapshotPath: next, target }).catch((e: Error) => e);
+    expect((err as Error).message).toMatch(
       `the DuckDB warehouse ${file} is in use by process ${holder.pid} (node); close it there`,
     );
+    // The executor retries such a job: it succeeds once the other process closes the file.
+    expect(classifyTargetError(err)).toMatchObject({ code: "target_busy", retryable: true });
     holder.kill();
     await once(holder, "exit");
     expect(await query(file, `SELECT v FROM convex.t`)).toEqual([{ v: "before" }]);

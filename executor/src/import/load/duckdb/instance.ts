@@ -10,6 +10,7 @@ import { existsSync } from "node:fs";
 import { mkdir } from "node:fs/promises";
 import path from "node:path";
 import type { DuckDBConnection, DuckDBInstance } from "@duckdb/node-api";
+import { ClassifiedTargetError, targetFailure } from "../targetFailure.js";
 
 /** Limits for the embedded engine; they bound the import's memory whatever the snapshot size. */
 export interface DuckdbSettings {
@@ -35,10 +36,17 @@ export interface OpenedDuckdb {
 
 const openForWriting = new Set<string>();
 
-export class WarehouseInUseError extends Error {
+/** Retryable for the executor: the same job succeeds once the other process lets go of the file. */
+export class WarehouseInUseError extends ClassifiedTargetError {
   constructor(file: string, holder: string) {
     super(
       `the DuckDB warehouse ${file} is in use by ${holder}; close it there (DuckDB CLI, DBeaver, another import) and try again`,
+      targetFailure.transient(
+        "target_busy",
+        "DuckDB file lock",
+        "Another program has the DuckDB warehouse file open (the DuckDB CLI, DBeaver, a notebook, another import); " +
+          "DuckDB lets one process write a file at a time. Close it there, or open it read-only; the sync is retried.",
+      ),
     );
     this.name = "WarehouseInUseError";
   }
