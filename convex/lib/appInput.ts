@@ -56,6 +56,8 @@ export function checkTables(tables: string[] | null): string[] | null {
 }
 
 export function checkTargetSchema(schema: string): string {
+  if (schema.trim() === "")
+    throw invalidInput("targetSchema", "the target schema is required: the tables land in it");
   const parsed = targetSchemaName.safeParse(schema);
   if (!parsed.success) throw invalidInput("targetSchema", `"${schema}": letters, digits and _ only`);
   return parsed.data;
