@@ -93,6 +93,9 @@ describe.sequential("an app from creation to a failed sync", () => {
   it("shows a server-side error next to its field", async () => {
     await page.goto(dashboard.site.url + "/apps/new");
     await page.getByLabel("Name").fill("Shop Prod");
+    expect(await page.getByText(/^Runs only when triggered/).textContent()).toContain(
+      `POST ${dashboard.harness.siteUrl}/api/sync/shop-prod`,
+    );
     await page.getByLabel("Deployment URL").fill(source.url);
     await page.getByLabel(/^Deploy key/).fill(DEPLOY_KEY);
     await page.getByRole("button", { name: "Create app" }).click();
