@@ -484,28 +484,26 @@ export class FeedDeployment {
 
   // ---- authentication and the handlers' checks (local_backend/src/streaming_export.rs) ----
 
-  private authorize(authorization: string | undefined): void {
-    let ops: Set<string> | "all" | undefined;
-    if (authorization !== undefined) {
-      if (!/^convex /i.test(authorization))
-        throw new HttpError(401, "InvalidAuthHeader", "Could not parse as a user identity token");
-      const key = authorization.slice(7).trim();
-      ops = key === this.deployKey ? "all" : this.restricted.get(key);
-      if (ops === undefined)
-        throw new HttpError(401, "BadAdminKey", "The provided admin key was invalid for this instance");
-    }
-    this.pendingOps = ops;
+  /** The key's operations ("all" for the deploy key), undefined without a key (local_backend/src/authentication.rs). */
+  private identityOf(authorization: string | undefined): Set<string> | "all" | undefined {
+    if (authorization === undefined) return undefined;
+    if (!/^convex /i.test(authorization))
+      throw new HttpError(401, "InvalidAuthHeader", "Could not parse as a user identity token");
+    const key = authorization.slice(7).trim();
+    const ops = key === this.deployKey ? "all" : this.restricted.get(key);
+    if (ops === undefined)
+      throw new HttpError(401, "BadAdminKey", "The provided admin key was invalid for this instance");
+    return ops;
   }
-  private pendingOps: Set<string> | "all" | undefined;
 
-  private ensureAllowed(): void {
+  /** ensure_streaming_export_enabled, then require_operation(ViewData). */
+  private ensureAllowed(ops: Set<string> | "all" | undefined): void {
     if (!this.streamingExportEnabled)
       throw new HttpError(
         403,
         "StreamingExportNotEnabled",
         "Streaming export is not available on your current subscription. See https://www.convex.dev/plans to upgrade.",
       );
-    const ops = this.pendingOps;
     if (ops === undefined)
       throw new HttpError(403, "BadDeployKey", "The provided deploy key was invalid for this deployment.");
     if (ops !== "all" && !ops.has("ViewData"))
@@ -527,7 +525,7 @@ export class FeedDeployment {
     const route = ROUTES.find((r) => r.method === request.method && r.path === request.path);
     if (!route) return undefined;
     try {
-      this.authorize(request.authorization);
+      const ops = this.identityOf(request.authorization);
       let args: Record<string, unknown> = {};
       if (route.method === "POST") {
         if (!/^application\/json/i.test(request.contentType ?? ""))
@@ -542,7 +540,7 @@ export class FeedDeployment {
           );
         }
       }
-      this.ensureAllowed();
+      this.ensureAllowed(ops);
       switch (route.name) {
         case "sync": {
           if (args.cursor !== undefined && args.cursor !== null && typeof args.cursor !== "string")
