@@ -2,11 +2,16 @@
  * The incremental apply against the stand-in feed, on PostgreSQL and PGlite: after each run the warehouse equals
  * a fresh snapshot import of the source at the warehouse's stored timestamp, row by row.
  */
+import { mkdtemp } from "node:fs/promises";
+import os from "node:os";
+import path from "node:path";
 import { describe, expect, it } from "vitest";
 import { testTargets } from "../../../test/fixtures/targets.js";
 import { withWarehouse } from "../../../test/fixtures/warehouseRows.js";
+import { importSnapshot } from "../import/index.js";
 import { applyBatch, CursorMovedError } from "./apply.js";
 import { openChangeTarget } from "./postgres.js";
+import { startAfterSnapshot } from "./run.js";
 import { syncedWarehouse } from "./testing.js";
 
 const BIG = 2n ** 60n + 7n; // above 2^53: a double would round it
@@ -234,6 +239,49 @@ for (const target of targets) {
         expect(expired).toMatchObject({ outcome: "needsSnapshot", transactions: 0 });
         expect(expired.reason).toMatch(/older than the source keeps/);
         expect(await w.rows(w.schema)).toEqual(before);
+      } finally {
+        await w.close();
+      }
+    });
+
+    it("after a snapshot sync reloads the schema, asks for a new start instead of replaying the old position", async () => {
+      const url = await target.fresh();
+      let id = "";
+      const w = await syncedWarehouse(url, (d) =>
+        d.transaction((tx) => void (id = tx.insert("users", { v: 1n }))),
+      );
+      try {
+        d(w).transaction((tx) => tx.patch(id, { v: 2n }));
+        expect((await w.sync()).outcome).toBe("upToDate");
+        d(w).transaction((tx) => tx.patch(id, { v: 3n }));
+        const reloadTs = d(w).latestTs;
+        const zip = path.join(await mkdtemp(path.join(os.tmpdir(), "reload-")), `snapshot_x_${reloadTs}.zip`);
+        await d(w).writeSnapshotZip(zip, reloadTs);
+        await importSnapshot({
+          snapshotPath: zip,
+          target: url,
+          schema: w.schema,
+          snapshotTs: reloadTs.toString(),
+        });
+
+        const refused = await w.sync();
+        expect(refused).toMatchObject({ outcome: "needsSnapshot", transactions: 0 });
+        expect(refused.reason).toMatch(/snapshot sync loaded users after the stored feed position/);
+
+        const t = await openChangeTarget(url, w.schema);
+        try {
+          await startAfterSnapshot(t, w.feed, reloadTs);
+        } finally {
+          await t.close();
+        }
+        d(w).transaction((tx) => tx.patch(id, { v: 4n }));
+        const resumed = await w.sync();
+        expect(resumed.tables).toEqual([
+          { table: "users", inserted: 0, updated: 1, deleted: 0, truncated: false },
+        ]);
+        const { warehouse, source } = await w.compareWithSource();
+        expect(warehouse).toEqual(source);
+        expect(warehouse.get("users")!.get(id)!.v).toBe("4");
       } finally {
         await w.close();
       }

@@ -81,6 +81,11 @@ export interface ChangeTarget {
   apply(plan: ApplyPlan): Promise<TableApplyResult[]>;
   /** Records where the feed starts after a snapshot import (cursor_from_deltas at the snapshot's timestamp). */
   initialize(state: SyncState): Promise<void>;
+  /**
+   * Tables a load wrote after `appliedAt` (their `_convex_tables.loaded_at` is later): a snapshot sync replaced
+   * them after the stored feed position, which then no longer describes the warehouse.
+   */
+  tablesLoadedAfter(appliedAt: Date): Promise<string[]>;
   close(): Promise<void>;
 }
 

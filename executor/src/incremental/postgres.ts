@@ -154,6 +154,19 @@ export class PostgresChangeTarget implements ChangeTarget {
     };
   }
 
+  async tablesLoadedAfter(appliedAt: Date): Promise<string[]> {
+    const tables = qualifiedName(this.schema, "_convex_tables");
+    const [exists] = await this.db.query<{ ok: boolean }>(`SELECT to_regclass($1) IS NOT NULL AS ok`, [
+      tables,
+    ]);
+    if (!exists?.ok) return [];
+    const rows = await this.db.query<{ component: string; convex_table: string }>(
+      `SELECT component, convex_table FROM ${tables} WHERE loaded_at > $1 ORDER BY component, convex_table`,
+      [appliedAt.toISOString()],
+    );
+    return rows.map((r) => (r.component ? `${r.component}/${r.convex_table}` : r.convex_table));
+  }
+
   async initialize(state: SyncState): Promise<void> {
     await this.transaction(async () => {
       await this.createBookkeeping();

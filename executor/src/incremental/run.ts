@@ -89,6 +89,15 @@ export async function runIncremental(options: IncrementalRunOptions): Promise<In
       reason: "no feed position stored yet: load a snapshot first",
     });
   }
+  const reloaded = await options.target.tablesLoadedAfter(start.appliedAt);
+  if (reloaded.length > 0) {
+    // Applying from the old position would move reloaded tables back in time until it caught up.
+    return finish({
+      ...result,
+      outcome: "needsSnapshot",
+      reason: `a snapshot sync loaded ${reloaded.join(", ")} after the stored feed position: start the feed again from that snapshot`,
+    });
+  }
   result.cursorAgeMs = msBehind(now(), start.snapshotTs);
   result.snapshotTs = start.snapshotTs;
 
