@@ -157,13 +157,9 @@ export class Backend {
       (kind === "mutation" && fn?.isMutation) ||
       (kind === "action" && fn?.isAction);
     if (!fn || !fn.isPublic || !kindMatches) {
-      // The backend's own words (get-convex/convex-backend crates/udf/src/validation.rs,
-      // `missing_or_internal_error`), after the request id; reports from production deployments show them.
-      throw new FunctionFailure(
-        `[Request ID: ${requestId()}] Server Error\nCould not find public function for '${udfPath}'. ` +
-          "Did you forget to run `npx convex dev` or `npx convex deploy`?",
-        undefined,
-      );
+      // get-convex/convex-backend crates/udf/src/validation.rs `missing_or_internal_error`: a JsError, so a
+      // production deployment hides its text like any function error's (redaction.rs); the log keeps it.
+      throw toFailure(new Error(`Could not find public function for '${udfPath}'.`), udfPath);
     }
   }
 }

@@ -87,6 +87,38 @@ describe("Convex stand-in backend", () => {
     await c.close();
   });
 
+  // The sync protocol leaves `errorData` out of a QueryFailed without ConvexError data
+  // (crates/convex/sync_types/src/types/json.rs); a `null` there makes the client throw a ConvexError.
+  it("fails a subscription with a plain Error, not a ConvexError, when the query throws one", async () => {
+    const c = client();
+    c.setAuth(async () => token);
+    const getApp = makeFunctionReference<"query">("apps:get");
+    const error = await new Promise<Error>((resolve) =>
+      c.onUpdate(getApp, { appId: "not-an-app-id" }, () => {}, resolve),
+    );
+    expect(error).not.toBeInstanceOf(ConvexError);
+    expect("data" in error).toBe(false);
+    expect(error.message).toMatch(/\[Request ID: [0-9a-f]{16}\] Server Error/);
+    await c.close();
+  });
+
+  // public_api.rs answers a function's failure with HTTP 200 and {status: "error"} (UdfResponse::Error).
+  it("answers a failed function over HTTP with 200 and status error, as the backend does", async () => {
+    const response = await fetch(`${harness.cloudUrl}/api/mutation`, {
+      method: "POST",
+      headers: { "Content-Type": "application/json", Authorization: `Bearer ${token}` },
+      body: JSON.stringify({
+        path: "jobs:cancel",
+        args: [{ jobId: "not-a-job-id" }],
+        format: "convex_encoded_json",
+      }),
+    });
+    expect(response.status).toBe(200);
+    const body = (await response.json()) as { status: string; errorMessage: string };
+    expect(body.status).toBe("error");
+    expect(body).not.toHaveProperty("errorData");
+  });
+
   it("gives clients a field error's data, with the message hidden as in production", async () => {
     const c = client();
     c.setAuth(async () => token);
@@ -138,10 +170,17 @@ describe("Convex stand-in backend", () => {
     await c.close();
   });
 
-  it("does not let clients call internal functions", async () => {
+  // udf/src/validation.rs `missing_or_internal_error` is a JsError, so production hides its text like any other.
+  it("does not let clients call internal functions, and says only Server Error", async () => {
     const c = client();
     c.setAuth(async () => token);
-    await expect(c.mutation(seedFromEnv, {})).rejects.toThrow(/Could not find public function/);
+    const error = await c.mutation(seedFromEnv, {}).then(
+      () => null,
+      (e: unknown) => e as Error,
+    );
+    expect(error).not.toBeInstanceOf(ConvexError);
+    expect(error?.message).toMatch(/\[Request ID: [0-9a-f]{16}\] Server Error\n/);
+    expect(error?.message).not.toMatch(/Could not find/);
     await c.close();
   });
 

@@ -19,7 +19,6 @@ import { SyncSession } from "./sync.js";
 
 /** The sync protocol is internal to Convex: the harness speaks exactly this client version's dialect. */
 export const PINNED_CONVEX_VERSION = "1.49.0";
-const UDF_FAILED_STATUS = 560;
 const PING_INTERVAL_MS = 15_000;
 
 export interface HarnessOptions {
@@ -162,7 +161,9 @@ async function handleFunctionApi(
     sendJson(response, 200, { status: "success", value, logLines: [] });
   } catch (error) {
     const failure = error instanceof FunctionFailure ? error : toFailure(error);
-    sendJson(response, UDF_FAILED_STATUS, {
+    // crates/local_backend/src/public_api.rs: a function's failure is `UdfResponse::Error` with HTTP 200 (the
+    // client also accepts 560, which the backend's source never sends).
+    sendJson(response, 200, {
       status: "error",
       errorMessage: failure.message,
       logLines: [],

@@ -34,7 +34,8 @@ type Modification =
       queryId: number;
       errorMessage: string;
       logLines: string[];
-      errorData: JSONValue;
+      /** Left out when the function threw no ConvexError (crates/convex/sync_types/src/types/json.rs). */
+      errorData?: JSONValue;
       journal: null;
     }
   | { type: "QueryRemoved"; queryId: number };
@@ -214,8 +215,8 @@ export class SyncSession {
         queryId,
         errorMessage: failure.message,
         logLines: [],
-        errorData: failure.errorData ?? null,
         journal: null,
+        ...(failure.errorData !== undefined ? { errorData: failure.errorData } : {}),
       };
     }
   }
