@@ -1,7 +1,9 @@
 import { describe, expect, it } from "vitest";
 import type { PlannedColumn } from "../../mapping/types.js";
 import tedious from "tedious";
-import { bulkColumn, encodeRow, rowBytes } from "./encode.js";
+import v8 from "node:v8";
+import vm from "node:vm";
+import { bulkColumn, encodeRow, rowBytes, type Cell } from "./encode.js";
 
 const col = (field: string, type: PlannedColumn["type"]): PlannedColumn => ({
   field,
@@ -65,7 +67,35 @@ describe("SQL Server bulk values", () => {
   it("counts a row's bytes by its strings and buffers, so large documents weigh what they hold", () => {
     const small = rowBytes(["a", 1n, null]);
     const large = rowBytes(["a".repeat(1_000_000), 1n, null]);
-    expect(large - small).toBe(2 * 999_999);
+    expect(Math.abs(large - small - 999_999)).toBeLessThan(8); // one byte a Latin-1 character, 8-byte aligned
     expect(rowBytes([Buffer.alloc(5000)])).toBeGreaterThanOrEqual(5000);
+  });
+
+  it("counts what V8 holds for a row, headers included, within a quarter of the measured heap", () => {
+    const make = (i: number): Cell[] => [
+      `${"k".repeat(24)}${String(i).padStart(8, "0")}`,
+      1745000000000.5 + i,
+      new Date(1745000000000 + i),
+      BigInt(i) * 3n,
+      `event ${i} with some free text, as a description field holds`,
+      true,
+      null,
+      Buffer.from(`payload-${i}`),
+    ];
+    v8.setFlagsFromString("--expose-gc");
+    const gc = vm.runInNewContext("gc") as () => void; // a context made after the flag has gc()
+    const n = 20_000;
+    const estimate = rowBytes(make(n));
+    // Characters count once each in Latin-1 strings, twice beyond it (V8's one- and two-byte strings).
+    expect(rowBytes(["é".repeat(100)]) - rowBytes([""])).toBe(104);
+    expect(rowBytes(["€".repeat(100)]) - rowBytes([""])).toBe(200);
+    gc();
+    const before = process.memoryUsage().heapUsed;
+    const rows = Array.from({ length: n }, (_, i) => make(i));
+    gc();
+    const held = (process.memoryUsage().heapUsed - before) / rows.length;
+    expect(rows).toHaveLength(n); // keeps the rows reachable until after the measurement
+    expect(estimate).toBeGreaterThan(held * 0.75);
+    expect(estimate).toBeLessThan(held * 1.25);
   });
 });

@@ -54,7 +54,7 @@ describe("SQL Server session: staging loads", () => {
     const { wire, target } = await started({}, { batchBytes: 3 * 1024 * 1024 });
     await target.createStaging("t", columns);
     const writer = await target.openWriter("t", columns);
-    const huge = "x".repeat(1024 * 1024); // 2 MB a row as counted (UTF-16)
+    const huge = "x".repeat(2 * 1024 * 1024); // 2 MB a row as counted (a Latin-1 string, one byte a character)
     for (let i = 0; i < 6; i++) await writer.write([doc(i, huge)], [i + 1]);
     await writer.finish();
     expect(wire.sent.filter((s) => s.kind === "bulk").map((s) => s.rows)).toEqual([2, 2, 2]);
