@@ -105,6 +105,15 @@ describe("authentication", () => {
       expect(((await refused.json()) as { errorMessage: string }).errorMessage).toContain(
         "(deployment:data:view)",
       );
+      // _system/server.ts `withArgsValidated`: the permission is checked before the arguments.
+      const both = await fetch(`${viewOnly.url}/api/query`, {
+        method: "POST",
+        headers: { Authorization: `Convex ${READ_ONLY}` },
+        body: JSON.stringify({ path: "_system/cli/tables", args: { paginationOpts: {}, extra: 1 } }),
+      });
+      expect(((await both.json()) as { errorMessage: string }).errorMessage).toContain(
+        "You do not have permission to perform this operation (deployment:data:view).",
+      );
     } finally {
       await viewOnly.close();
     }
@@ -116,7 +125,10 @@ describe("functions", () => {
     const { status, json } = await query("messages:list");
     expect(status).toBe(200);
     expect(json?.status).toBe("error");
-    expect(json?.errorMessage).toMatch(/^\[Request ID: [0-9a-f]{16}\] Server Error\nCould not find function/);
+    // /api/query validates the path as a public export (udf/src/validation.rs `missing_or_internal_error`).
+    expect(json?.errorMessage).toMatch(
+      /^\[Request ID: [0-9a-f]{16}\] Server Error\nCould not find public function for 'messages:list'\.$/,
+    );
   });
 
   it("/api/function: a component id as componentPath is a 500; a real path has no _system functions", async () => {
@@ -194,6 +206,10 @@ describe("exports", () => {
     });
     expect(whole.status).toBe(200);
     expect(Number(whole.response.headers.get("content-length"))).toBe(Number(done.size));
+    // custom_headers.rs: unquoted, as `npx convex export` reads it (cli/lib/convexExport.ts).
+    expect(whole.response.headers.get("content-disposition")).toBe(
+      `attachment; filename=snapshot_demo-shop_${String(done.start_ts)}.zip`,
+    );
   });
 
   it("a dashboard backup blocks a snapshot export request and is not what getLatest shows", async () => {

@@ -9,7 +9,8 @@
  *   POST /api/query                  system queries at the root: cli/tables, frontend/components:list,
  *                                    frontend/getTableMapping (per component through `componentId`),
  *                                    cli/exports:getLatest
- *   POST /api/function               the same functions, looked up in the component named by `componentPath`
+ *   POST /api/function               admins only; looks functions up among deployed modules (never `_system/*`)
+ *                                    of the component named by the path `componentPath`
  *   POST /api/export/request/zip     queues a snapshot export (the worker below runs it)
  *   GET  /api/export/zip/{id}        a completed export's ZIP, by snapshot timestamp or export id
  *
@@ -448,46 +449,59 @@ export async function startConvexSource(options: ConvexSourceOptions): Promise<C
   }
 
   /**
-   * Runs a function the way application_function_runner does for an admin caller; a function's failure comes
-   * back as `[Request ID: …] Server Error\n<error>` (application/src/redaction.rs `RedactedJsError` Display;
-   * admins see the error, production hides it from others).
+   * Runs a function the way the backend does for an admin caller; a function's failure comes back as
+   * `[Request ID: …] Server Error\n<error>` (application/src/redaction.rs `RedactedJsError` Display; admins
+   * see the error, production hides it from others). `route` is the endpoint: `/api/query` validates the path
+   * as a public export (udf/src/validation.rs), `/api/function` looks it up in the component's own modules
+   * (application/src/lib.rs `any_udf`), and the two word a missing function differently.
    */
   function runFunction(
     identity: Identity,
     path: string,
     args: Record<string, unknown>,
-    component: string,
+    route: { kind: "query" } | { kind: "function"; component: string },
   ): { ok: true; value: unknown } | { ok: false; message: string } {
     const fail = (error: string) => ({
       ok: false as const,
       message: `[Request ID: ${requestId()}] Server Error\n${error}`,
     });
     const canonical = canonicalPath(path);
-    if (canonical.startsWith("_system/") && identity.kind !== "admin")
-      // application_function_runner: system functions need an admin or system identity.
+    const isSystem = canonical.startsWith("_system/");
+    if (route.kind === "query" && isSystem && identity.kind !== "admin")
+      // application_function_runner/mod.rs `run_query_at_ts_inner`: system queries need an admin or system
+      // identity (database.rs `unauthorized_error`).
       throw new HttpError(403, "SystemIdentityRequired", "Operation query not permitted");
     const fn = systemFunctions[canonical];
-    // application/src/lib.rs: "Could not find function for '…'{ in '<component>'}": a component's modules
-    // never hold `_system/*`, so system functions exist only at the root. (An unknown module under
-    // `_system/` may be worded "Couldn't find system module" instead, model/src/modules/user_error.rs.)
-    if (!fn || component !== "")
+    if (route.kind === "function" && (!fn || route.component !== ""))
+      // application/src/lib.rs `any_udf`: looked up among the deployed modules (ModuleModel), which never hold
+      // `_system/*`, so no system function is found this way, at the root or in a component.
       return fail(
-        `Could not find function for '${canonical}'${component ? ` in '${component}'` : ""}. Did you forget to run \`npx convex dev\`?`,
+        `Could not find function for '${canonical}'${route.component ? ` in '${route.component}'` : ""}. Did you forget to run \`npx convex dev\`?`,
+      );
+    if (!fn && !isSystem)
+      // udf/src/validation.rs `missing_or_internal_error` (this stand-in deploys no user functions).
+      return fail(`Could not find public function for '${canonical}'.`);
+    if (!fn) {
+      // A system path is not validated; running it fails in the module (model/src/modules/user_error.rs
+      // FunctionNotFoundError). UNVERIFIED: an unknown system *module* fails earlier, in execution_scope.rs.
+      const [module, name] = canonical.split(":") as [string, string];
+      return fail(`Couldn't find "${name}" in module "${module}.js".`);
+    }
+    if (identity.kind === "admin" && identity.ops !== "all" && !identity.ops.has(fn.op))
+      // _system/server.ts `withArgsValidated`: `requireOperation` comes first; its syscall fails inside the
+      // function (isolate/src/request_scope.rs: a deterministic user error becomes a JS exception), so it is a
+      // function error, not an HTTP 403.
+      return fail(
+        `Uncaught Error: You do not have permission to perform this operation (${OPERATION_ACTION[fn.op]}).`,
       );
     const extra = Object.keys(args).filter((k) => !fn.args.includes(k));
-    // Argument validation (convex/server validators): an unknown argument fails the call.
+    // Then `validateArgs` against the function's validator: an unknown argument fails the call.
     if (extra.length > 0)
       return fail(
         `ArgumentValidationError: Object contains extra field \`${extra[0]}\` that is not in the validator.`,
       );
-    if (identity.kind === "admin" && identity.ops !== "all" && !identity.ops.has(fn.op))
-      // The system UDF's requireOperation syscall throws inside the function (isolate/src/request_scope.rs:
-      // a deterministic user error becomes a JS exception), so it is a function error, not an HTTP 403.
-      return fail(
-        `Uncaught Error: You do not have permission to perform this operation (${OPERATION_ACTION[fn.op]}).`,
-      );
     try {
-      return { ok: true, value: fn.run(args, component) };
+      return { ok: true, value: fn.run(args, "") };
     } catch (error) {
       if (error instanceof FunctionError) return fail(`Uncaught Error: ${error.message}`);
       throw error;
@@ -541,7 +555,12 @@ export async function startConvexSource(options: ConvexSourceOptions): Promise<C
         );
     }
     // public_api.rs `UdfPostRequest` has no deny_unknown_fields: /api/query ignores `componentPath` & co.
-    const result = runFunction(identity, parsed.path, parsed.args as Record<string, unknown>, component);
+    const result = runFunction(
+      identity,
+      parsed.path,
+      parsed.args as Record<string, unknown>,
+      withComponent ? { kind: "function", component } : { kind: "query" },
+    );
     if (!result.ok) return [200, { status: "error", errorMessage: result.message }];
     return [200, { status: "success", value: encodeValue(result.value, parsed.format) }];
   }
@@ -593,7 +612,8 @@ export async function startConvexSource(options: ConvexSourceOptions): Promise<C
     res.writeHead(200, {
       "content-type": "application/zip",
       "content-length": String(body.length),
-      "content-disposition": `attachment; filename="snapshot_${deploymentName}_${e.start_ts}.zip"`,
+      // local_backend/src/custom_headers.rs `ContentDispositionAttachment`: the file name is not quoted.
+      "content-disposition": `attachment; filename=snapshot_${deploymentName}_${e.start_ts}.zip`,
       "cache-control": "private, max-age=2592000",
     });
     const half = body.subarray(0, Math.max(1, Math.floor(body.length / 2)));
@@ -705,7 +725,10 @@ function cleanJson(value: unknown): unknown {
   return value;
 }
 
-/** `ConvexEncodedJSON`, the default for unknown clients: int64 as `{"$integer": <base64 of 8 LE bytes>}`. */
+/**
+ * `ConvexEncodedJSON` (format `convex_encoded_json`; the default only for old npm/CLI/Python clients,
+ * common/src/version.rs `default_format`): int64 as `{"$integer": <base64 of 8 LE bytes>}`.
+ */
 function encodedJson(value: unknown): unknown {
   if (typeof value === "bigint") {
     const bytes = Buffer.alloc(8);
