@@ -1,6 +1,6 @@
 import path from "node:path";
 import { describe, expect, it } from "vitest";
-import { parseParts, planDev, siteUrlFor, type DevInputs } from "./devPlan.js";
+import { parseParts, planDev, type DevInputs } from "./devPlan.js";
 
 const ROOT = path.resolve("/repo");
 const SECRET = "s".repeat(40);
@@ -90,13 +90,5 @@ describe("parseParts", () => {
   it("refuses unknown parts and an empty selection", () => {
     expect(() => parseParts("convex,worker", undefined)).toThrow(/unknown part "worker"/);
     expect(() => parseParts("site", "site")).toThrow(/nothing to run/);
-  });
-});
-
-describe("siteUrlFor", () => {
-  it("maps a Convex cloud URL to its HTTP actions URL and guesses nothing else", () => {
-    expect(siteUrlFor("https://happy-animal-123.convex.cloud")).toBe("https://happy-animal-123.convex.site");
-    expect(siteUrlFor("http://127.0.0.1:3210")).toBeNull();
-    expect(siteUrlFor("not a url")).toBeNull();
   });
 });

@@ -5,6 +5,7 @@
  * to do.
  */
 import path from "node:path";
+import { siteUrlFor } from "../convex/lib/httpApiUrls.js";
 import { DEFAULT_TARGET } from "../executor/src/import/load/target.js";
 import { MIN_SECRET_LENGTH } from "../executor/src/service/config.js";
 
@@ -54,18 +55,6 @@ export function parseParts(only: string | undefined, skip: string | undefined): 
   for (const name of skip ? list(skip) : []) chosen.delete(name);
   if (chosen.size === 0) throw new Error("nothing to run: --only/--skip leave no part");
   return DEV_PARTS.filter((p) => chosen.has(p));
-}
-
-/** https://x.convex.cloud → https://x.convex.site; anything else (a self-hosted backend) is not guessed. */
-export function siteUrlFor(cloudUrl: string): string | null {
-  try {
-    const url = new URL(cloudUrl);
-    if (!url.hostname.endsWith(".convex.cloud")) return null;
-    url.hostname = url.hostname.replace(/\.convex\.cloud$/, ".convex.site");
-    return url.origin;
-  } catch {
-    return null;
-  }
 }
 
 const first = (...values: (string | undefined)[]) => values.find((v) => v !== undefined && v !== "");
