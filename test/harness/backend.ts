@@ -187,6 +187,19 @@ export function toFailure(error: unknown, udfPath = "?"): FunctionFailure {
   return new FunctionFailure(message, undefined);
 }
 
+/**
+ * An HTTP action that threw, as production answers it (crates/application/src/redaction.rs
+ * `to_http_response_parts` with `block_logging`): 500 `{code: "[Request ID: …] Server Error"}`, plus `data` for a
+ * ConvexError; the message goes to the log only.
+ */
+export function httpActionFailure(error: unknown, route: string): { status: number; body: object } {
+  const failure = toFailure(error, route);
+  return {
+    status: 500,
+    body: { code: failure.message, ...(failure.errorData !== undefined ? { data: failure.errorData } : {}) },
+  };
+}
+
 /** 16 hex digits, like the backend's request ids. */
 function requestId(): string {
   return randomBytes(8).toString("hex");

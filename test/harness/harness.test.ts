@@ -193,6 +193,24 @@ describe("Convex stand-in backend", () => {
     expect(Array.isArray(admins)).toBe(true);
   });
 
+  // redaction.rs `to_http_response_parts`: an HTTP action that throws answers 500 with only
+  // {code: "[Request ID: …] Server Error"} (plus `data` for a ConvexError); the message stays in the logs.
+  it("hides the message of an HTTP action that throws, as a production deployment does", async () => {
+    const jwks = process.env.JWKS;
+    delete process.env.JWKS; // @convex-dev/auth's jwks route then throws a plain Error naming the variable
+    try {
+      const response = await fetch(`${harness.siteUrl}/.well-known/jwks.json`);
+      expect(response.status).toBe(500);
+      const text = await response.text();
+      expect(JSON.parse(text)).toEqual({
+        code: expect.stringMatching(/^\[Request ID: [0-9a-f]{16}\] Server Error$/),
+      });
+      expect(text).not.toMatch(/JWKS|environment/);
+    } finally {
+      process.env.JWKS = jwks;
+    }
+  });
+
   it("serves the app's HTTP routes on the site URL", async () => {
     const response = await fetch(`${harness.siteUrl}/.well-known/jwks.json`);
     expect(response.status).toBe(200);

@@ -13,7 +13,7 @@ import type { AddressInfo } from "node:net";
 import { version as convexVersion } from "convex";
 import type { JSONValue } from "convex/values";
 import { WebSocketServer } from "ws";
-import { Backend, FunctionFailure, toFailure, type FunctionKind } from "./backend.js";
+import { Backend, FunctionFailure, httpActionFailure, toFailure, type FunctionKind } from "./backend.js";
 import { generateAuthKeys, verifyToken } from "./identity.js";
 import { SyncSession } from "./sync.js";
 
@@ -98,8 +98,9 @@ export async function startHarness(options: HarnessOptions): Promise<Harness> {
   });
   site.on("request", (request, response) => {
     void forwardToHttpRoutes(request, response, backend, siteUrl).catch((error: unknown) => {
-      if (!response.headersSent) sendJson(response, 500, { message: String(error) });
-      else response.end();
+      if (response.headersSent) return void response.end();
+      const { status, body } = httpActionFailure(error, new URL(request.url ?? "/", siteUrl).pathname);
+      sendJson(response, status, body);
     });
   });
 
