@@ -1,6 +1,6 @@
 /**
  * Snapshot exports on the source deployment: request one, then follow it to `completed` with scheduled
- * re-checks (never a blocking loop), then hand the job to dispatch. See shared notes convex-export.md §2.
+ * re-checks (never a blocking loop), then hand the job to dispatch. See docs/reference/convex-export.md §2.
  */
 import { v } from "convex/values";
 import { internal } from "./_generated/api";
