@@ -4,6 +4,7 @@
  */
 import path from "node:path";
 import pg from "pg";
+import { queryDuckdbFile } from "../../test/fixtures/duckdb-file.js";
 import { tempDir } from "./harness.js";
 
 export interface E2eTarget {
@@ -20,17 +21,7 @@ export function e2eTargets(): E2eTarget[] {
     {
       name: "DuckDB",
       fresh: () => `duckdb:${path.join(tempDir("executor-duckdb"), "warehouse.duckdb")}`,
-      query: async <T>(target: string, sql: string) => {
-        const { DuckDBInstance } = await import("@duckdb/node-api");
-        const instance = await DuckDBInstance.create(target.slice("duckdb:".length));
-        const connection = await instance.connect();
-        try {
-          return (await connection.runAndReadAll(sql)).getRowObjectsJS() as T[];
-        } finally {
-          connection.closeSync();
-          instance.closeSync();
-        }
-      },
+      query: queryDuckdbFile,
       dropSchemas: async () => {},
     },
     {

@@ -10,6 +10,7 @@ import os from "node:os";
 import path from "node:path";
 import { DuckDBInstance } from "@duckdb/node-api";
 import { afterEach, describe, expect, it } from "vitest";
+import { queryDuckdbFile } from "../../../../../test/fixtures/duckdb-file.js";
 import { fakeId, tempSnapshot } from "../../../../../test/fixtures/snapshot-zip.js";
 import { importSnapshot } from "../../index.js";
 import { listLoadedTables } from "../../inventory.js";
@@ -26,16 +27,7 @@ async function freshFile(): Promise<string> {
   return path.join(await mkdtemp(path.join(os.tmpdir(), "duckdb-")), "warehouse.duckdb");
 }
 
-async function query<T>(file: string, sql: string): Promise<T[]> {
-  const instance = await DuckDBInstance.create(file);
-  const connection = await instance.connect();
-  try {
-    return (await connection.runAndReadAll(sql)).getRowObjectsJS() as T[];
-  } finally {
-    connection.closeSync();
-    instance.closeSync();
-  }
-}
+const query = queryDuckdbFile;
 
 let holder: ChildProcess | undefined;
 afterEach(async () => {
