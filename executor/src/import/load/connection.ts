@@ -1,6 +1,7 @@
 /**
- * What the shared pipeline needs from a target. One implementation per dialect family:
- * load/postgres/ (PostgreSQL and PGlite, which differ only in transport) and load/mssql/.
+ * What the shared pipeline needs from a target. One implementation per dialect family, each a `…Connection`:
+ * load/postgres/ (PostgreSQL and PGlite, which differ only in transport), load/mssql/ and load/duckdb/.
+ * Steps they all run the same way live once in ./steps.ts; a dialect supplies its SQL.
  */
 import type { TargetKind } from "../../../../convex/contract/executor.js";
 import type { IdentifierRules } from "../mapping/names.js";
@@ -28,6 +29,14 @@ export interface PriorRow {
   convex_field: string | null;
   sql_column: string | null;
   sql_type: string | null;
+}
+
+/** The query whose rows are PriorRows, given the mapping tables' qualified names (the same SQL in every dialect). */
+export function priorRowsSql(tables: string, columns: string): string {
+  return `SELECT t.component, t.convex_table, t.sql_table, c.convex_field, c.sql_column, c.sql_type
+  FROM ${tables} t
+  LEFT JOIN ${columns} c ON c.sql_table = t.sql_table
+ ORDER BY t.sql_table, c.ordinal_position`;
 }
 
 /** Groups mapping rows into tables; `typeOf` reads a recorded SQL type back (unknown types are dropped). */

@@ -10,18 +10,18 @@ import path from "node:path";
 import type { TargetKind } from "../../../../convex/contract/executor.js";
 import {
   isMssqlConnectionString,
-  type MssqlConnection,
+  type MssqlConnectionSpec,
   parseMssqlConnectionString,
 } from "./mssql/connection-string.js";
 import { TargetUrlError } from "./target-error.js";
 
-export type { MssqlConnection } from "./mssql/connection-string.js";
+export type { MssqlConnectionSpec } from "./mssql/connection-string.js";
 
 export type TargetSpec =
   | { kind: "duckdb"; file: string }
   | { kind: "pglite"; dataDir: string }
   | { kind: "postgres"; connectionString: string; host: string; database: string }
-  | { kind: "mssql"; connection: MssqlConnection };
+  | { kind: "mssql"; connection: MssqlConnectionSpec };
 
 export const DEFAULT_TARGET = "duckdb:./.data/warehouse.duckdb";
 

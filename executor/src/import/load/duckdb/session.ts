@@ -12,6 +12,7 @@ import type { PlannedColumn } from "../../mapping/types.js";
 import type { ConvexObject } from "../../values.js";
 import {
   groupPriorRows,
+  priorRowsSql,
   type LoadedTable,
   type PriorRow,
   type PriorTable,
@@ -20,6 +21,7 @@ import {
   type SwapTable,
   type TargetConnection,
 } from "../connection.js";
+import { loadedTables, StagingTables, type LoadedTableRow } from "../steps.js";
 import { ClassifiedTargetError, duplicateIdFailure } from "../targetFailure.js";
 import { appendRows } from "./append.js";
 import { openDuckdb, type DuckdbSettings, type OpenedDuckdb } from "./instance.js";
@@ -55,7 +57,7 @@ export class DuckdbConnection implements TargetConnection {
   readonly identifierRules = duckdbIdentifierRules;
   readonly valueRules = defaultValueRules;
   private schema = "";
-  private readonly stagingTables = new Set<string>();
+  private readonly stagingTables = new StagingTables();
 
   private constructor(private readonly opened: OpenedDuckdb) {}
 
@@ -91,49 +93,39 @@ export class DuckdbConnection implements TargetConnection {
     if (!tables.has("_convex_tables") || !tables.has("_convex_columns")) return new Map();
     const prior = await rows<PriorRow>(
       this.db,
-      `SELECT t.component, t.convex_table, t.sql_table, c.convex_field, c.sql_column, c.sql_type
-         FROM ${qualifiedName(this.schema, "_convex_tables")} t
-         LEFT JOIN ${qualifiedName(this.schema, "_convex_columns")} c ON c.sql_table = t.sql_table
-        ORDER BY t.sql_table, c.ordinal_position`,
+      priorRowsSql(
+        qualifiedName(this.schema, "_convex_tables"),
+        qualifiedName(this.schema, "_convex_columns"),
+      ),
     );
     return groupPriorRows(prior, columnTypeFromDuckdb);
   }
 
   async loadedTables(schema: string): Promise<LoadedTable[]> {
-    if (!(await this.tableNames(schema)).includes("_convex_tables")) return [];
-    const meta = await rows<{
-      component: string;
-      convex_table: string;
-      sql_table: string;
-      snapshot_ts: string | null;
-      loaded_at: Date;
-    }>(
-      this.db,
-      `SELECT component, convex_table, sql_table, snapshot_ts::VARCHAR AS snapshot_ts, loaded_at
-         FROM ${qualifiedName(schema, "_convex_tables")} ORDER BY sql_table`,
-    );
-    const out: LoadedTable[] = [];
-    for (const r of meta) {
-      const [count] = await rows<{ n: bigint }>(
-        this.db,
-        `SELECT count(*) AS n FROM ${qualifiedName(schema, r.sql_table)}`,
-      );
-      out.push({
-        table: r.component ? `${r.component}/${r.convex_table}` : r.convex_table,
-        sqlTable: r.sql_table,
-        rows: Number(count?.n ?? 0),
-        snapshotTs: r.snapshot_ts,
-        loadedAt: new Date(r.loaded_at),
-      });
-    }
-    return out;
+    return loadedTables(schema, {
+      tables: async (schema) => {
+        if (!(await this.tableNames(schema)).includes("_convex_tables")) return [];
+        return rows<LoadedTableRow>(
+          this.db,
+          `SELECT component, convex_table, sql_table, snapshot_ts::VARCHAR AS snapshot_ts, loaded_at
+             FROM ${qualifiedName(schema, "_convex_tables")} ORDER BY sql_table`,
+        );
+      },
+      countRows: async (schema, sqlTable) => {
+        const [count] = await rows<{ n: bigint }>(
+          this.db,
+          `SELECT count(*) AS n FROM ${qualifiedName(schema, sqlTable)}`,
+        );
+        return Number(count?.n ?? 0);
+      },
+    });
   }
 
   async createStaging(sqlTable: string, columns: readonly PlannedColumn[]): Promise<void> {
     const staging = stagingTableName(sqlTable);
     await this.db.run(`DROP TABLE IF EXISTS ${qualifiedName(this.schema, staging)}`);
     await this.db.run(createTableSql(this.schema, staging, columns));
-    this.stagingTables.add(sqlTable);
+    this.stagingTables.created(sqlTable);
   }
 
   async openWriter(sqlTable: string, initialColumns: readonly PlannedColumn[]): Promise<StagingWriter> {
@@ -236,7 +228,7 @@ export class DuckdbConnection implements TargetConnection {
             [t.sqlTable, c.field, c.sqlName, duckdbType(c.type), i + 1],
           );
         }
-        this.stagingTables.delete(t.sqlTable);
+        this.stagingTables.swapped(t.sqlTable);
       }
       await this.db.run("COMMIT");
     } catch (err) {
@@ -246,12 +238,9 @@ export class DuckdbConnection implements TargetConnection {
   }
 
   async cleanup(): Promise<void> {
-    for (const table of this.stagingTables) {
-      await this.db
-        .run(`DROP TABLE IF EXISTS ${qualifiedName(this.schema, stagingTableName(table))}`)
-        .catch(() => {});
-    }
-    this.stagingTables.clear();
+    await this.stagingTables.dropAll((table) =>
+      this.db.run(`DROP TABLE IF EXISTS ${qualifiedName(this.schema, stagingTableName(table))}`),
+    );
   }
 
   async close(): Promise<void> {

@@ -7,7 +7,7 @@
  * instanceName are mutually exclusive"), so a fixed port and a named instance are never sent together.
  */
 import type sql from "mssql";
-import type { MssqlConnection } from "./connection-string.js";
+import type { MssqlConnectionSpec } from "./connection-string.js";
 
 export interface PoolSettings {
   connectionTimeoutMs: number;
@@ -20,7 +20,7 @@ export interface PoolSettings {
 
 export const APP_NAME = "convex-warehouse-sync";
 
-export function mssqlPoolConfig(connection: MssqlConnection, settings: PoolSettings): sql.config {
+export function mssqlPoolConfig(connection: MssqlConnectionSpec, settings: PoolSettings): sql.config {
   const byPort = connection.port !== undefined;
   return {
     server: connection.server,
@@ -40,7 +40,7 @@ export function mssqlPoolConfig(connection: MssqlConnection, settings: PoolSetti
   };
 }
 
-function credentials(auth: MssqlConnection["authentication"]): Partial<sql.config> {
+function credentials(auth: MssqlConnectionSpec["authentication"]): Partial<sql.config> {
   switch (auth.type) {
     case "sql":
       return { user: auth.user, password: auth.password };

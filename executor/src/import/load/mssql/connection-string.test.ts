@@ -2,7 +2,7 @@ import sql from "mssql";
 import tedious from "tedious";
 import { describe, expect, it } from "vitest";
 import { mssqlPoolConfig } from "./config.js";
-import { type MssqlConnection, mssqlSecrets, parseMssqlConnectionString } from "./connection-string.js";
+import { type MssqlConnectionSpec, mssqlSecrets, parseMssqlConnectionString } from "./connection-string.js";
 
 const parse = parseMssqlConnectionString;
 const sqlLogin = (user: string, password: string) => ({ type: "sql", user, password }) as const;
@@ -269,7 +269,7 @@ describe("SQL Server connection strings: logins", () => {
 describe("the pool configuration", () => {
   const settings = { connectionTimeoutMs: 1000, requestTimeoutMs: 1000 };
   /** What mssql hands tedious (node_modules/mssql/lib/tedious/connection-pool.js, _config). */
-  const tediousConfig = (c: MssqlConnection) =>
+  const tediousConfig = (c: MssqlConnectionSpec) =>
     (
       new sql.ConnectionPool(mssqlPoolConfig(c, settings)) as unknown as {
         _config(): tedious.ConnectionConfiguration;

@@ -40,7 +40,7 @@ export type MssqlAuthentication =
     }
   | { type: "azure-active-directory-default"; clientId?: string };
 
-export interface MssqlConnection {
+export interface MssqlConnectionSpec {
   server: string;
   /** Set when the connection goes to a fixed TCP port (given, or 1433 by default without a named instance). */
   port?: number;
@@ -64,7 +64,7 @@ export function isMssqlConnectionString(text: string): boolean {
   );
 }
 
-export function parseMssqlConnectionString(text: string): MssqlConnection {
+export function parseMssqlConnectionString(text: string): MssqlConnectionSpec {
   const value = text.trim();
   const url = /^(jdbc:)?(mssql|sqlserver):\/\//i.exec(value);
   if (!url) return fromKeys(tokenise(value, "the connection string"), "ADO");
@@ -74,7 +74,7 @@ export function parseMssqlConnectionString(text: string): MssqlConnection {
 }
 
 /** Every secret a connection carries, for redaction in messages. */
-export function mssqlSecrets(connection: MssqlConnection): string[] {
+export function mssqlSecrets(connection: MssqlConnectionSpec): string[] {
   const a = connection.authentication;
   switch (a.type) {
     case "sql":
@@ -199,7 +199,7 @@ function portNumber(text: string, where: string): number {
 }
 
 /** `tcp:host\INSTANCE,port` as in ADO's Data Source (mssql's connection-pool.js reads it the same way). */
-function adoServer(text: string): Pick<MssqlConnection, "server" | "port" | "instanceName"> {
+function adoServer(text: string): Pick<MssqlConnectionSpec, "server" | "port" | "instanceName"> {
   let rest = text.trim();
   if (/^np:|^lpc:/i.test(rest))
     throw new TargetUrlError("named pipes and shared memory are not supported: use tcp:host,port");
@@ -214,7 +214,7 @@ function adoServer(text: string): Pick<MssqlConnection, "server" | "port" | "ins
   return { server: host, ...(port !== undefined ? { port } : {}), ...(instanceName ? { instanceName } : {}) };
 }
 
-function hostAndInstance(text: string): Pick<MssqlConnection, "server" | "port" | "instanceName"> {
+function hostAndInstance(text: string): Pick<MssqlConnectionSpec, "server" | "port" | "instanceName"> {
   const [server, instanceName] = splitInstance(text);
   return { server, ...(instanceName ? { instanceName } : {}) };
 }
@@ -227,7 +227,7 @@ function splitInstance(hostPart: string): [string, string | undefined] {
   return [server, instance || undefined];
 }
 
-function parseJdbc(rest: string): MssqlConnection {
+function parseJdbc(rest: string): MssqlConnectionSpec {
   const semicolon = rest.indexOf(";");
   const head = semicolon >= 0 ? rest.slice(0, semicolon) : rest;
   const keys = new Map(tokenise(semicolon >= 0 ? rest.slice(semicolon + 1) : "", "the JDBC properties"));
@@ -250,7 +250,7 @@ function decode(text: string, what: string): string {
   }
 }
 
-function parseUrl(value: string, scheme: "mssql" | "sqlserver"): MssqlConnection {
+function parseUrl(value: string, scheme: "mssql" | "sqlserver"): MssqlConnectionSpec {
   let url: URL;
   try {
     url = new URL(value);
@@ -287,7 +287,7 @@ function parseUrl(value: string, scheme: "mssql" | "sqlserver"): MssqlConnection
   return fromKeys(keys, "URL");
 }
 
-function fromKeys(keys: Keys, form: "ADO" | "JDBC" | "URL"): MssqlConnection {
+function fromKeys(keys: Keys, form: "ADO" | "JDBC" | "URL"): MssqlConnectionSpec {
   rejectUnknownKeys(keys, form);
   const serverText = get(keys, "server");
   if (!serverText?.trim()) throw new TargetUrlError(`${form} connection string needs a server`);

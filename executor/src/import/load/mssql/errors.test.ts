@@ -4,7 +4,7 @@ import { describe, expect, it } from "vitest";
 import { describeFailure } from "../../../service/jobErrors.js";
 import { classifyTargetError } from "../targetErrors.js";
 import { classifyMssqlError } from "./errors.js";
-import { MssqlTarget } from "./session.js";
+import { MssqlConnection } from "./session.js";
 import { primaryKeySql } from "./sql.js";
 import { RecordingWire, ServerError } from "./testing/recording-wire.js";
 import { scriptedServer } from "./testing/scripted-server.js";
@@ -113,7 +113,7 @@ describe("SQL Server errors by number (UNVERIFIED against a server)", () => {
         },
       }),
     );
-    const target = new MssqlTarget(wire, { swapRetryDelayMs: 0 });
+    const target = new MssqlConnection(wire, { swapRetryDelayMs: 0 });
     await target.begin("convex");
     const error = await target.finalizeStaging("users").then(
       () => expect.unreachable("the key was built"),

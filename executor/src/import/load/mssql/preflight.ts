@@ -11,7 +11,7 @@ import sql from "mssql";
 import { stagingSchemaName } from "../connection.js";
 import { checkLine, PREFLIGHT_TIMEOUT_MS, type PreflightCheck, redactMessage } from "../preflight.js";
 import { mssqlPoolConfig } from "./config.js";
-import { type MssqlConnection, mssqlSecrets } from "./connection-string.js";
+import { type MssqlConnectionSpec, mssqlSecrets } from "./connection-string.js";
 import { MSSQL_COLLATION } from "./sql.js";
 
 /** SQL Server 2016 (13.x): the oldest release the dialect's T-SQL is written for (`sys.tables.temporal_type`). */
@@ -221,12 +221,12 @@ export function classifyConnectFailure(
 
 const STAGES: ConnectStage[] = ["connection", "tls", "login", "database"];
 
-function where(c: MssqlConnection): string {
+function where(c: MssqlConnectionSpec): string {
   return `${c.server}${c.instanceName ? `\\${c.instanceName}` : ""}${c.port !== undefined ? `:${c.port}` : ""}`;
 }
 
 /** Passwords and the user name: lines reach the dashboard, which never shows credentials. */
-export function credentialsOf(c: MssqlConnection): string[] {
+export function credentialsOf(c: MssqlConnectionSpec): string[] {
   const a = c.authentication;
   return [
     ...mssqlSecrets(c),
@@ -235,7 +235,7 @@ export function credentialsOf(c: MssqlConnection): string[] {
   ];
 }
 
-function loginKind(c: MssqlConnection): string {
+function loginKind(c: MssqlConnectionSpec): string {
   switch (c.authentication.type) {
     case "sql":
       return "SQL Server login";
@@ -246,7 +246,7 @@ function loginKind(c: MssqlConnection): string {
   }
 }
 
-function tlsLine(c: MssqlConnection): PreflightCheck {
+function tlsLine(c: MssqlConnectionSpec): PreflightCheck {
   if (c.encrypt === false)
     return checkLine(
       "tls",
@@ -269,7 +269,7 @@ function tlsLine(c: MssqlConnection): PreflightCheck {
 }
 
 /** The lines for a connect that failed: the stages before it passed, the failing one fails, nothing after. */
-export function connectFailureChecks(c: MssqlConnection, failure: ConnectFailure): PreflightCheck[] {
+export function connectFailureChecks(c: MssqlConnectionSpec, failure: ConnectFailure): PreflightCheck[] {
   const out: PreflightCheck[] = [];
   for (const stage of STAGES) {
     if (stage === failure.stage) {
@@ -304,7 +304,7 @@ function bytes(n: number): string {
 
 const q = (name: string) => `[${name.replace(/]/g, "]]")}]`;
 
-export function evaluateMssqlFacts(c: MssqlConnection, facts: MssqlFacts): PreflightCheck[] {
+export function evaluateMssqlFacts(c: MssqlConnectionSpec, facts: MssqlFacts): PreflightCheck[] {
   const s = facts.server;
   const azure = AZURE_EDITIONS[s.engine_edition];
   const out = connectedChecks(c);
@@ -500,7 +500,7 @@ function logSpaceLine(facts: MssqlFacts): PreflightCheck {
 // Running it.
 
 /** `schema`: the target schema of the import to check for; without it, what any app's import needs. */
-export async function mssqlPreflight(c: MssqlConnection, schema?: string): Promise<PreflightCheck[]> {
+export async function mssqlPreflight(c: MssqlConnectionSpec, schema?: string): Promise<PreflightCheck[]> {
   const serverErrors: number[] = [];
   const config = mssqlPoolConfig(c, {
     connectionTimeoutMs: PREFLIGHT_TIMEOUT_MS,
@@ -559,7 +559,7 @@ export async function mssqlPreflight(c: MssqlConnection, schema?: string): Promi
   }
 }
 
-function connectedChecks(c: MssqlConnection): PreflightCheck[] {
+function connectedChecks(c: MssqlConnectionSpec): PreflightCheck[] {
   return [
     checkLine("connection", "ok", `reached ${where(c)}`),
     tlsLine(c),

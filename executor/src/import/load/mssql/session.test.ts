@@ -8,7 +8,7 @@ import type { PlannedColumn } from "../../mapping/types.js";
 import type { ConvexObject } from "../../values.js";
 import type { SwapTable } from "../connection.js";
 import { mssqlPoolConfig } from "./config.js";
-import { MssqlTarget, SESSION_POOL_SETTINGS } from "./session.js";
+import { MssqlConnection, SESSION_POOL_SETTINGS } from "./session.js";
 import { dependentsSql, lockSql, primaryKeySql, qualifiedName } from "./sql.js";
 import { RecordingWire, ServerError } from "./testing/recording-wire.js";
 import { scriptedServer, type Script } from "./testing/scripted-server.js";
@@ -34,7 +34,7 @@ const meta = { snapshotTs: "1745162191687970000", loadedAt: new Date("2026-01-02
 
 async function started(script: Script = {}, tuning = {}) {
   const wire = new RecordingWire(scriptedServer(script));
-  const target = new MssqlTarget(wire, { swapRetryDelayMs: 0, ...tuning });
+  const target = new MssqlConnection(wire, { swapRetryDelayMs: 0, ...tuning });
   await target.begin("convex");
   return { wire, target };
 }
@@ -115,7 +115,7 @@ describe("SQL Server session: begin", () => {
   it("locks on the schema (by id, in the batch) and reports another import clearly", async () => {
     const { wire } = await started();
     expect(wire.sent[0]).toMatchObject({ kind: "query", text: lockSql, params: { schema: "convex" } });
-    const busy = new MssqlTarget(new RecordingWire(scriptedServer({ lockResult: -1 })));
+    const busy = new MssqlConnection(new RecordingWire(scriptedServer({ lockResult: -1 })));
     await expect(busy.begin("Convex")).rejects.toThrow(
       'another import into schema "Convex" is running on this target; try again later',
     );
@@ -123,9 +123,9 @@ describe("SQL Server session: begin", () => {
 
   it("refuses a schema name whose staging schema would not fit in 128 characters, before sending anything", async () => {
     const wire = new RecordingWire(scriptedServer());
-    const target = new MssqlTarget(wire);
+    const target = new MssqlConnection(wire);
     await target.begin("s".repeat(119));
-    await expect(new MssqlTarget(wire).begin("s".repeat(120))).rejects.toThrow(
+    await expect(new MssqlConnection(wire).begin("s".repeat(120))).rejects.toThrow(
       /has 120 characters; on SQL Server it needs 1 to 119/,
     );
     expect(wire.sent.filter((s) => s.params.schema === "s".repeat(120))).toEqual([]);
@@ -284,7 +284,7 @@ describe("SQL Server session: the swap", () => {
         existingColumns: { [target_]: [{ name: "_id", type: "nvarchar", max_length: 256, scale: 0 }] },
       })(text, params);
     });
-    const target = new MssqlTarget(wire, { swapRetryDelayMs: 0, swapAttempts: 1 });
+    const target = new MssqlConnection(wire, { swapRetryDelayMs: 0, swapAttempts: 1 });
     await target.begin("convex");
     await target.swap([table("t")], meta);
     expect(
@@ -303,7 +303,7 @@ describe("SQL Server session: the swap", () => {
       }
       return scriptedServer()(text, params);
     });
-    const target = new MssqlTarget(wire, { swapRetryDelayMs: 0 });
+    const target = new MssqlConnection(wire, { swapRetryDelayMs: 0 });
     await target.begin("convex");
     await target.swap([table("t")], meta);
     expect(
@@ -317,7 +317,7 @@ describe("SQL Server session: the swap", () => {
       if (text === dependentsSql) throw new ServerError("Lock request time out period exceeded.", 1222);
       return scriptedServer()(text, params);
     });
-    const target = new MssqlTarget(wire, { swapRetryDelayMs: 0, swapAttempts: 3 });
+    const target = new MssqlConnection(wire, { swapRetryDelayMs: 0, swapAttempts: 3 });
     await target.begin("convex");
     await expect(target.swap([table("t")], meta)).rejects.toThrow(
       'the swap into schema "convex" failed 3 times (waiting for a lock timed out, error 1222: Lock request ' +
@@ -333,7 +333,7 @@ describe("SQL Server session: the swap", () => {
         throw new ServerError("Cannot alter column 'x' because it is schema bound", 5074);
       return scriptedServer()(text, params);
     });
-    const target = new MssqlTarget(wire, { swapRetryDelayMs: 0 });
+    const target = new MssqlConnection(wire, { swapRetryDelayMs: 0 });
     await target.begin("convex");
     await expect(target.swap([table("t")], meta)).rejects.toThrow(
       "cannot replace [convex].[t]: Cannot alter column 'x' because it is schema bound",

@@ -26,7 +26,8 @@ import {
   type SwapTable,
   type TargetConnection,
 } from "../connection.js";
-import type { MssqlConnection } from "../target.js";
+import { addPrimaryKey, loadedTables, StagingTables, type LoadedTableRow } from "../steps.js";
+import type { MssqlConnectionSpec } from "../target.js";
 import { mssqlPoolConfig, type PoolSettings } from "./config.js";
 import { encodeRow, mssqlValueRules, rowBytes, type Cell } from "./encode.js";
 import { DropRefusedError, replaceTable } from "./replace.js";
@@ -69,10 +70,10 @@ export const SESSION_POOL_SETTINGS: PoolSettings = {
   options: { abortTransactionOnError: true },
 };
 
-export async function openMssql(connection: MssqlConnection): Promise<TargetConnection> {
+export async function openMssql(connection: MssqlConnectionSpec): Promise<TargetConnection> {
   const pool = new sql.ConnectionPool(mssqlPoolConfig(connection, SESSION_POOL_SETTINGS));
   await pool.connect();
-  return new MssqlTarget(new PoolWire(pool));
+  return new MssqlConnection(new PoolWire(pool));
 }
 
 export interface MssqlTuning {
@@ -114,13 +115,13 @@ function errorNumber(err: unknown): number | undefined {
 
 const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
-export class MssqlTarget implements TargetConnection {
+export class MssqlConnection implements TargetConnection {
   readonly kind = "mssql" as const;
   readonly identifierRules = mssqlIdentifierRules;
   readonly valueRules = mssqlValueRules;
   private schema = "";
   private staging = "";
-  private readonly stagingTables = new Set<string>();
+  private readonly stagingTables = new StagingTables();
   /** Staging leftovers of an earlier run that could not be dropped: name → the server's message. */
   private readonly undroppable = new Map<string, string>();
   private readonly tuning: MssqlTuning;
@@ -166,25 +167,13 @@ export class MssqlTarget implements TargetConnection {
   }
 
   async loadedTables(schema: string): Promise<LoadedTable[]> {
-    const rows = await this.wire.query<{
-      component: string;
-      convex_table: string;
-      sql_table: string;
-      snapshot_ts: string | null;
-      loaded_at: Date;
-    }>(loadedTablesSql(schema), this.metaParams(schema));
-    const out: LoadedTable[] = [];
-    for (const r of rows) {
-      const [count] = await this.wire.query<{ n: number | string }>(countRowsSql(schema, r.sql_table));
-      out.push({
-        table: r.component ? `${r.component}/${r.convex_table}` : r.convex_table,
-        sqlTable: r.sql_table,
-        rows: Number(count?.n ?? 0),
-        snapshotTs: r.snapshot_ts === null ? null : String(r.snapshot_ts),
-        loadedAt: new Date(r.loaded_at),
-      });
-    }
-    return out;
+    return loadedTables(schema, {
+      tables: (schema) => this.wire.query<LoadedTableRow>(loadedTablesSql(schema), this.metaParams(schema)),
+      countRows: async (schema, sqlTable) => {
+        const [count] = await this.wire.query<{ n: number | string }>(countRowsSql(schema, sqlTable));
+        return Number(count?.n ?? 0);
+      },
+    });
   }
 
   /**
@@ -224,7 +213,7 @@ export class MssqlTarget implements TargetConnection {
     await this.wire.query(createTableSql(this.staging, sqlTable, columns), {
       table: qualifiedName(this.staging, sqlTable),
     });
-    this.stagingTables.add(sqlTable);
+    this.stagingTables.created(sqlTable);
   }
 
   async openWriter(sqlTable: string, initialColumns: readonly PlannedColumn[]): Promise<StagingWriter> {
@@ -286,13 +275,7 @@ export class MssqlTarget implements TargetConnection {
   }
 
   async finalizeStaging(sqlTable: string): Promise<void> {
-    try {
-      await this.wire.query(primaryKeySql(this.staging, sqlTable), {}, LONG);
-    } catch (err) {
-      throw new Error(`table ${sqlTable}: cannot add the primary key on _id (${(err as Error).message})`, {
-        cause: err,
-      });
-    }
+    await addPrimaryKey(sqlTable, () => this.wire.query(primaryKeySql(this.staging, sqlTable), {}, LONG));
   }
 
   async swap(tables: readonly SwapTable[], meta: SwapMetadata): Promise<void> {
@@ -325,7 +308,7 @@ export class MssqlTarget implements TargetConnection {
     } finally {
       await this.wire.batch(lockTimeoutSql(-1)).catch(() => {});
     }
-    for (const t of tables) this.stagingTables.delete(t.sqlTable);
+    for (const t of tables) this.stagingTables.swapped(t.sqlTable);
   }
 
   private async swapOnce(tables: readonly SwapTable[], meta: SwapMetadata): Promise<void> {
@@ -386,12 +369,9 @@ export class MssqlTarget implements TargetConnection {
   }
 
   async cleanup(): Promise<void> {
-    for (const table of this.stagingTables) {
-      await this.wire
-        .query(dropTableSql(this.staging, table), { table: qualifiedName(this.staging, table) })
-        .catch(() => {});
-    }
-    this.stagingTables.clear();
+    await this.stagingTables.dropAll((table) =>
+      this.wire.query(dropTableSql(this.staging, table), { table: qualifiedName(this.staging, table) }),
+    );
   }
 
   async close(): Promise<void> {

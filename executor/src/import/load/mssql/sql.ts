@@ -8,6 +8,7 @@
  */
 import type { IdentifierRules } from "../../mapping/names.js";
 import type { ColumnType, PlannedColumn } from "../../mapping/types.js";
+import { priorRowsSql } from "../connection.js";
 
 /**
  * The collation of `_id` and of every character column (strings, ids in reference fields, JSON, the mapping
@@ -334,11 +335,11 @@ export function lockTimeoutSql(ms: number): string {
 }
 
 export function readPriorSql(schema: string): string {
-  return `IF OBJECT_ID(@metaTables, N'U') IS NOT NULL AND OBJECT_ID(@metaColumns, N'U') IS NOT NULL
-SELECT t.component, t.convex_table, t.sql_table, c.convex_field, c.sql_column, c.sql_type
-  FROM ${qualifiedName(schema, "_convex_tables")} t
-  LEFT JOIN ${qualifiedName(schema, "_convex_columns")} c ON c.sql_table = t.sql_table
- ORDER BY t.sql_table, c.ordinal_position;`;
+  const select = priorRowsSql(
+    qualifiedName(schema, "_convex_tables"),
+    qualifiedName(schema, "_convex_columns"),
+  );
+  return `IF OBJECT_ID(@metaTables, N'U') IS NOT NULL AND OBJECT_ID(@metaColumns, N'U') IS NOT NULL\n${select};`;
 }
 
 export function loadedTablesSql(schema: string): string {

@@ -10,7 +10,7 @@ import { describe, expect, it } from "vitest";
 import type { ColumnType, PlannedColumn } from "../../mapping/types.js";
 import type { ConvexObject } from "../../values.js";
 import type { SwapTable } from "../connection.js";
-import { MssqlTarget } from "./session.js";
+import { MssqlConnection } from "./session.js";
 import { qualifiedName } from "./sql.js";
 import { RecordingWire, ServerError } from "./testing/recording-wire.js";
 import { scriptedServer, type Script } from "./testing/scripted-server.js";
@@ -68,7 +68,7 @@ async function importWith(script: Script, tables: string[] = [TABLE]): Promise<R
     loaded_at: new Date(),
   };
   const wire = new RecordingWire(scriptedServer({ loadedTables: [loaded], ...script }));
-  const target = new MssqlTarget(wire, { batchRows: 2, swapRetryDelayMs: 0 });
+  const target = new MssqlConnection(wire, { batchRows: 2, swapRetryDelayMs: 0 });
   await target.begin(SCHEMA);
   await target.readPrior();
   for (const table of tables) {
@@ -175,7 +175,7 @@ IF SCHEMA_ID(@staging) IS NULL EXEC(N'CREATE SCHEMA ' + QUOTENAME(@staging));`;
     expectAllParse(wire, 15);
 
     const crashed = new RecordingWire(scriptedServer({}));
-    const target = new MssqlTarget(crashed);
+    const target = new MssqlConnection(crashed);
     await target.begin("convex");
     await target.createStaging("t", columns);
     const writer = await target.openWriter("t", columns);
@@ -225,7 +225,7 @@ IF SCHEMA_ID(@staging) IS NULL EXEC(N'CREATE SCHEMA ' + QUOTENAME(@staging));`;
       })),
     ];
     const wire = new RecordingWire(scriptedServer({}));
-    const target = new MssqlTarget(wire);
+    const target = new MssqlConnection(wire);
     await target.begin("convex");
     await target.swap([swapTable("wide", wide)], { snapshotTs: null, loadedAt: new Date() });
     const inserts = wire.sent.filter((s) => s.text.includes("INSERT INTO [convex].[_convex_columns]"));

@@ -8,6 +8,7 @@ import type { PlannedColumn } from "../../mapping/types.js";
 import type { ConvexObject } from "../../values.js";
 import {
   groupPriorRows,
+  priorRowsSql,
   stagingSchemaName,
   type LoadedTable,
   type PriorRow,
@@ -17,6 +18,7 @@ import {
   type SwapTable,
   type TargetConnection,
 } from "../connection.js";
+import { addPrimaryKey, loadedTables, StagingTables, type LoadedTableRow } from "../steps.js";
 import { encodeRows } from "./encode.js";
 import { replaceTable } from "./replace.js";
 import type { CopySink, PgTransport } from "./transport.js";
@@ -40,7 +42,7 @@ export class PostgresConnection implements TargetConnection {
   readonly valueRules = defaultValueRules;
   private schema = "";
   private staging = "";
-  private readonly stagingTables = new Set<string>();
+  private readonly stagingTables = new StagingTables();
 
   constructor(
     readonly kind: TargetKind,
@@ -70,47 +72,39 @@ export class PostgresConnection implements TargetConnection {
     );
     if (!exists?.ok) return new Map();
     const rows = await this.db.query<PriorRow>(
-      `SELECT t.component, t.convex_table, t.sql_table, c.convex_field, c.sql_column, c.sql_type
-         FROM ${qualifiedName(this.schema, "_convex_tables")} t
-         LEFT JOIN ${qualifiedName(this.schema, "_convex_columns")} c ON c.sql_table = t.sql_table
-        ORDER BY t.sql_table, c.ordinal_position`,
+      priorRowsSql(
+        qualifiedName(this.schema, "_convex_tables"),
+        qualifiedName(this.schema, "_convex_columns"),
+      ),
     );
     return groupPriorRows(rows, columnTypeFromPg);
   }
 
   async loadedTables(schema: string): Promise<LoadedTable[]> {
-    const meta = qualifiedName(schema, "_convex_tables");
-    const [exists] = await this.db.query<{ ok: boolean }>(`SELECT to_regclass($1) IS NOT NULL AS ok`, [meta]);
-    if (!exists?.ok) return [];
-    const rows = await this.db.query<{
-      component: string;
-      convex_table: string;
-      sql_table: string;
-      snapshot_ts: string | null;
-      loaded_at: Date | string;
-    }>(
-      `SELECT component, convex_table, sql_table, snapshot_ts::text AS snapshot_ts, loaded_at FROM ${meta} ORDER BY sql_table`,
-    );
-    const out: LoadedTable[] = [];
-    for (const r of rows) {
-      const [count] = await this.db.query<{ n: string }>(
-        `SELECT count(*)::text AS n FROM ${qualifiedName(schema, r.sql_table)}`,
-      );
-      out.push({
-        table: r.component ? `${r.component}/${r.convex_table}` : r.convex_table,
-        sqlTable: r.sql_table,
-        rows: Number(count?.n ?? 0),
-        snapshotTs: r.snapshot_ts,
-        loadedAt: new Date(r.loaded_at),
-      });
-    }
-    return out;
+    return loadedTables(schema, {
+      tables: async (schema) => {
+        const meta = qualifiedName(schema, "_convex_tables");
+        const [exists] = await this.db.query<{ ok: boolean }>(`SELECT to_regclass($1) IS NOT NULL AS ok`, [
+          meta,
+        ]);
+        if (!exists?.ok) return [];
+        return this.db.query<LoadedTableRow>(
+          `SELECT component, convex_table, sql_table, snapshot_ts::text AS snapshot_ts, loaded_at FROM ${meta} ORDER BY sql_table`,
+        );
+      },
+      countRows: async (schema, sqlTable) => {
+        const [count] = await this.db.query<{ n: string }>(
+          `SELECT count(*)::text AS n FROM ${qualifiedName(schema, sqlTable)}`,
+        );
+        return Number(count?.n ?? 0);
+      },
+    });
   }
 
   async createStaging(sqlTable: string, columns: readonly PlannedColumn[]): Promise<void> {
     await this.db.query(`DROP TABLE IF EXISTS ${qualifiedName(this.staging, sqlTable)}`);
     await this.db.query(createTableSql(this.staging, sqlTable, columns));
-    this.stagingTables.add(sqlTable);
+    this.stagingTables.created(sqlTable);
   }
 
   async openWriter(sqlTable: string, initialColumns: readonly PlannedColumn[]): Promise<StagingWriter> {
@@ -145,13 +139,7 @@ export class PostgresConnection implements TargetConnection {
   }
 
   async finalizeStaging(sqlTable: string): Promise<void> {
-    try {
-      await this.db.query(primaryKeySql(this.staging, sqlTable));
-    } catch (err) {
-      throw new Error(`table ${sqlTable}: cannot add the primary key on _id (${(err as Error).message})`, {
-        cause: err,
-      });
-    }
+    await addPrimaryKey(sqlTable, () => this.db.query(primaryKeySql(this.staging, sqlTable)));
   }
 
   async swap(tables: readonly SwapTable[], meta: SwapMetadata): Promise<void> {
@@ -191,7 +179,7 @@ export class PostgresConnection implements TargetConnection {
             t.columns.map((_, i) => i + 1),
           ],
         );
-        this.stagingTables.delete(t.sqlTable);
+        this.stagingTables.swapped(t.sqlTable);
       }
       await this.db.query("COMMIT");
     } catch (err) {
@@ -201,10 +189,9 @@ export class PostgresConnection implements TargetConnection {
   }
 
   async cleanup(): Promise<void> {
-    for (const table of this.stagingTables) {
-      await this.db.query(`DROP TABLE IF EXISTS ${qualifiedName(this.staging, table)}`).catch(() => {});
-    }
-    this.stagingTables.clear();
+    await this.stagingTables.dropAll((table) =>
+      this.db.query(`DROP TABLE IF EXISTS ${qualifiedName(this.staging, table)}`),
+    );
   }
 
   async close(): Promise<void> {
