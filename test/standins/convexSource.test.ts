@@ -210,6 +210,8 @@ describe("exports", () => {
     expect(whole.response.headers.get("content-disposition")).toBe(
       `attachment; filename=snapshot_demo-shop_${String(done.start_ts)}.zip`,
     );
+    expect(whole.response.headers.get("cache-control")).toBe("private, max-age=2592000");
+    expect(whole.response.headers.get("content-type")).toBeNull();
   });
 
   it("a dashboard backup blocks a snapshot export request and is not what getLatest shows", async () => {

@@ -603,14 +603,17 @@ export async function startConvexSource(options: ConvexSourceOptions): Promise<C
       record.status = fault.status;
       res.writeHead(fault.status, { "content-type": "application/json" });
       res.end(
-        JSON.stringify({ code: "InternalServerError", message: "Your request couldn't be completed." }),
+        JSON.stringify({
+          code: "InternalServerError",
+          message: "Your request couldn't be completed. Try again later.",
+        }),
       );
       return;
     }
-    // No Range support: the handler streams the whole object with its Content-Length, always 200.
+    // snapshot_export.rs `get_zip_export`: no Range support, the whole object with its Content-Length, always
+    // 200; Content-Length, Content-Disposition and Cache-Control are all its headers (no Content-Type).
     record.status = 200;
     res.writeHead(200, {
-      "content-type": "application/zip",
       "content-length": String(body.length),
       // local_backend/src/custom_headers.rs `ContentDispositionAttachment`: the file name is not quoted.
       "content-disposition": `attachment; filename=snapshot_${deploymentName}_${e.start_ts}.zip`,
