@@ -74,6 +74,12 @@ describe("fetching a source deployment's tables", () => {
     });
     expect(preview).toMatchObject({ ok: false, kind: "key_rejected" });
     expect(JSON.stringify(preview)).not.toContain("wrong-key-123");
+    // A project token or preview deploy key is named as such before anything is sent, as on saving.
+    for (const deployKey of ["project:my-team:my-project|abc123abc", "preview:my-team:my-project|abc123abc"])
+      expect(
+        await admin.action(api.sources.previewTables, { deploymentUrl: s.url, deployKey }),
+      ).toMatchObject({ ok: false, kind: "unsupported_key", error: expect.stringMatching(/use the deploy/) });
+    expect(s.requests.filter((r) => r.authorization?.includes("my-project"))).toEqual([]);
   });
 
   test("specific errors: wrong URL, key rejected, unreachable, not a deployment", async () => {

@@ -6,8 +6,10 @@ import { v } from "convex/values";
 import { internal } from "./_generated/api";
 import { adminAction } from "./access";
 import { decryptSecret } from "./lib/crypto";
+import { checkKeyMatchesUrl, classifyDeployKey } from "./lib/deployKey";
 import { listTables } from "./lib/sourceDeployment";
 import { SourceDeploymentError, type SourceErrorKind } from "./lib/sourceError";
+import { normalizeDeploymentUrl } from "./lib/sourceUrl";
 
 export type TablesResult =
   { ok: true; tables: string[] } | { ok: false; kind: SourceErrorKind | "internal"; error: string };
@@ -18,6 +20,9 @@ export async function tablesOrError(
   allowInsecureHttp = false,
 ): Promise<TablesResult> {
   try {
+    // The key-kind checks saving makes (lib/sourceCheck.ts), so the form hears the same before sending the key.
+    classifyDeployKey(deployKey);
+    checkKeyMatchesUrl(deployKey, normalizeDeploymentUrl(url, { allowInsecureHttp }));
     return { ok: true, tables: await listTables({ url, deployKey, allowInsecureHttp }) };
   } catch (error) {
     if (error instanceof SourceDeploymentError) return { ok: false, kind: error.kind, error: error.message };
