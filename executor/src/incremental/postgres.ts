@@ -24,6 +24,7 @@ import {
   primaryKeySql,
   qualifiedName,
   quoteIdent,
+  recordColumnsQueries,
 } from "../import/load/postgres/sql.js";
 import type { PgTransport } from "../import/load/postgres/transport.js";
 import { connectPostgres, openPglite } from "../import/load/postgres/transports.js";
@@ -314,19 +315,8 @@ export class PostgresChangeTarget implements ChangeTarget {
       );
     }
     if (t.isNew || t.addedColumns.length > 0 || t.widenedColumns.length > 0) {
-      const columns = qualifiedName(this.schema, "_convex_columns");
-      await this.db.query(`DELETE FROM ${columns} WHERE sql_table = $1`, [t.sqlTable]);
-      await this.db.query(
-        `INSERT INTO ${columns} (sql_table, convex_field, sql_column, sql_type, ordinal_position) ` +
-          `SELECT $1, f, c, ty, o FROM unnest($2::text[], $3::text[], $4::text[], $5::int[]) AS u(f, c, ty, o)`,
-        [
-          t.sqlTable,
-          t.columns.map((c) => c.field),
-          t.columns.map((c) => c.sqlName),
-          t.columns.map((c) => pgType(c.type)),
-          t.columns.map((_, i) => i + 1),
-        ],
-      );
+      for (const [sql, params] of recordColumnsQueries(this.schema, t.sqlTable, t.columns))
+        await this.db.query(sql, params);
     }
   }
 

@@ -31,10 +31,10 @@ import {
   lockSql,
   metadataTablesSql,
   pgIdentifierRules,
-  pgType,
   primaryKeySql,
   qualifiedName,
   quoteIdent,
+  recordColumnsQueries,
 } from "./sql.js";
 
 export class PostgresConnection implements TargetConnection {
@@ -164,21 +164,8 @@ export class PostgresConnection implements TargetConnection {
             `(convex_table, component, sql_table, row_count, snapshot_ts, loaded_at) VALUES ($1, $2, $3, $4, $5, $6)`,
           [t.convexTable, t.component, t.sqlTable, t.rows, meta.snapshotTs, meta.loadedAt.toISOString()],
         );
-        await this.db.query(`DELETE FROM ${qualifiedName(s, "_convex_columns")} WHERE sql_table = $1`, [
-          t.sqlTable,
-        ]);
-        await this.db.query(
-          `INSERT INTO ${qualifiedName(s, "_convex_columns")} ` +
-            `(sql_table, convex_field, sql_column, sql_type, ordinal_position) ` +
-            `SELECT $1, f, c, ty, o FROM unnest($2::text[], $3::text[], $4::text[], $5::int[]) AS u(f, c, ty, o)`,
-          [
-            t.sqlTable,
-            t.columns.map((c) => c.field),
-            t.columns.map((c) => c.sqlName),
-            t.columns.map((c) => pgType(c.type)),
-            t.columns.map((_, i) => i + 1),
-          ],
-        );
+        for (const [sql, params] of recordColumnsQueries(s, t.sqlTable, t.columns))
+          await this.db.query(sql, params);
         this.stagingTables.swapped(t.sqlTable);
       }
       await this.db.query("COMMIT");

@@ -95,6 +95,32 @@ export function metadataTablesSql(schema: string): string[] {
   ];
 }
 
+/**
+ * The statements that replace a table's rows of `_convex_columns` with its current columns, in order (the column
+ * list travels as arrays, so one INSERT holds any number of columns).
+ */
+export function recordColumnsQueries(
+  schema: string,
+  sqlTable: string,
+  columns: readonly PlannedColumn[],
+): [sql: string, params: unknown[]][] {
+  const table = qualifiedName(schema, "_convex_columns");
+  return [
+    [`DELETE FROM ${table} WHERE sql_table = $1`, [sqlTable]],
+    [
+      `INSERT INTO ${table} (sql_table, convex_field, sql_column, sql_type, ordinal_position) ` +
+        `SELECT $1, f, c, ty, o FROM unnest($2::text[], $3::text[], $4::text[], $5::int[]) AS u(f, c, ty, o)`,
+      [
+        sqlTable,
+        columns.map((c) => c.field),
+        columns.map((c) => c.sqlName),
+        columns.map((c) => pgType(c.type)),
+        columns.map((_, i) => i + 1),
+      ],
+    ],
+  ];
+}
+
 /** Session-level advisory lock key for one schema: one import per schema at a time. */
 export function lockSql(): string {
   return `SELECT pg_try_advisory_lock(hashtext($1)) AS locked`;
