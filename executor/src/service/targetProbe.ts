@@ -3,9 +3,8 @@
  * SQL Server; for DuckDB and PGlite, that the warehouse's directory (or the nearest existing parent) is
  * writable. Error texts never include the connection string.
  */
-import { constants } from "node:fs";
-import { access } from "node:fs/promises";
 import path from "node:path";
+import { assertCanCreateIn } from "../import/load/localFiles.js";
 import { mssqlPoolConfig } from "../import/load/mssql/config.js";
 import { mssqlSecrets } from "../import/load/mssql/connection-string.js";
 import type { TargetSpec } from "../import/load/target.js";
@@ -23,10 +22,10 @@ export async function probeTarget(spec: TargetSpec): Promise<ProbeResult> {
   try {
     switch (spec.kind) {
       case "duckdb":
-        await access(await nearestExisting(path.dirname(spec.file)), constants.W_OK);
+        await assertCanCreateIn(path.dirname(spec.file));
         return { reachable: true };
       case "pglite":
-        await access(await nearestExisting(spec.dataDir), constants.W_OK);
+        await assertCanCreateIn(spec.dataDir);
         return { reachable: true };
       case "postgres":
         await probePostgres(spec.connectionString);
@@ -38,17 +37,6 @@ export async function probeTarget(spec: TargetSpec): Promise<ProbeResult> {
   } catch (error) {
     const secrets = targetSecrets(spec);
     return { reachable: false, error: redact(errorMessage(error), secrets).slice(0, 1000) };
-  }
-}
-
-async function nearestExisting(dir: string): Promise<string> {
-  for (let current = path.resolve(dir); ; current = path.dirname(current)) {
-    try {
-      await access(current);
-      return current;
-    } catch {
-      if (path.dirname(current) === current) throw new Error(`no existing parent directory for ${dir}`);
-    }
   }
 }
 

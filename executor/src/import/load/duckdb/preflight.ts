@@ -6,19 +6,9 @@
 import { constants } from "node:fs";
 import { access, stat } from "node:fs/promises";
 import path from "node:path";
+import { nearestExistingDirectory } from "../localFiles.js";
 import { checkLine, type PreflightCheck } from "../preflight.js";
 import { DEFAULT_DUCKDB_SETTINGS, openDuckdb, type DuckdbSettings } from "./instance.js";
-
-async function nearestExisting(dir: string): Promise<string> {
-  for (let current = path.resolve(dir); ; current = path.dirname(current)) {
-    try {
-      await access(current);
-      return current;
-    } catch {
-      if (path.dirname(current) === current) return current;
-    }
-  }
-}
 
 export async function duckdbPreflight(
   file: string,
@@ -29,7 +19,7 @@ export async function duckdbPreflight(
     () => undefined,
   );
   if (size === undefined) {
-    const parent = await nearestExisting(path.dirname(file));
+    const parent = await nearestExistingDirectory(path.dirname(file));
     try {
       await access(parent, constants.W_OK);
       return [checkLine("file", "ok", `${file} does not exist yet; the first import creates it`)];
