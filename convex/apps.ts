@@ -10,6 +10,7 @@ import { adminAction, adminActor, adminMutation, adminQuery } from "./access";
 import { recordAudit } from "./audit";
 import { activeJobOf } from "./jobs";
 import { DEFAULT_RETRY_POLICY } from "./lib/backoff";
+import { MAX_APPS } from "./lib/limits";
 import { decryptSecret, encryptSecret, maskSecret } from "./lib/crypto";
 import { checkSourceForSaving } from "./lib/sourceCheck";
 import { conflict, invalidInput, notFound } from "./lib/userError";
@@ -25,8 +26,6 @@ import {
 } from "./lib/appInput";
 import schema, { appSchedule, jobStatus, retryPolicy } from "./schema";
 import { nextRunsOf, syncAppSchedule, unregisterAppSchedule } from "./schedules";
-
-export const MAX_APPS = 500;
 
 /**
  * The app's newest job. `status` and `at` (its last transition) come from the app row; the job's own figures

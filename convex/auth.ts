@@ -11,6 +11,7 @@ import { internal } from "./_generated/api";
 import type { MutationCtx } from "./_generated/server";
 import { isAllowListed } from "./access";
 import { normalizeEmail } from "./lib/adminList";
+import { MIN_PASSWORD_LENGTH } from "./lib/limits";
 import { isUserError, userError, type UserError } from "./lib/userError";
 import { addAdminEmail } from "./admins";
 import { spendAdmission, type Admission } from "./signupGate";
@@ -45,8 +46,6 @@ export function passwordProfile(params: Record<string, unknown>): { email: strin
     ? { email, signupCode: code }
     : { email };
 }
-
-export const MIN_PASSWORD_LENGTH = 8;
 
 /** Convex Auth's default rule (8 characters), as a user error on the password field. */
 export function checkPassword(password: string): void {

@@ -11,6 +11,7 @@ import { adminAction, adminActor, adminQuery } from "./access";
 import { recordAudit } from "./audit";
 import { isEmail, normalizeEmail } from "./lib/adminList";
 import { encryptSecret } from "./lib/crypto";
+import { fromAddress, isHostName, isPort, MAX_RECIPIENTS, SMTP_PORT_RANGE } from "./lib/smtpRules";
 import { invalidInput } from "./lib/userError";
 import { rateLimiter } from "./rateLimits";
 
@@ -72,13 +73,12 @@ export const saveSettingsArgs = {
 };
 
 function checkSettings(s: { host: string; port: number; from: string; recipients: string[] }) {
-  if (!/^[A-Za-z0-9.-]{1,253}$/.test(s.host)) throw invalidInput("host", `"${s.host}" is not a host name`);
-  if (!Number.isInteger(s.port) || s.port < 1 || s.port > 65535)
-    throw invalidInput("port", `${s.port} is not a port (1 to 65535)`);
-  const from = /<([^>]+)>\s*$/.exec(s.from)?.[1] ?? s.from;
-  if (!isEmail(from.trim())) throw invalidInput("from", `"${s.from}" is not an email address`);
-  if (s.recipients.length === 0 || s.recipients.length > 50)
-    throw invalidInput("recipients", "give 1 to 50 addresses");
+  if (!isHostName(s.host)) throw invalidInput("host", `"${s.host}" is not a host name`);
+  if (!isPort(s.port))
+    throw invalidInput("port", `${s.port} is not a port (${SMTP_PORT_RANGE.join(" to ")})`);
+  if (!isEmail(fromAddress(s.from))) throw invalidInput("from", `"${s.from}" is not an email address`);
+  if (s.recipients.length === 0 || s.recipients.length > MAX_RECIPIENTS)
+    throw invalidInput("recipients", `give 1 to ${MAX_RECIPIENTS} addresses`);
   for (const r of s.recipients)
     if (!isEmail(normalizeEmail(r))) throw invalidInput("recipients", `"${r}" is not an email address`);
 }

@@ -12,9 +12,9 @@ import { adminQuery } from "./access";
 import { recordAudit } from "./audit";
 import { AppDisabledError, startJob } from "./jobs";
 import { nextRuns, runDensity, validateSchedule } from "./lib/cron";
+import { MAX_APPS } from "./lib/limits";
 
 export const crons = new Crons(components.crons);
-const MAX_APPS = 500;
 
 export function scheduleName(appId: Id<"apps">): string {
   return `app:${appId}`;

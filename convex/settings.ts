@@ -3,10 +3,10 @@ import { v } from "convex/values";
 import type { QueryCtx } from "./_generated/server";
 import { adminMutation, adminQuery, adminActor } from "./access";
 import { recordAudit } from "./audit";
+import { SETTINGS_LIMITS } from "./lib/limits";
 import { invalidInput } from "./lib/userError";
 
 export const DEFAULT_SETTINGS = { retentionDays: 30, staleJobMinutes: 30 } as const;
-export const SETTINGS_LIMITS = { retentionDays: [1, 3650], staleJobMinutes: [2, 24 * 60] } as const;
 
 export interface Settings {
   retentionDays: number;

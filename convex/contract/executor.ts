@@ -12,6 +12,7 @@
  * Signing is in ./signing.ts. Every callback carries an `eventId` so receivers can drop repeats.
  */
 import { z } from "zod";
+import { TARGET_SCHEMA_MAX_LENGTH, TARGET_SCHEMA_PATTERN } from "./targetSchema";
 
 export const CONTRACT_VERSION = 1;
 
@@ -44,8 +45,8 @@ export const qualifiedTableName = z
 export const targetSchemaName = z
   .string()
   .min(1)
-  .max(128)
-  .regex(/^[A-Za-z_][A-Za-z0-9_]*$/, "letters, digits and _ only, not starting with a digit");
+  .max(TARGET_SCHEMA_MAX_LENGTH)
+  .regex(TARGET_SCHEMA_PATTERN, "letters, digits and _ only, not starting with a digit");
 
 export const jobPayload = z.object({
   contractVersion: z.literal(CONTRACT_VERSION),

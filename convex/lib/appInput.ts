@@ -6,10 +6,10 @@ import { qualifiedTableName, targetSchemaName } from "../contract/executor";
 import type { RetryPolicy } from "../schema";
 import { validateSchedule } from "./cron";
 import { SourceDeploymentError } from "./sourceError";
+import { SLUG, SLUG_MAX_LENGTH } from "./slug";
 import { normalizeDeploymentUrl } from "./sourceUrl";
 import { invalidInput } from "./userError";
 
-export const SLUG = /^[a-z0-9][a-z0-9-]{0,62}$/;
 export const RETRY_LIMITS = {
   maxAttempts: [1, 10],
   baseDelayMs: [1_000, 3_600_000],
@@ -24,7 +24,10 @@ export function checkName(name: string): string {
 
 export function checkSlug(slug: string): string {
   if (!SLUG.test(slug))
-    throw invalidInput("slug", `"${slug}" must be lowercase letters, digits and dashes (max 63)`);
+    throw invalidInput(
+      "slug",
+      `"${slug}" must be lowercase letters, digits and dashes (max ${SLUG_MAX_LENGTH})`,
+    );
   return slug;
 }
 

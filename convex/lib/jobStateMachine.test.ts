@@ -1,6 +1,13 @@
 import { describe, expect, test } from "vitest";
-import type { JobStatus } from "../schema";
-import { assertTransition, canTransition, FINAL_STATES, isFinal, transitions } from "./jobStateMachine";
+import { jobStatus, type JobStatus } from "../schema";
+import {
+  assertTransition,
+  canTransition,
+  FINAL_STATES,
+  isFinal,
+  JOB_STATUSES,
+  transitions,
+} from "./jobStateMachine";
 
 const ALL: JobStatus[] = ["queued", "exporting", "dispatched", "running", "succeeded", "failed", "cancelled"];
 
@@ -29,6 +36,10 @@ describe("job state machine", () => {
     expect(() => assertTransition("job1", "succeeded", "running")).toThrow(
       "job job1: cannot move from succeeded to running",
     );
+  });
+
+  test("JOB_STATUSES (the dashboard's Logs filter) lists the schema's statuses in lifecycle order", () => {
+    expect(JOB_STATUSES).toEqual(jobStatus.members.map((member) => member.value));
   });
 
   test("the table names only known states", () => {

@@ -21,6 +21,9 @@ export const transitions = {
   cancelled: [],
 } as const satisfies Record<JobStatus, readonly JobStatus[]>;
 
+/** Every job status in lifecycle order: the keys of `transitions`, which must name each one. */
+export const JOB_STATUSES = Object.keys(transitions) as readonly JobStatus[];
+
 export const FINAL_STATES = ["succeeded", "failed", "cancelled"] as const satisfies readonly JobStatus[];
 export type FinalJobStatus = (typeof FINAL_STATES)[number];
 

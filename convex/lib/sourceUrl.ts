@@ -8,9 +8,28 @@ const LOOPBACK = /^(localhost|127(?:\.\d{1,3}){3}|\[::1\])$/i;
 const PRIVATE_HOST =
   /^(10(?:\.\d{1,3}){3}|192\.168(?:\.\d{1,3}){2}|172\.(?:1[6-9]|2\d|3[01])(?:\.\d{1,3}){2}|169\.254(?:\.\d{1,3}){2}|\[f[cd][0-9a-f]{2}:[0-9a-f:]*\]|\[fe80:[0-9a-f:]*\]|[a-z0-9-]+|.+\.(?:local|internal|lan|home\.arpa))$/i;
 
+/** Plain http to loopback needs no permission: nothing leaves the machine. */
+export function isLoopbackHost(hostname: string): boolean {
+  return LOOPBACK.test(hostname);
+}
+
+/**
+ * Whether the URL is plain http to a host other than loopback, so `allowInsecureHttp` matters (the dashboard
+ * then offers it). An http URL that does not parse counts: the server's check says what is wrong with it.
+ */
+export function needsHttpPermission(raw: string): boolean {
+  const text = raw.trim();
+  if (!/^http:\/\//i.test(text)) return false;
+  try {
+    return !isLoopbackHost(new URL(text).hostname);
+  } catch {
+    return true;
+  }
+}
+
 /** Loopback needs no flag (nothing leaves the machine); other private hosts need `allowInsecureHttp`. */
 export function isPrivateHost(hostname: string): boolean {
-  return LOOPBACK.test(hostname) || PRIVATE_HOST.test(hostname);
+  return isLoopbackHost(hostname) || PRIVATE_HOST.test(hostname);
 }
 
 /**
@@ -49,7 +68,7 @@ export function normalizeDeploymentUrl(raw: string, options: { allowInsecureHttp
     throw new SourceDeploymentError("bad_url", "the deployment URL must not contain a user name or password");
   if (url.search || url.hash)
     throw new SourceDeploymentError("bad_url", `deployment URL must not have a query or fragment`);
-  if (url.protocol === "http:" && !LOOPBACK.test(host)) {
+  if (url.protocol === "http:" && !isLoopbackHost(host)) {
     if (!isPrivateHost(host))
       throw new SourceDeploymentError(
         "bad_url",

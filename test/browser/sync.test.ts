@@ -51,6 +51,14 @@ describe.sequential("an app from creation to a failed sync", () => {
   it("creates an app with fetched tables and a schedule whose next runs are previewed", async () => {
     await page.getByLabel("Name").fill("Shop Prod");
     expect(await page.getByLabel(/^Slug/).inputValue()).toBe("shop-prod");
+    expect(await page.getByLabel(/^Target schema/).inputValue()).toBe("shop_prod");
+    // Once typed, slug and schema keep what was typed when the name changes.
+    await page.getByLabel(/^Slug/).fill("shop-prod");
+    await page.getByLabel(/^Target schema/).fill("shop_prod");
+    await page.getByLabel("Name").fill("Shop Production");
+    expect(await page.getByLabel(/^Slug/).inputValue()).toBe("shop-prod");
+    expect(await page.getByLabel(/^Target schema/).inputValue()).toBe("shop_prod");
+    await page.getByLabel("Name").fill("Shop Prod");
     await page.getByLabel("Deployment URL").fill(source.url);
     await page.getByLabel(/^Deploy key/).fill(DEPLOY_KEY);
     await page.getByLabel("Only the tables I select").check();

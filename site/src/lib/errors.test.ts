@@ -33,6 +33,12 @@ describe("server errors in plain words, from the error's data only", () => {
     expect(errorMessage(field)).toBe("retry.maxAttempts: must be 1 to 10");
   });
 
+  it("gives no code for a code the server's list lacks, while still showing its message", () => {
+    const newer = clientError({ code: "quota_exceeded", message: "too many apps" });
+    expect(errorCode(newer)).toBeNull();
+    expect(errorMessage(newer)).toBe("too many apps");
+  });
+
   it("finds the form field of a user error, only when the form has it", () => {
     const error = clientError({
       code: "invalid_input",

@@ -1,4 +1,4 @@
-import { userErrorOf } from "$convex/lib/userError";
+import { USER_ERROR_CODES, userErrorOf, type UserErrorCode } from "$convex/lib/userError";
 
 /**
  * What the dashboard can say about a failed Convex call. Only a ConvexError's data is meant for people: a
@@ -15,9 +15,14 @@ export function errorMessage(error: unknown): string {
   return data.field ? `${data.field}: ${data.message}` : data.message;
 }
 
-/** The code of a user error (`invalid_input`, `conflict`, `bad_credentials`…), or null for anything else. */
-export function errorCode(error: unknown): string | null {
-  return userErrorOf(error)?.code ?? null;
+/**
+ * The code of a user error (`invalid_input`, `conflict`, `bad_credentials`…), or null for anything else, a code
+ * this dashboard does not know included (convex/lib/userError.ts: treat it like a failure). Typed by the server's
+ * list, so a `case` with a code the server never throws does not compile.
+ */
+export function errorCode(error: unknown): UserErrorCode | null {
+  const code = userErrorOf(error)?.code;
+  return (USER_ERROR_CODES as readonly string[]).includes(code ?? "") ? (code as UserErrorCode) : null;
 }
 
 /** The form field a user error is about, when the form has that field; its message reads next to the field. */

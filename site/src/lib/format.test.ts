@@ -65,6 +65,9 @@ describe("formatting for people", () => {
     expect(statusTone("failed")).toBe("bad");
     expect(statusTone("running")).toBe("active");
     expect(statusTone("cancelled")).toBe("warn");
+    expect(statusTone("loaded")).toBe("ok");
+    expect(statusTone("skipped")).toBe("neutral");
+    expect(statusTone("toString")).toBe("neutral");
     expect(formatPercent(0.875)).toBe("88%");
   });
 });

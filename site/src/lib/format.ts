@@ -1,19 +1,51 @@
 /** Formatting for people: counts, sizes, durations, times. Pure functions, tested in format.test.ts. */
 
+import type { TableState } from "$convex/contract/executor";
+import type { JobStatus } from "$convex/schema";
+
 export type Tone = "ok" | "bad" | "active" | "warn" | "neutral";
 
-const ACTIVE_STATES = new Set(["queued", "exporting", "dispatched", "running", "pending", "loading"]);
-const OK_STATES = new Set(["succeeded", "online", "done", "ok", "enabled", "loaded", "swapped", "sent"]);
-const BAD_STATES = new Set(["failed", "offline", "error", "missing"]);
-const WARN_STATES = new Set(["cancelled", "interrupted", "disabled", "revoked"]);
+// Typed by the control plane's lists, so a status added there does not compile until it has a tone here.
+const JOB_TONES: Record<JobStatus, Tone> = {
+  queued: "active",
+  exporting: "active",
+  dispatched: "active",
+  running: "active",
+  succeeded: "ok",
+  failed: "bad",
+  cancelled: "warn",
+};
+const TABLE_TONES: Record<TableState, Tone> = {
+  pending: "active",
+  loading: "active",
+  loaded: "ok",
+  swapped: "ok",
+  skipped: "neutral",
+  failed: "bad",
+};
+const OTHER_TONES: Record<string, Tone> = {
+  online: "ok",
+  done: "ok",
+  ok: "ok",
+  enabled: "ok",
+  sent: "ok",
+  offline: "bad",
+  error: "bad",
+  missing: "bad",
+  interrupted: "warn",
+  disabled: "warn",
+  revoked: "warn",
+};
+
+const TONES = new Map<string, Tone>([
+  ...Object.entries(JOB_TONES),
+  ...Object.entries(TABLE_TONES),
+  ...Object.entries(OTHER_TONES),
+]);
 
 /** The colour family of a job, table or executor status. */
 export function statusTone(status: string): Tone {
-  if (OK_STATES.has(status)) return "ok";
-  if (BAD_STATES.has(status)) return "bad";
-  if (WARN_STATES.has(status)) return "warn";
-  if (ACTIVE_STATES.has(status)) return "active";
-  return "neutral";
+  return TONES.get(status) ?? "neutral";
 }
 
 const integer = new Intl.NumberFormat("en-US", { maximumFractionDigits: 0 });

@@ -1,23 +1,11 @@
-/** What the dashboard needs to know about job states (mirrors convex/lib/jobStateMachine.ts). */
+/** How the dashboard words a job's state. The states themselves are the control plane's (jobStateMachine.ts). */
+import type { JobPhase } from "$convex/contract/executor";
+import type { JobStatus } from "$convex/schema";
 
-export const JOB_STATUSES = [
-  "queued",
-  "exporting",
-  "dispatched",
-  "running",
-  "succeeded",
-  "failed",
-  "cancelled",
-] as const;
-export type JobStatus = (typeof JOB_STATUSES)[number];
+export { isFinal, JOB_STATUSES } from "$convex/lib/jobStateMachine";
+export type { JobStatus };
 
-const FINAL: ReadonlySet<string> = new Set(["succeeded", "failed", "cancelled"]);
-
-export function isFinal(status: string): boolean {
-  return FINAL.has(status);
-}
-
-const RUNNING_PHASES: Record<string, string> = {
+const RUNNING_PHASES: Record<JobPhase, string> = {
   queued: "Queued on the executor",
   downloading: "Downloading the snapshot",
   importing: "Importing into the warehouse",
@@ -25,8 +13,8 @@ const RUNNING_PHASES: Record<string, string> = {
   finished: "Finishing",
 };
 
-/** One sentence on what a job is doing right now. */
-export function describeStatus(status: string, phase?: string): string {
+/** One sentence on what a job is doing right now (`phase`: the executor's, stored as it came). */
+export function describeStatus(status: JobStatus, phase?: string): string {
   switch (status) {
     case "queued":
       return "Waiting to start";
@@ -35,7 +23,9 @@ export function describeStatus(status: string, phase?: string): string {
     case "dispatched":
       return "Sent to the executor";
     case "running":
-      return RUNNING_PHASES[phase ?? ""] ?? "Importing into the warehouse";
+      return phase !== undefined && Object.hasOwn(RUNNING_PHASES, phase)
+        ? RUNNING_PHASES[phase as JobPhase]
+        : "Importing into the warehouse";
     case "succeeded":
       return "Finished: the warehouse has the new snapshot";
     case "failed":
@@ -43,6 +33,6 @@ export function describeStatus(status: string, phase?: string): string {
     case "cancelled":
       return "Cancelled: the warehouse was left as it was";
     default:
-      return status;
+      return status satisfies never;
   }
 }
