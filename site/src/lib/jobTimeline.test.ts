@@ -19,7 +19,7 @@ describe("a job's timeline", () => {
   const job = {
     createdAt: at(0),
     finishedAt: at(5.6),
-    status: "succeeded",
+    status: "succeeded" as const,
     tables: [
       { table: "users", seconds: 0.8 },
       { table: "orders", seconds: 1.0 },
@@ -37,6 +37,18 @@ describe("a job's timeline", () => {
     ]);
     expect(timeline.phases.every((p) => !p.open)).toBe(true);
     expect([timeline.start, timeline.end]).toEqual([at(0), at(5.6)]);
+  });
+
+  it("shows the wait in the executor's queue, for every phase the contract names", () => {
+    const queued = [...events.slice(0, 4), { at: at(2.8), message: "running: queued" }, ...events.slice(4)];
+    expect(jobTimeline(job, queued).phases.map((p) => p.name)).toEqual([
+      "Export",
+      "Hand-over to the executor",
+      "Queued on the executor",
+      "Download",
+      "Import",
+      "Swap in",
+    ]);
   });
 
   it("lays each table's import out one after another from the start of the import", () => {

@@ -8,12 +8,12 @@
  * so each table's `seconds` is laid out in order inside the import phase.
  */
 
-export type TimelineEvent = { at: number; message: string };
-export type TimelineJob = {
-  createdAt: number;
-  finishedAt?: number;
-  status: string;
-  tables: { table: string; seconds?: number }[];
+import type { JobPhase } from "$convex/contract/executor";
+import type { Doc } from "$convex/_generated/dataModel";
+
+export type TimelineEvent = Pick<Doc<"jobEvents">, "at" | "message">;
+export type TimelineJob = Pick<Doc<"jobs">, "createdAt" | "finishedAt" | "status"> & {
+  tables: Pick<Doc<"jobs">["tables"][number], "table" | "seconds">[];
 };
 export type Segment = {
   name: string;
@@ -25,14 +25,17 @@ export type Segment = {
 export type TableSegment = { table: string; start: number; end: number };
 export type Timeline = { start: number; end: number; phases: Segment[]; tables: TableSegment[] };
 
-const PHASE_NAMES: Record<string, string> = {
+/** Every executor phase by its bar's name; `finished` ends the last bar. */
+const PHASE_NAMES: Record<JobPhase, string | null> = {
+  queued: "Queued on the executor",
   downloading: "Download",
   importing: "Import",
   swapping: "Swap in",
+  finished: null,
 };
 const EXPORT_START = /^(snapshot export requested|another export is running)/;
 const EXPORT_READY = /^snapshot ready\b/;
-const PHASE = /^(?:running: |phase )(queued|downloading|importing|swapping|finished)$/;
+const PHASE = new RegExp(`^(?:running: |phase )(${Object.keys(PHASE_NAMES).join("|")})$`);
 const ATTEMPT_END = /^attempt \d+ failed\b/;
 
 export function jobTimeline(job: TimelineJob, events: TimelineEvent[], now: number = Date.now()): Timeline {
@@ -49,7 +52,7 @@ export function jobTimeline(job: TimelineJob, events: TimelineEvent[], now: numb
   for (const event of attempt) {
     const phase = PHASE.exec(event.message)?.[1];
     if (!phase) continue;
-    const name = phase === "finished" ? null : (PHASE_NAMES[phase] ?? "Queued on the executor");
+    const name = PHASE_NAMES[phase as JobPhase];
     if (name === null) marks.push({ name: "", at: event.at });
     else if (marks.at(-1)?.name !== name) marks.push({ name, at: event.at });
   }
