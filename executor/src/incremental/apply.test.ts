@@ -1,5 +1,5 @@
 /**
- * The incremental apply against the stand-in feed, on PostgreSQL and PGlite: after each run the warehouse equals
+ * The incremental apply against the stand-in feed, on DuckDB, PostgreSQL and PGlite: after each run the warehouse equals
  * a fresh snapshot import of the source at the warehouse's stored timestamp, row by row.
  */
 import { mkdtemp } from "node:fs/promises";
@@ -17,7 +17,7 @@ import { syncedWarehouse } from "./testing.js";
 const BIG = 2n ** 60n + 7n; // above 2^53: a double would round it
 const SMALL_PAGES = { limits: { pageSizeLimit: 3, maxRowsRead: 6 } };
 
-const targets = testTargets().filter((t) => t.name === "pglite" || t.name === "postgres");
+const targets = testTargets().filter((t) => t.name !== "mssql");
 
 for (const target of targets) {
   describe(`incremental apply (${target.name})`, () => {
@@ -195,21 +195,24 @@ for (const target of targets) {
           url,
           `SELECT convex_field AS f, sql_type AS t FROM "${w.schema}"._convex_columns WHERE convex_field IN ('f','n','b','s','_ts') ORDER BY 1`,
         );
+        const json = target.sqlType("json");
         expect(types).toEqual([
-          { f: "_ts", t: "bigint" },
-          { f: "b", t: "jsonb" },
-          { f: "f", t: "jsonb" },
-          { f: "n", t: "jsonb" },
-          { f: "s", t: "jsonb" },
+          { f: "_ts", t: target.sqlType("int64") },
+          { f: "b", t: json },
+          { f: "f", t: json },
+          { f: "n", t: json },
+          { f: "s", t: json },
         ]);
         // A fresh import of the same source plans the same jsonb columns: the converted values must match its text.
         const { warehouse, source } = await w.compareWithSource();
         expect(warehouse).toEqual(source);
         const converted = await target.query<{ f: string }>(
           url,
-          `SELECT f::text AS f FROM "${w.schema}".m WHERE _id = '${ids[6]}'`,
+          `SELECT ${target.text("f")} AS f FROM "${w.schema}".m WHERE _id = '${ids[6]}'`,
         );
-        expect(converted).toEqual([{ f: '{"$float": "AAAAAAAA+H8="}' }]);
+        // DuckDB's JSON keeps the text as written; jsonb prints its own spacing.
+        const nan = target.name === "duckdb" ? '{"$float":"AAAAAAAA+H8="}' : '{"$float": "AAAAAAAA+H8="}';
+        expect(converted).toEqual([{ f: nan }]);
       } finally {
         await w.close();
       }

@@ -1,11 +1,10 @@
 /**
  * Child process of apply.crash.test.ts: one incremental run that SIGKILLs itself just before sending its
- * KILL_AT-th statement to the warehouse (statements and COPYs counted through the transport), the way a power
+ * KILL_AT-th statement to the warehouse (statements, COPYs and appender fills counted through openChangeTarget's onStatement), the way a power
  * cut or `kill -9` would stop the executor between two statements of a page.
  *
  *   tsx crash.child.ts <target> <schema> <feed url> <deploy key> <kill at: n | sql:<prefix> | 0 = never>
  */
-import type { PgTransport } from "../import/load/postgres/transport.js";
 import { FeedClient } from "./feedClient.js";
 import { openChangeTarget } from "./postgres.js";
 import { runIncremental } from "./run.js";
@@ -21,20 +20,7 @@ const step = (sql: string) => {
     process.kill(process.pid, "SIGKILL");
   }
 };
-const counting = (db: PgTransport): PgTransport => ({
-  copySource: db.copySource,
-  query: (sql, params) => {
-    step(sql);
-    return db.query(sql, params);
-  },
-  copyIn: (sql) => {
-    step(sql);
-    return db.copyIn(sql);
-  },
-  close: () => db.close(),
-});
-
-const changes = await openChangeTarget(target!, schema!, { wrap: counting });
+const changes = await openChangeTarget(target!, schema!, { onStatement: step });
 try {
   const result = await runIncremental({
     target: changes,

@@ -31,6 +31,8 @@ import { connectPostgres, openPglite } from "../import/load/postgres/transports.
 import { parseTarget } from "../import/load/target.js";
 import type { PriorTable } from "../import/load/connection.js";
 import { float64ToBase64 } from "../import/values.js";
+import type { DuckdbSettings } from "../import/load/duckdb/instance.js";
+import { DuckdbChangeTarget } from "./duckdb.js";
 import {
   CursorMovedError,
   SYNC_STATE_TABLE,
@@ -326,18 +328,36 @@ export class PostgresChangeTarget implements ChangeTarget {
 }
 
 export interface OpenChangeTargetOptions {
-  /** Wraps the transport (the crash tests count statements through it). */
-  wrap?: (db: PgTransport) => PgTransport;
+  /** Called before each statement is sent to the warehouse (the crash tests kill the process here). */
+  onStatement?: (sql: string) => void;
+  /** DuckDB's memory and thread limits (default: the import's). */
+  duckdb?: DuckdbSettings;
 }
 
-/** Opens the change target of a warehouse string; only the PostgreSQL family has an apply yet. */
+function counting(db: PgTransport, onStatement: (sql: string) => void): PgTransport {
+  return {
+    copySource: db.copySource,
+    query: (sql, params) => {
+      onStatement(sql);
+      return db.query(sql, params);
+    },
+    copyIn: (sql) => {
+      onStatement(sql);
+      return db.copyIn(sql);
+    },
+    close: () => db.close(),
+  };
+}
+
+/** Opens the change target of a warehouse string; SQL Server has no apply yet. */
 export async function openChangeTarget(
   target: string,
   schema: string,
   options: OpenChangeTargetOptions = {},
 ): Promise<ChangeTarget> {
   const spec = parseTarget(target);
-  const wrap = options.wrap ?? ((db: PgTransport) => db);
+  const onStatement = options.onStatement;
+  const wrap = (db: PgTransport) => (onStatement ? counting(db, onStatement) : db);
   switch (spec.kind) {
     case "postgres":
       return PostgresChangeTarget.open(
@@ -348,6 +368,7 @@ export async function openChangeTarget(
     case "pglite":
       return PostgresChangeTarget.open(wrap(await openPglite(spec.dataDir)), "pglite", schema);
     case "duckdb":
+      return DuckdbChangeTarget.open(spec.file, schema, { settings: options.duckdb, onStatement });
     case "mssql":
       throw new Error(
         `incremental sync into ${spec.kind} is not built yet: use snapshot syncs for this target`,

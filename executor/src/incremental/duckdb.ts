@@ -1,0 +1,385 @@
+/**
+ * ChangeTarget for a DuckDB warehouse file: the statements of one page batch, all inside one transaction.
+ * Reuses the import's DuckDB dialect (../import/load/duckdb/): types and quoting (sql.ts), the appender's cell
+ * encoding (append.ts), and the opening with its limits and one-writer-per-file lock (instance.ts) — the lock
+ * the snapshot import takes too, so the two never interleave.
+ *
+ *   BEGIN TRANSACTION
+ *   SELECT cursor FROM _convex_sync_state                     -- must still be the batch's starting cursor
+ *   per table: CREATE TABLE | ALTER TABLE ADD COLUMN / ALTER COLUMN TYPE JSON (values re-encoded, see widen);
+ *              DELETE (truncate); appender → temp table of deletes, DELETE … USING;
+ *              appender → temp table of changes; DELETE the older versions, INSERT the rows not (any more) there;
+ *              _convex_tables / _convex_columns rows
+ *   DELETE + INSERT the cursor row of _convex_sync_state
+ *   COMMIT
+ *
+ * DuckDB tables have no primary key (sql.ts says why), so the upsert is a delete of every row the change
+ * supersedes (`_ts` NULL or not newer) followed by an insert of the changes whose `_id` is then absent.
+ */
+import type { DuckDBConnection, DuckDBValue } from "@duckdb/node-api";
+import { defaultValueRules } from "../import/mapping/plan.js";
+import type { PlannedColumn } from "../import/mapping/types.js";
+import { groupPriorRows, priorRowsSql, type PriorRow, type PriorTable } from "../import/load/connection.js";
+import { appendRows } from "../import/load/duckdb/append.js";
+import {
+  DEFAULT_DUCKDB_SETTINGS,
+  openDuckdb,
+  type DuckdbSettings,
+  type OpenedDuckdb,
+} from "../import/load/duckdb/instance.js";
+import {
+  addColumnSql,
+  columnDefinition,
+  columnTypeFromDuckdb,
+  createTableSql,
+  duckdbIdentifierRules,
+  duckdbType,
+  metadataTablesSql,
+  qualifiedName,
+  quoteIdent,
+  tablesInSchemaSql,
+} from "../import/load/duckdb/sql.js";
+import { toExportJson, type ConvexValue } from "../import/values.js";
+import {
+  CursorMovedError,
+  SYNC_STATE_TABLE,
+  TS_FIELD,
+  type ApplyPlan,
+  type ChangeTarget,
+  type SyncState,
+  type TableApplyPlan,
+  type TableApplyResult,
+} from "./apply.js";
+
+/** Temp tables live in the connection's own catalog: never in the warehouse file, gone with the connection. */
+const CHANGES_TABLE = "_convex_changes";
+const DELETES_TABLE = "_convex_deletes";
+const temp = (table: string) => `temp.main.${quoteIdent(table)}`;
+/** Rows per appender write: bounds the values converted at once for pages of large documents. */
+const APPEND_ROWS_PER_WRITE = 500;
+
+export function syncStateTableSql(schema: string): string {
+  // One row (id = 1); no key, like the mapping tables (sql.ts): writeState deletes, then inserts.
+  return (
+    `CREATE TABLE IF NOT EXISTS ${qualifiedName(schema, SYNC_STATE_TABLE)} (` +
+    `id SMALLINT NOT NULL CHECK (id = 1), cursor VARCHAR NOT NULL, sync_id VARCHAR NOT NULL, status VARCHAR NOT NULL, ` +
+    `snapshot_ts BIGINT, applied_at TIMESTAMPTZ NOT NULL)`
+  );
+}
+
+/** A DuckDB value read back (getRowObjectsJS) as the Convex value the import had appended. */
+function convexValueOf(value: unknown): ConvexValue {
+  if (value instanceof Uint8Array) return Buffer.from(value.buffer, value.byteOffset, value.byteLength);
+  return value as ConvexValue;
+}
+
+export interface DuckdbChangeTargetOptions {
+  settings?: DuckdbSettings;
+  /** Called before each statement is sent (appender writes count as one); the crash tests kill the process here. */
+  onStatement?: (sql: string) => void;
+}
+
+export class DuckdbChangeTarget implements ChangeTarget {
+  readonly identifierRules = duckdbIdentifierRules;
+  readonly valueRules = defaultValueRules;
+
+  private constructor(
+    private readonly opened: OpenedDuckdb,
+    private readonly schema: string,
+    private readonly onStatement: (sql: string) => void,
+  ) {}
+
+  /** Opens the file for writing: refused (WarehouseInUseError) while any other writer holds it. */
+  static async open(
+    file: string,
+    schema: string,
+    options: DuckdbChangeTargetOptions = {},
+  ): Promise<DuckdbChangeTarget> {
+    const opened = await openDuckdb(file, options.settings ?? DEFAULT_DUCKDB_SETTINGS);
+    const target = new DuckdbChangeTarget(opened, schema, options.onStatement ?? (() => {}));
+    try {
+      await target.run(`CREATE SCHEMA IF NOT EXISTS ${quoteIdent(schema)}`);
+    } catch (err) {
+      opened.close();
+      throw err;
+    }
+    return target;
+  }
+
+  private get db(): DuckDBConnection {
+    return this.opened.connection;
+  }
+
+  private async run(sql: string, params?: DuckDBValue[]): Promise<number> {
+    this.onStatement(sql);
+    return (await this.db.run(sql, params)).rowsChanged;
+  }
+
+  private async rows<T>(sql: string, params?: DuckDBValue[]): Promise<T[]> {
+    this.onStatement(sql);
+    return (await this.db.runAndReadAll(sql, params)).getRowObjectsJS() as T[];
+  }
+
+  private async tableNames(): Promise<Set<string>> {
+    const rows = await this.rows<{ table_name: string }>(tablesInSchemaSql, [this.schema]);
+    return new Set(rows.map((r) => r.table_name));
+  }
+
+  async readPrior(): Promise<Map<string, PriorTable>> {
+    const tables = await this.tableNames();
+    if (!tables.has("_convex_tables") || !tables.has("_convex_columns")) return new Map();
+    const prior = await this.rows<PriorRow>(priorRowsSql(this.schema, qualifiedName));
+    return groupPriorRows(prior, columnTypeFromDuckdb);
+  }
+
+  async readState(): Promise<SyncState | null> {
+    if (!(await this.tableNames()).has(SYNC_STATE_TABLE)) return null;
+    const [row] = await this.rows<{
+      cursor: string;
+      sync_id: string;
+      status: SyncState["status"];
+      snapshot_ts: bigint | null;
+      applied_at: Date;
+    }>(
+      `SELECT cursor, sync_id, status, snapshot_ts, applied_at FROM ${qualifiedName(this.schema, SYNC_STATE_TABLE)} WHERE id = 1`,
+    );
+    if (!row) return null;
+    return {
+      cursor: row.cursor,
+      syncId: row.sync_id,
+      status: row.status,
+      snapshotTs: row.snapshot_ts,
+      appliedAt: new Date(row.applied_at),
+    };
+  }
+
+  async tablesLoadedAfter(appliedAt: Date): Promise<string[]> {
+    if (!(await this.tableNames()).has("_convex_tables")) return [];
+    const rows = await this.rows<{ component: string; convex_table: string }>(
+      `SELECT component, convex_table FROM ${qualifiedName(this.schema, "_convex_tables")} ` +
+        `WHERE loaded_at > $1::TIMESTAMPTZ ORDER BY component, convex_table`,
+      [appliedAt.toISOString()],
+    );
+    return rows.map((r) => (r.component ? `${r.component}/${r.convex_table}` : r.convex_table));
+  }
+
+  async initialize(state: SyncState): Promise<void> {
+    await this.transaction(async () => {
+      await this.createBookkeeping();
+      await this.writeState(state);
+    });
+  }
+
+  async apply(plan: ApplyPlan): Promise<TableApplyResult[]> {
+    return this.transaction(async () => {
+      await this.createBookkeeping();
+      // No row locks in DuckDB; none needed: instance.ts lets one writer at a time open the file.
+      const [row] = await this.rows<{ cursor: string }>(
+        `SELECT cursor FROM ${qualifiedName(this.schema, SYNC_STATE_TABLE)} WHERE id = 1`,
+      );
+      if ((row?.cursor ?? null) !== plan.fromCursor) throw new CursorMovedError();
+      const results: TableApplyResult[] = [];
+      for (const t of plan.tables) {
+        try {
+          results.push(await this.applyTable(t, plan.state));
+        } catch (err) {
+          throw new Error(
+            `table ${t.qualified} (${qualifiedName(this.schema, t.sqlTable)}): ${(err as Error).message}`,
+            { cause: err },
+          );
+        }
+      }
+      await this.writeState(plan.state);
+      return results;
+    });
+  }
+
+  private async transaction<T>(body: () => Promise<T>): Promise<T> {
+    await this.run("BEGIN TRANSACTION");
+    try {
+      const result = await body();
+      await this.run("COMMIT");
+      return result;
+    } catch (err) {
+      await this.run("ROLLBACK").catch(() => {});
+      throw err;
+    }
+  }
+
+  private async createBookkeeping(): Promise<void> {
+    for (const sql of metadataTablesSql(this.schema)) await this.run(sql);
+    await this.run(syncStateTableSql(this.schema));
+  }
+
+  private async writeState(state: SyncState): Promise<void> {
+    const table = qualifiedName(this.schema, SYNC_STATE_TABLE);
+    await this.run(`DELETE FROM ${table}`);
+    await this.run(
+      `INSERT INTO ${table} (id, cursor, sync_id, status, snapshot_ts, applied_at) ` +
+        `VALUES (1, $1, $2, $3, $4::BIGINT, $5::TIMESTAMPTZ)`,
+      [
+        state.cursor,
+        state.syncId,
+        state.status,
+        state.snapshotTs?.toString() ?? null,
+        state.appliedAt.toISOString(),
+      ],
+    );
+  }
+
+  /** Fills a temp table through the appender, in slices. */
+  private async fillTemp(
+    table: string,
+    columns: readonly PlannedColumn[],
+    rows: readonly Record<string, ConvexValue>[],
+  ): Promise<void> {
+    await this.run(
+      `CREATE OR REPLACE TEMP TABLE ${quoteIdent(table)} (${columns.map(columnDefinition).join(", ")})`,
+    );
+    this.onStatement(`APPEND ${table}`);
+    const appender = await this.db.createAppender(table, "main", "temp");
+    try {
+      for (let i = 0; i < rows.length; i += APPEND_ROWS_PER_WRITE)
+        appendRows(appender, columns, rows.slice(i, i + APPEND_ROWS_PER_WRITE));
+    } finally {
+      appender.closeSync(); // flushes; on failure the transaction's rollback discards the rows
+    }
+  }
+
+  /**
+   * Turns columns into JSON holding exactly what the import writes for their values (append.ts: toExportJson):
+   * the values are read back and re-encoded here rather than in SQL, whose number formatting is not
+   * JavaScript's. DuckDB refuses to commit a transaction that alters a table after changing its rows ("another
+   * transaction has altered this table"), so every ALTER comes first, then one UPDATE. Reads the widened
+   * columns' non-null values into memory: widening is rare.
+   */
+  private async widen(t: TableApplyPlan): Promise<void> {
+    if (t.widenedColumns.length === 0) return;
+    const target = qualifiedName(this.schema, t.sqlTable);
+    const names = t.widenedColumns.map(({ column }) => quoteIdent(column.sqlName));
+    const values = await this.rows<Record<string, unknown>>(
+      `SELECT "_id" AS id, ${names.map((n, i) => `${n} AS v${i}`).join(", ")} FROM ${target} ` +
+        `WHERE ${names.map((n) => `${n} IS NOT NULL`).join(" OR ")}`,
+    );
+    for (const [i, { column }] of t.widenedColumns.entries())
+      await this.run(
+        `ALTER TABLE ${target} ALTER COLUMN ${names[i]} SET DATA TYPE ${duckdbType(column.type)} USING CAST(NULL AS JSON)`,
+      );
+    if (values.length === 0) return;
+    const temps: PlannedColumn[] = names.map((_, i) => ({
+      field: `v${i}`,
+      sqlName: `v${i}`,
+      type: "string",
+      required: false,
+    }));
+    const json = values.map((r) => {
+      const row: Record<string, ConvexValue> = { _id: r.id as string };
+      names.forEach((_, i) => {
+        const v = r[`v${i}`];
+        if (v !== null && v !== undefined) row[`v${i}`] = toExportJson(convexValueOf(v));
+      });
+      return row;
+    });
+    await this.fillTemp(
+      CHANGES_TABLE,
+      [{ field: "_id", sqlName: "_id", type: "id", required: true }, ...temps],
+      json,
+    );
+    await this.run(
+      `UPDATE ${target} SET ${names.map((n, i) => `${n} = CAST(w.v${i} AS JSON)`).join(", ")} ` +
+        `FROM ${temp(CHANGES_TABLE)} AS w WHERE ${target}."_id" = w."_id"`,
+    );
+    await this.run(`DROP TABLE ${temp(CHANGES_TABLE)}`);
+  }
+
+  private async applyTable(t: TableApplyPlan, state: SyncState): Promise<TableApplyResult> {
+    const s = this.schema;
+    const target = qualifiedName(s, t.sqlTable);
+    const ts = quoteIdent(t.columns.find((c) => c.field === TS_FIELD)!.sqlName);
+    if (t.isNew) {
+      await this.run(createTableSql(s, t.sqlTable, t.columns));
+    } else {
+      for (const column of t.addedColumns) await this.run(addColumnSql(s, t.sqlTable, column));
+      await this.widen(t);
+      if (t.truncated) await this.run(`DELETE FROM ${target}`);
+    }
+
+    let deleted = 0;
+    if (t.deletes.length > 0) {
+      await this.fillTemp(
+        DELETES_TABLE,
+        [
+          { field: "id", sqlName: "id", type: "id", required: true },
+          { field: "ts", sqlName: "ts", type: "int64", required: true },
+        ],
+        t.deletes.map((d) => ({ id: d.id, ts: d.ts })),
+      );
+      deleted = await this.run(
+        `DELETE FROM ${target} USING ${temp(DELETES_TABLE)} AS x ` +
+          `WHERE ${target}."_id" = x.id AND (${target}.${ts} IS NULL OR ${target}.${ts} <= x.ts)`,
+      );
+      await this.run(`DROP TABLE ${temp(DELETES_TABLE)}`);
+    }
+
+    let inserted = 0;
+    let updated = 0;
+    if (t.upserts.length > 0) {
+      await this.fillTemp(CHANGES_TABLE, t.columns, t.upserts);
+      const names = t.columns.map((c) => quoteIdent(c.sqlName)).join(", ");
+      updated = await this.run(
+        `DELETE FROM ${target} USING ${temp(CHANGES_TABLE)} AS c ` +
+          `WHERE ${target}."_id" = c."_id" AND (${target}.${ts} IS NULL OR ${target}.${ts} <= c.${ts})`,
+      );
+      const written = await this.run(
+        `INSERT INTO ${target} (${names}) SELECT ${names} FROM ${temp(CHANGES_TABLE)} AS c ` +
+          `WHERE NOT EXISTS (SELECT 1 FROM ${target} AS cur WHERE cur."_id" = c."_id")`,
+      );
+      await this.run(`DROP TABLE ${temp(CHANGES_TABLE)}`);
+      inserted = written - updated;
+    }
+
+    await this.recordTable(t, state, inserted - deleted);
+    return { table: t.qualified, sqlTable: t.sqlTable, truncated: t.truncated, inserted, updated, deleted };
+  }
+
+  private async recordTable(t: TableApplyPlan, state: SyncState, rowDelta: number): Promise<void> {
+    const tables = qualifiedName(this.schema, "_convex_tables");
+    const snapshotTs = state.status === "snapshotting" ? null : (state.snapshotTs?.toString() ?? null);
+    if (t.isNew) {
+      await this.run(
+        `INSERT INTO ${tables} (convex_table, component, sql_table, row_count, snapshot_ts, loaded_at) ` +
+          `VALUES ($1, $2, $3, $4, $5::BIGINT, $6::TIMESTAMPTZ)`,
+        [t.convexTable, t.component, t.sqlTable, BigInt(rowDelta), snapshotTs, state.appliedAt.toISOString()],
+      );
+    } else {
+      await this.run(
+        `UPDATE ${tables} SET row_count = (CASE WHEN $3 THEN 0 ELSE row_count END) + $4, ` +
+          `snapshot_ts = COALESCE($5::BIGINT, snapshot_ts), loaded_at = $6::TIMESTAMPTZ ` +
+          `WHERE component = $1 AND convex_table = $2`,
+        [
+          t.component,
+          t.convexTable,
+          t.truncated,
+          BigInt(rowDelta),
+          snapshotTs,
+          state.appliedAt.toISOString(),
+        ],
+      );
+    }
+    if (t.isNew || t.addedColumns.length > 0 || t.widenedColumns.length > 0) {
+      const columns = qualifiedName(this.schema, "_convex_columns");
+      await this.run(`DELETE FROM ${columns} WHERE sql_table = $1`, [t.sqlTable]);
+      for (const [i, c] of t.columns.entries()) {
+        await this.run(
+          `INSERT INTO ${columns} (sql_table, convex_field, sql_column, sql_type, ordinal_position) ` +
+            `VALUES ($1, $2, $3, $4, $5)`,
+          [t.sqlTable, c.field, c.sqlName, duckdbType(c.type), i + 1],
+        );
+      }
+    }
+  }
+
+  async close(): Promise<void> {
+    this.opened.close();
+  }
+}
