@@ -3,8 +3,11 @@ import { testTargets } from "../../../test/fixtures/targets.js";
 import { syncedWarehouse } from "../incremental/testing.js";
 import { main } from "./incremental.js";
 
-const target =
-  testTargets().find((t) => t.name === "postgres") ?? testTargets().find((t) => t.name === "pglite")!;
+// DuckDB (the default warehouse) and one of the PostgreSQL family.
+const targets = [
+  testTargets().find((t) => t.name === "duckdb")!,
+  testTargets().find((t) => t.name === "postgres") ?? testTargets().find((t) => t.name === "pglite")!,
+];
 
 async function run(args: string[], env: NodeJS.ProcessEnv) {
   let out = "";
@@ -29,34 +32,37 @@ describe("npm run incremental", () => {
     });
   });
 
-  it("applies the changes since the stored position and prints them per table; exit 3 when a snapshot is needed", async () => {
-    const url = await target.fresh();
-    let id = "";
-    const w = await syncedWarehouse(url, (d) =>
-      d.transaction((tx) => void (id = tx.insert("users", { v: 1n }))),
-    );
-    try {
-      w.deployment.transaction((tx) => {
-        tx.patch(id, { v: 2n });
-        tx.insert("users", { v: 3n });
-      });
-      const env = { CONVEX_DEPLOY_KEY: w.deployment.deployKey };
-      const args = ["--deployment", w.served.url, "--target", url, "--schema", w.schema];
-      const ok = await run(args, env);
-      expect(ok.code).toBe(0);
-      expect(ok.out).toMatch(/users\s+1\s+1\s+0/);
-      expect(ok.out).toMatch(/upToDate; lag/);
-      expect(ok.out).not.toContain(w.deployment.deployKey);
+  it.each(targets)(
+    "applies the changes since the stored position and prints them per table; exit 3 when a snapshot is needed ($name)",
+    async (target) => {
+      const url = await target.fresh();
+      let id = "";
+      const w = await syncedWarehouse(url, (d) =>
+        d.transaction((tx) => void (id = tx.insert("users", { v: 1n }))),
+      );
+      try {
+        w.deployment.transaction((tx) => {
+          tx.patch(id, { v: 2n });
+          tx.insert("users", { v: 3n });
+        });
+        const env = { CONVEX_DEPLOY_KEY: w.deployment.deployKey };
+        const args = ["--deployment", w.served.url, "--target", url, "--schema", w.schema];
+        const ok = await run(args, env);
+        expect(ok.code).toBe(0);
+        expect(ok.out).toMatch(/users\s+1\s+1\s+0/);
+        expect(ok.out).toMatch(/upToDate; lag/);
+        expect(ok.out).not.toContain(w.deployment.deployKey);
 
-      w.deployment.dropTable("users");
-      w.deployment.advance(15n * 24n * 3600n * 1_000_000_000n);
-      const expired = await run(args, env);
-      expect(expired).toMatchObject({
-        code: 3,
-        out: /a snapshot sync is needed: the feed position is older/,
-      });
-    } finally {
-      await w.close();
-    }
-  });
+        w.deployment.dropTable("users");
+        w.deployment.advance(15n * 24n * 3600n * 1_000_000_000n);
+        const expired = await run(args, env);
+        expect(expired).toMatchObject({
+          code: 3,
+          out: /a snapshot sync is needed: the feed position is older/,
+        });
+      } finally {
+        await w.close();
+      }
+    },
+  );
 });

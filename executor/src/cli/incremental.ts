@@ -17,7 +17,7 @@ paid-plan feature), each page in one transaction, until the warehouse is up to d
 
 Options:
   --deployment <url>  the source deployment, e.g. https://happy-animal-123.convex.cloud
-  --target <url>      postgres://… or pglite:<dir> (default: WAREHOUSE_TARGET, else ${DEFAULT_TARGET})
+  --target <url>      duckdb:<file>, postgres://… or pglite:<dir> (default: WAREHOUSE_TARGET, else ${DEFAULT_TARGET})
   --schema <name>     the warehouse schema (default: convex)
   --start-at <ns>     first store a feed position at this snapshot timestamp (the _convex_tables snapshot_ts of
                       the snapshot just imported into the schema), then run
