@@ -30,6 +30,7 @@ import type { PgTransport } from "../import/load/postgres/transport.js";
 import { connectPostgres, openPglite } from "../import/load/postgres/transports.js";
 import { parseTarget } from "../import/load/target.js";
 import type { PriorTable } from "../import/load/connection.js";
+import { inTransaction } from "../import/load/steps.js";
 import { float64ToBase64 } from "../import/values.js";
 import type { DuckdbSettings } from "../import/load/duckdb/instance.js";
 import { DuckdbChangeTarget } from "./duckdb.js";
@@ -204,15 +205,7 @@ export class PostgresChangeTarget implements ChangeTarget {
   }
 
   private async transaction<T>(run: () => Promise<T>): Promise<T> {
-    await this.db.query("BEGIN");
-    try {
-      const result = await run();
-      await this.db.query("COMMIT");
-      return result;
-    } catch (err) {
-      await this.db.query("ROLLBACK").catch(() => {});
-      throw err;
-    }
+    return inTransaction((sql) => this.db.query(sql), "BEGIN", run);
   }
 
   private async createBookkeeping(): Promise<void> {

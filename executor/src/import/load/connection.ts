@@ -31,11 +31,14 @@ export interface PriorRow {
   sql_type: string | null;
 }
 
-/** The query whose rows are PriorRows, given the mapping tables' qualified names (the same SQL in every dialect). */
-export function priorRowsSql(tables: string, columns: string): string {
+/** The query whose rows are PriorRows: the same SQL in every dialect, names quoted by the dialect's `qualifiedName`. */
+export function priorRowsSql(
+  schema: string,
+  qualifiedName: (schema: string, table: string) => string,
+): string {
   return `SELECT t.component, t.convex_table, t.sql_table, c.convex_field, c.sql_column, c.sql_type
-  FROM ${tables} t
-  LEFT JOIN ${columns} c ON c.sql_table = t.sql_table
+  FROM ${qualifiedName(schema, "_convex_tables")} t
+  LEFT JOIN ${qualifiedName(schema, "_convex_columns")} c ON c.sql_table = t.sql_table
  ORDER BY t.sql_table, c.ordinal_position`;
 }
 

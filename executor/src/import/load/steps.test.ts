@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { addPrimaryKey, loadedTables, StagingTables, type LoadedTableRow } from "./steps.js";
+import { addPrimaryKey, inTransaction, loadedTables, StagingTables, type LoadedTableRow } from "./steps.js";
 import { classifyTargetError } from "./targetErrors.js";
 
 /** A dialect's queries, answered from memory; records what the step asked for. */
@@ -125,5 +125,45 @@ describe("StagingTables.dropAll (cleanup)", () => {
       return Promise.resolve();
     });
     expect(dropped).toEqual(["b"]);
+  });
+});
+
+describe("inTransaction", () => {
+  /** A session that records each statement and fails the ones named in `failing`. */
+  function recordingSession(failing: string[] = []) {
+    const sent: string[] = [];
+    const run = async (sql: string) => {
+      sent.push(sql);
+      if (failing.includes(sql)) throw new Error(`${sql} failed`);
+    };
+    return { sent, run };
+  }
+
+  it("commits after the body and returns its result", async () => {
+    const { sent, run } = recordingSession();
+    const result = await inTransaction(run, "BEGIN TRANSACTION", async () => {
+      await run("INSERT 1");
+      return 7;
+    });
+    expect(result).toBe(7);
+    expect(sent).toEqual(["BEGIN TRANSACTION", "INSERT 1", "COMMIT"]);
+  });
+
+  it("rolls back when the body fails and throws the body's error, even when the rollback fails too", async () => {
+    const { sent, run } = recordingSession(["ROLLBACK"]);
+    const failure = new Error("cannot replace t");
+    await expect(
+      inTransaction(run, "BEGIN", async () => {
+        await run("INSERT 1");
+        throw failure;
+      }),
+    ).rejects.toBe(failure);
+    expect(sent).toEqual(["BEGIN", "INSERT 1", "ROLLBACK"]);
+  });
+
+  it("rolls back when COMMIT fails and throws the commit's error", async () => {
+    const { sent, run } = recordingSession(["COMMIT"]);
+    await expect(inTransaction(run, "BEGIN", async () => {})).rejects.toThrow("COMMIT failed");
+    expect(sent).toEqual(["BEGIN", "COMMIT", "ROLLBACK"]);
   });
 });

@@ -50,6 +50,27 @@ export async function addPrimaryKey(sqlTable: string, add: () => Promise<unknown
   }
 }
 
+/**
+ * Runs `body` in one transaction of a session that takes statements as text (PostgreSQL, DuckDB): `begin` is the
+ * dialect's statement; COMMIT after `body`, ROLLBACK when either fails. What throws is the failure itself, never
+ * a ROLLBACK that failed too (on a lost connection the server has rolled back already).
+ */
+export async function inTransaction<T>(
+  run: (sql: string) => Promise<unknown>,
+  begin: string,
+  body: () => Promise<T>,
+): Promise<T> {
+  await run(begin);
+  try {
+    const result = await body();
+    await run("COMMIT");
+    return result;
+  } catch (err) {
+    await run("ROLLBACK").catch(() => {});
+    throw err;
+  }
+}
+
 /** The staging tables a session created and has not yet swapped into place: what `cleanup` drops. */
 export class StagingTables {
   private readonly names = new Set<string>();

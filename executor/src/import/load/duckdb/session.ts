@@ -21,7 +21,7 @@ import {
   type SwapTable,
   type TargetConnection,
 } from "../connection.js";
-import { loadedTables, StagingTables, type LoadedTableRow } from "../steps.js";
+import { inTransaction, loadedTables, StagingTables, type LoadedTableRow } from "../steps.js";
 import { ClassifiedTargetError, duplicateIdFailure } from "../targetFailure.js";
 import { appendRows } from "./append.js";
 import { openDuckdb, type DuckdbSettings, type OpenedDuckdb } from "./instance.js";
@@ -91,13 +91,7 @@ export class DuckdbConnection implements TargetConnection {
   async readPrior(): Promise<Map<string, PriorTable>> {
     const tables = new Set(await this.tableNames(this.schema));
     if (!tables.has("_convex_tables") || !tables.has("_convex_columns")) return new Map();
-    const prior = await rows<PriorRow>(
-      this.db,
-      priorRowsSql(
-        qualifiedName(this.schema, "_convex_tables"),
-        qualifiedName(this.schema, "_convex_columns"),
-      ),
-    );
+    const prior = await rows<PriorRow>(this.db, priorRowsSql(this.schema, qualifiedName));
     return groupPriorRows(prior, columnTypeFromDuckdb);
   }
 
@@ -198,43 +192,42 @@ export class DuckdbConnection implements TargetConnection {
     const s = this.schema;
     const tablesMeta = qualifiedName(s, "_convex_tables");
     const columnsMeta = qualifiedName(s, "_convex_columns");
-    await this.db.run("BEGIN TRANSACTION");
-    try {
-      for (const sql of metadataTablesSql(s)) await this.db.run(sql);
-      for (const t of tables) {
-        await this.db.run(`DROP TABLE IF EXISTS ${qualifiedName(s, t.sqlTable)}`);
-        await this.db.run(renameTableSql(s, stagingTableName(t.sqlTable), t.sqlTable));
-        await this.db.run(`DELETE FROM ${tablesMeta} WHERE component = $1 AND convex_table = $2`, [
-          t.component,
-          t.convexTable,
-        ]);
-        await this.db.run(
-          `INSERT INTO ${tablesMeta} (convex_table, component, sql_table, row_count, snapshot_ts, loaded_at) ` +
-            `VALUES ($1, $2, $3, $4, $5::BIGINT, $6::TIMESTAMPTZ)`,
-          [
-            t.convexTable,
+    await inTransaction(
+      (sql) => this.db.run(sql),
+      "BEGIN TRANSACTION",
+      async () => {
+        for (const sql of metadataTablesSql(s)) await this.db.run(sql);
+        for (const t of tables) {
+          await this.db.run(`DROP TABLE IF EXISTS ${qualifiedName(s, t.sqlTable)}`);
+          await this.db.run(renameTableSql(s, stagingTableName(t.sqlTable), t.sqlTable));
+          await this.db.run(`DELETE FROM ${tablesMeta} WHERE component = $1 AND convex_table = $2`, [
             t.component,
-            t.sqlTable,
-            BigInt(t.rows),
-            meta.snapshotTs,
-            meta.loadedAt.toISOString(),
-          ],
-        );
-        await this.db.run(`DELETE FROM ${columnsMeta} WHERE sql_table = $1`, [t.sqlTable]);
-        for (const [i, c] of t.columns.entries()) {
+            t.convexTable,
+          ]);
           await this.db.run(
-            `INSERT INTO ${columnsMeta} (sql_table, convex_field, sql_column, sql_type, ordinal_position) ` +
-              `VALUES ($1, $2, $3, $4, $5)`,
-            [t.sqlTable, c.field, c.sqlName, duckdbType(c.type), i + 1],
+            `INSERT INTO ${tablesMeta} (convex_table, component, sql_table, row_count, snapshot_ts, loaded_at) ` +
+              `VALUES ($1, $2, $3, $4, $5::BIGINT, $6::TIMESTAMPTZ)`,
+            [
+              t.convexTable,
+              t.component,
+              t.sqlTable,
+              BigInt(t.rows),
+              meta.snapshotTs,
+              meta.loadedAt.toISOString(),
+            ],
           );
+          await this.db.run(`DELETE FROM ${columnsMeta} WHERE sql_table = $1`, [t.sqlTable]);
+          for (const [i, c] of t.columns.entries()) {
+            await this.db.run(
+              `INSERT INTO ${columnsMeta} (sql_table, convex_field, sql_column, sql_type, ordinal_position) ` +
+                `VALUES ($1, $2, $3, $4, $5)`,
+              [t.sqlTable, c.field, c.sqlName, duckdbType(c.type), i + 1],
+            );
+          }
+          this.stagingTables.swapped(t.sqlTable);
         }
-        this.stagingTables.swapped(t.sqlTable);
-      }
-      await this.db.run("COMMIT");
-    } catch (err) {
-      await this.db.run("ROLLBACK").catch(() => {});
-      throw err;
-    }
+      },
+    );
   }
 
   async cleanup(): Promise<void> {

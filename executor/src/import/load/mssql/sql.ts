@@ -335,11 +335,8 @@ export function lockTimeoutSql(ms: number): string {
 }
 
 export function readPriorSql(schema: string): string {
-  const select = priorRowsSql(
-    qualifiedName(schema, "_convex_tables"),
-    qualifiedName(schema, "_convex_columns"),
-  );
-  return `IF OBJECT_ID(@metaTables, N'U') IS NOT NULL AND OBJECT_ID(@metaColumns, N'U') IS NOT NULL\n${select};`;
+  return `IF OBJECT_ID(@metaTables, N'U') IS NOT NULL AND OBJECT_ID(@metaColumns, N'U') IS NOT NULL
+${priorRowsSql(schema, qualifiedName)};`;
 }
 
 export function loadedTablesSql(schema: string): string {

@@ -18,7 +18,7 @@ import {
   type SwapTable,
   type TargetConnection,
 } from "../connection.js";
-import { addPrimaryKey, loadedTables, StagingTables, type LoadedTableRow } from "../steps.js";
+import { addPrimaryKey, inTransaction, loadedTables, StagingTables, type LoadedTableRow } from "../steps.js";
 import { encodeRows } from "./encode.js";
 import { replaceTable } from "./replace.js";
 import type { CopySink, PgTransport } from "./transport.js";
@@ -71,12 +71,7 @@ export class PostgresConnection implements TargetConnection {
       [qualifiedName(this.schema, "_convex_tables"), qualifiedName(this.schema, "_convex_columns")],
     );
     if (!exists?.ok) return new Map();
-    const rows = await this.db.query<PriorRow>(
-      priorRowsSql(
-        qualifiedName(this.schema, "_convex_tables"),
-        qualifiedName(this.schema, "_convex_columns"),
-      ),
-    );
+    const rows = await this.db.query<PriorRow>(priorRowsSql(this.schema, qualifiedName));
     return groupPriorRows(rows, columnTypeFromPg);
   }
 
@@ -144,35 +139,34 @@ export class PostgresConnection implements TargetConnection {
 
   async swap(tables: readonly SwapTable[], meta: SwapMetadata): Promise<void> {
     const s = this.schema;
-    await this.db.query("BEGIN");
-    try {
-      for (const sql of metadataTablesSql(s)) await this.db.query(sql);
-      for (const t of tables) {
-        try {
-          await replaceTable(this.db, s, this.staging, t);
-        } catch (err) {
-          throw new Error(`cannot replace ${qualifiedName(s, t.sqlTable)}: ${(err as Error).message}`, {
-            cause: err,
-          });
+    await inTransaction(
+      (sql) => this.db.query(sql),
+      "BEGIN",
+      async () => {
+        for (const sql of metadataTablesSql(s)) await this.db.query(sql);
+        for (const t of tables) {
+          try {
+            await replaceTable(this.db, s, this.staging, t);
+          } catch (err) {
+            throw new Error(`cannot replace ${qualifiedName(s, t.sqlTable)}: ${(err as Error).message}`, {
+              cause: err,
+            });
+          }
+          await this.db.query(
+            `DELETE FROM ${qualifiedName(s, "_convex_tables")} WHERE component = $1 AND convex_table = $2`,
+            [t.component, t.convexTable],
+          );
+          await this.db.query(
+            `INSERT INTO ${qualifiedName(s, "_convex_tables")} ` +
+              `(convex_table, component, sql_table, row_count, snapshot_ts, loaded_at) VALUES ($1, $2, $3, $4, $5, $6)`,
+            [t.convexTable, t.component, t.sqlTable, t.rows, meta.snapshotTs, meta.loadedAt.toISOString()],
+          );
+          for (const [sql, params] of recordColumnsQueries(s, t.sqlTable, t.columns))
+            await this.db.query(sql, params);
+          this.stagingTables.swapped(t.sqlTable);
         }
-        await this.db.query(
-          `DELETE FROM ${qualifiedName(s, "_convex_tables")} WHERE component = $1 AND convex_table = $2`,
-          [t.component, t.convexTable],
-        );
-        await this.db.query(
-          `INSERT INTO ${qualifiedName(s, "_convex_tables")} ` +
-            `(convex_table, component, sql_table, row_count, snapshot_ts, loaded_at) VALUES ($1, $2, $3, $4, $5, $6)`,
-          [t.convexTable, t.component, t.sqlTable, t.rows, meta.snapshotTs, meta.loadedAt.toISOString()],
-        );
-        for (const [sql, params] of recordColumnsQueries(s, t.sqlTable, t.columns))
-          await this.db.query(sql, params);
-        this.stagingTables.swapped(t.sqlTable);
-      }
-      await this.db.query("COMMIT");
-    } catch (err) {
-      await this.db.query("ROLLBACK").catch(() => {});
-      throw err;
-    }
+      },
+    );
   }
 
   async cleanup(): Promise<void> {
