@@ -21,6 +21,7 @@ import { defaultValueRules } from "../import/mapping/plan.js";
 import type { PlannedColumn } from "../import/mapping/types.js";
 import { groupPriorRows, priorRowsSql, type PriorRow, type PriorTable } from "../import/load/connection.js";
 import { appendRows } from "../import/load/duckdb/append.js";
+import { inTransaction } from "../import/load/steps.js";
 import {
   DEFAULT_DUCKDB_SETTINGS,
   openDuckdb,
@@ -194,16 +195,8 @@ export class DuckdbChangeTarget implements ChangeTarget {
     });
   }
 
-  private async transaction<T>(body: () => Promise<T>): Promise<T> {
-    await this.run("BEGIN TRANSACTION");
-    try {
-      const result = await body();
-      await this.run("COMMIT");
-      return result;
-    } catch (err) {
-      await this.run("ROLLBACK").catch(() => {});
-      throw err;
-    }
+  private transaction<T>(body: () => Promise<T>): Promise<T> {
+    return inTransaction((sql) => this.run(sql), "BEGIN TRANSACTION", body);
   }
 
   private async createBookkeeping(): Promise<void> {
