@@ -99,6 +99,37 @@ export class CursorMovedError extends Error {
   }
 }
 
+/** A dialect's parts of `ChangeTarget.apply`; `applyPlanSteps` runs them in order inside its transaction. */
+export interface ApplySteps {
+  /** Creates the mapping and sync-state tables when missing. */
+  createBookkeeping(): Promise<void>;
+  /** The stored cursor (null: none), read so that no other writer can change it before the commit. */
+  storedCursor(): Promise<string | null>;
+  applyTable(t: TableApplyPlan, state: SyncState): Promise<TableApplyResult>;
+  writeState(state: SyncState): Promise<void>;
+  /** The table's quoted SQL name, for error messages. */
+  sqlName(t: TableApplyPlan): string;
+}
+
+/** The body of one batch's transaction: check the cursor, apply every table, store the new state. */
+export async function applyPlanSteps(steps: ApplySteps, plan: ApplyPlan): Promise<TableApplyResult[]> {
+  await steps.createBookkeeping();
+  if ((await steps.storedCursor()) !== plan.fromCursor) throw new CursorMovedError();
+  const results: TableApplyResult[] = [];
+  for (const t of plan.tables) {
+    try {
+      results.push(await steps.applyTable(t, plan.state));
+    } catch (err) {
+      if (err instanceof CursorMovedError) throw err;
+      throw new Error(`table ${t.qualified} (${steps.sqlName(t)}): ${(err as Error).message}`, {
+        cause: err,
+      });
+    }
+  }
+  await steps.writeState(plan.state);
+  return results;
+}
+
 export interface Batch {
   fromCursor: string | null;
   pages: readonly FeedPage[];

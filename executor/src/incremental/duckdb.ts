@@ -42,7 +42,7 @@ import {
 } from "../import/load/duckdb/sql.js";
 import { toExportJson, type ConvexValue } from "../import/values.js";
 import {
-  CursorMovedError,
+  applyPlanSteps,
   SYNC_STATE_TABLE,
   TS_FIELD,
   type ApplyPlan,
@@ -172,27 +172,24 @@ export class DuckdbChangeTarget implements ChangeTarget {
   }
 
   async apply(plan: ApplyPlan): Promise<TableApplyResult[]> {
-    return this.transaction(async () => {
-      await this.createBookkeeping();
-      // No row locks in DuckDB; none needed: instance.ts lets one writer at a time open the file.
-      const [row] = await this.rows<{ cursor: string }>(
-        `SELECT cursor FROM ${qualifiedName(this.schema, SYNC_STATE_TABLE)} WHERE id = 1`,
-      );
-      if ((row?.cursor ?? null) !== plan.fromCursor) throw new CursorMovedError();
-      const results: TableApplyResult[] = [];
-      for (const t of plan.tables) {
-        try {
-          results.push(await this.applyTable(t, plan.state));
-        } catch (err) {
-          throw new Error(
-            `table ${t.qualified} (${qualifiedName(this.schema, t.sqlTable)}): ${(err as Error).message}`,
-            { cause: err },
-          );
-        }
-      }
-      await this.writeState(plan.state);
-      return results;
-    });
+    return this.transaction(() =>
+      applyPlanSteps(
+        {
+          createBookkeeping: () => this.createBookkeeping(),
+          // No row locks in DuckDB; none needed: instance.ts lets one writer at a time open the file.
+          storedCursor: async () => {
+            const [row] = await this.rows<{ cursor: string }>(
+              `SELECT cursor FROM ${qualifiedName(this.schema, SYNC_STATE_TABLE)} WHERE id = 1`,
+            );
+            return row?.cursor ?? null;
+          },
+          applyTable: (t, state) => this.applyTable(t, state),
+          writeState: (state) => this.writeState(state),
+          sqlName: (t) => qualifiedName(this.schema, t.sqlTable),
+        },
+        plan,
+      ),
+    );
   }
 
   private transaction<T>(body: () => Promise<T>): Promise<T> {

@@ -35,7 +35,7 @@ import { float64ToBase64 } from "../import/values.js";
 import type { DuckdbSettings } from "../import/load/duckdb/instance.js";
 import { DuckdbChangeTarget } from "./duckdb.js";
 import {
-  CursorMovedError,
+  applyPlanSteps,
   SYNC_STATE_TABLE,
   TS_FIELD,
   type ApplyPlan,
@@ -179,29 +179,23 @@ export class PostgresChangeTarget implements ChangeTarget {
   }
 
   async apply(plan: ApplyPlan): Promise<TableApplyResult[]> {
-    return this.transaction(async () => {
-      await this.createBookkeeping();
-      const [row] = await this.db.query<{ cursor: string }>(
-        `SELECT cursor FROM ${qualifiedName(this.schema, SYNC_STATE_TABLE)} WHERE id = 1 FOR UPDATE`,
-      );
-      if ((row?.cursor ?? null) !== plan.fromCursor) throw new CursorMovedError();
-      const results: TableApplyResult[] = [];
-      for (const t of plan.tables) {
-        try {
-          results.push(await this.applyTable(t, plan.state));
-        } catch (err) {
-          if (err instanceof CursorMovedError) throw err;
-          throw new Error(
-            `table ${t.qualified} (${qualifiedName(this.schema, t.sqlTable)}): ${(err as Error).message}`,
-            {
-              cause: err,
-            },
-          );
-        }
-      }
-      await this.writeState(plan.state);
-      return results;
-    });
+    return this.transaction(() =>
+      applyPlanSteps(
+        {
+          createBookkeeping: () => this.createBookkeeping(),
+          storedCursor: async () => {
+            const [row] = await this.db.query<{ cursor: string }>(
+              `SELECT cursor FROM ${qualifiedName(this.schema, SYNC_STATE_TABLE)} WHERE id = 1 FOR UPDATE`,
+            );
+            return row?.cursor ?? null;
+          },
+          applyTable: (t, state) => this.applyTable(t, state),
+          writeState: (state) => this.writeState(state),
+          sqlName: (t) => qualifiedName(this.schema, t.sqlTable),
+        },
+        plan,
+      ),
+    );
   }
 
   private async transaction<T>(run: () => Promise<T>): Promise<T> {
