@@ -65,10 +65,15 @@ export async function applyProgress(ctx: MutationCtx, p: ProgressCallback): Prom
   };
   const phaseChanged = job.phase !== p.phase;
   if (job.status === "dispatched") {
-    await transitionJob(ctx, job, "running", figures, { level: "info", message: `running: ${p.phase}` });
+    await transitionJob(ctx, job, "running", figures, {
+      level: "info",
+      message: `running: ${p.phase}`,
+      mark: { kind: "phase", phase: p.phase },
+    });
   } else {
     await ctx.db.patch(job._id, { ...figures, updatedAt: now });
-    if (phaseChanged) await appendEvent(ctx, job._id, "info", `phase ${p.phase}`);
+    if (phaseChanged)
+      await appendEvent(ctx, job._id, "info", `phase ${p.phase}`, { kind: "phase", phase: p.phase });
   }
   if (p.message) await appendEvent(ctx, job._id, "info", p.message);
   return "applied";

@@ -94,6 +94,12 @@ test("trigger → export → dispatch → progress → completion", async () => 
     tables: [{ table: "users", state: "loading", rows: 5, bytes: 50 }],
   });
   expect((await status()).status).toBe("running");
+  await callback(t, callbackRoutes.progress, {
+    ...base,
+    eventId: "e2e-progress-2",
+    phase: "swapping",
+    tables: [{ table: "users", state: "loaded", rows: 10, bytes: 100 }],
+  });
   await callback(t, callbackRoutes.complete, {
     ...base,
     eventId: "e2e-complete-1",
@@ -107,6 +113,14 @@ test("trigger → export → dispatch → progress → completion", async () => 
     totalRows: 10,
     tables: [{ table: "users", rows: 10 }],
   });
+  // The job page's query carries each milestone's structured mark (convex/lib/jobEventMark.ts), in order.
+  const detail = await (await asAdmin(t)).query(api.jobQueries.get, { jobId });
+  expect(detail?.events.flatMap((e) => (e.mark ? [e.mark] : []))).toEqual([
+    { kind: "exportRequested" },
+    { kind: "exportReady" },
+    { kind: "phase", phase: "importing" },
+    { kind: "phase", phase: "swapping" },
+  ]);
   const [app] = await (await asAdmin(t)).query(api.apps.list, {});
   expect(app?.lastJob).toMatchObject({ id: jobId, status: "succeeded" });
 });

@@ -95,6 +95,7 @@ export const exportRequested = internalMutation({
           ? "another export is running on the source (a dashboard or scheduled backup, or another snapshot " +
             "export): following it, or requesting ours when it ends"
           : "snapshot export requested",
+        mark: { kind: "exportRequested" },
       },
     );
     await scheduleStep(ctx, args.jobId, checkDelay(1), internal.exports.checkExport, {
@@ -204,7 +205,9 @@ export const recordCheck = internalMutation({
         lastSignOfLifeAt: now,
         updatedAt: now,
       });
-      await appendEvent(ctx, job._id, "info", `snapshot ready (start_ts ${s.startTs})`);
+      await appendEvent(ctx, job._id, "info", `snapshot ready (start_ts ${s.startTs})`, {
+        kind: "exportReady",
+      });
       await scheduleStep(ctx, job._id, 0, internal.dispatch.dispatchJob, {
         jobId: job._id,
         attempt: job.attempt,
@@ -228,7 +231,8 @@ export const recordCheck = internalMutation({
       });
       return null;
     }
-    if (args.request === "requested") await appendEvent(ctx, job._id, "info", "snapshot export requested");
+    if (args.request === "requested")
+      await appendEvent(ctx, job._id, "info", "snapshot export requested", { kind: "exportRequested" });
     const blocked = args.request === "blocked";
     const progress = blocked
       ? WAITING_FOR_OTHER_EXPORT

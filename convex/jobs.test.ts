@@ -117,6 +117,11 @@ describe("jobs", () => {
     await t.run(async (ctx) => void (await failAttempt(ctx, (await ctx.db.get(jobId))!, error)));
     expect(await job(t, jobId)).toMatchObject({ status: "failed", active: false, attempt: 2 });
     expect((await t.run((ctx) => ctx.db.get(appId)))?.failureStreak).toBe(1);
+    // Only the re-queue ends an attempt on the job timeline; the final failure is no attempt boundary.
+    const marks = await t.run(async (ctx) =>
+      (await ctx.db.query("jobEvents").collect()).flatMap((e) => (e.mark ? [e.mark] : [])),
+    );
+    expect(marks).toEqual([{ kind: "attemptFailed" }]);
   });
 
   test("a permanent failure fails at once even with attempts left", async () => {

@@ -13,6 +13,7 @@ import { scheduleAlert } from "./email";
 import { backoffDelay } from "./contract/backoff";
 import { assertTransition, executorMayHold, isFinal } from "./lib/jobStateMachine";
 import { scheduleStep } from "./lib/jobSteps";
+import type { JobEventMark } from "./lib/jobEventMark";
 import { conflict, notFound, type UserErrorData } from "./lib/userError";
 import type { JobStatus, JobTrigger, StoredJobError } from "./schema";
 
@@ -27,6 +28,7 @@ export async function appendEvent(
   jobId: Id<"jobs">,
   level: EventLevel,
   message: string,
+  mark?: JobEventMark,
 ): Promise<void> {
   const job = await ctx.db.get(jobId);
   if (!job) return;
@@ -44,6 +46,7 @@ export async function appendEvent(
     at: Date.now(),
     level,
     message: message.slice(0, MAX_EVENT_MESSAGE),
+    ...(mark ? { mark } : {}),
   });
 }
 
@@ -112,7 +115,7 @@ export async function transitionJob(
   job: Doc<"jobs">,
   to: JobStatus,
   patch: JobPatch = {},
-  event?: { level: EventLevel; message: string },
+  event?: { level: EventLevel; message: string; mark?: JobEventMark },
 ): Promise<Doc<"jobs">> {
   assertTransition(job._id, job.status, to);
   const now = Date.now();
@@ -125,7 +128,13 @@ export async function transitionJob(
     updatedAt: now,
     ...(final ? { finishedAt: now, durationMs: now - job.createdAt } : {}),
   });
-  await appendEvent(ctx, job._id, event?.level ?? (to === "failed" ? "error" : "info"), event?.message ?? to);
+  await appendEvent(
+    ctx,
+    job._id,
+    event?.level ?? (to === "failed" ? "error" : "info"),
+    event?.message ?? to,
+    event?.mark,
+  );
   const app = await ctx.db.get(job.appId);
   if (app && app.lastJobId === job._id) {
     await ctx.db.patch(app._id, { lastJobStatus: to, lastJobAt: now });
@@ -183,6 +192,7 @@ export async function failAttempt(
       {
         level: "warn",
         message: `attempt ${job.attempt} failed: ${error.message}; attempt ${attempt} of ${job.maxAttempts} in ${Math.round(delay / 1000)} s`,
+        mark: { kind: "attemptFailed" },
       },
     );
     await scheduleStep(ctx, job._id, delay, internal.exports.startExport, { jobId: job._id, attempt });

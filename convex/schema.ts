@@ -3,6 +3,7 @@ import { zodOutputToConvex, zodOutputToConvexFields } from "convex-helpers/serve
 import { defineSchema, defineTable } from "convex/server";
 import { v, type Infer } from "convex/values";
 import { heartbeat, jobError, progressCallback, tableFigures } from "./contract/executor";
+import { jobEventMark } from "./lib/jobEventMark";
 
 /** A job's lifecycle; transitions live in lib/jobStateMachine.ts. */
 export const jobStatus = v.union(
@@ -164,6 +165,8 @@ export default defineSchema({
     at: v.number(),
     level: eventLevel,
     message: v.string(),
+    /** The timeline milestone this event marks (lib/jobEventMark.ts); absent on events written before it. */
+    mark: v.optional(jobEventMark),
   })
     .index("by_job", ["jobId", "at"])
     .index("by_at", ["at"]),

@@ -43,6 +43,7 @@ import type * as lib_executorConfig from "../lib/executorConfig.js";
 import type * as lib_fetchTimeout from "../lib/fetchTimeout.js";
 import type * as lib_freshness from "../lib/freshness.js";
 import type * as lib_httpApiUrls from "../lib/httpApiUrls.js";
+import type * as lib_jobEventMark from "../lib/jobEventMark.js";
 import type * as lib_jobStateMachine from "../lib/jobStateMachine.js";
 import type * as lib_jobSteps from "../lib/jobSteps.js";
 import type * as lib_limits from "../lib/limits.js";
@@ -105,6 +106,7 @@ declare const fullApi: ApiFromModules<{
   "lib/fetchTimeout": typeof lib_fetchTimeout;
   "lib/freshness": typeof lib_freshness;
   "lib/httpApiUrls": typeof lib_httpApiUrls;
+  "lib/jobEventMark": typeof lib_jobEventMark;
   "lib/jobStateMachine": typeof lib_jobStateMachine;
   "lib/jobSteps": typeof lib_jobSteps;
   "lib/limits": typeof lib_limits;

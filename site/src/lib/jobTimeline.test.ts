@@ -1,20 +1,20 @@
 import { describe, expect, it } from "vitest";
-import { jobTimeline } from "./jobTimeline";
+import { jobTimeline, type TimelineEvent } from "./jobTimeline";
 
 const T = Date.UTC(2026, 10, 29, 7, 0, 0);
 const at = (s: number) => T + s * 1000;
 
 describe("a job's timeline", () => {
-  const events = [
-    { at: at(0), message: "queued (manual by admin@example.com)" },
-    { at: at(0.1), message: "snapshot export requested" },
-    { at: at(2.5), message: "snapshot ready (start_ts 1)" },
-    { at: at(2.6), message: "dispatched to the executor (try 1)" },
-    { at: at(3), message: "running: downloading" },
-    { at: at(3.4), message: "phase importing" },
-    { at: at(5.2), message: "phase swapping" },
-    { at: at(5.5), message: "phase finished" },
-    { at: at(5.6), message: "succeeded: 24 rows" },
+  const events: TimelineEvent[] = [
+    { at: at(0) },
+    { at: at(0.1), mark: { kind: "exportRequested" } },
+    { at: at(2.5), mark: { kind: "exportReady" } },
+    { at: at(2.6) },
+    { at: at(3), mark: { kind: "phase", phase: "downloading" } },
+    { at: at(3.4), mark: { kind: "phase", phase: "importing" } },
+    { at: at(5.2), mark: { kind: "phase", phase: "swapping" } },
+    { at: at(5.5), mark: { kind: "phase", phase: "finished" } },
+    { at: at(5.6) },
   ];
   const job = {
     createdAt: at(0),
@@ -40,7 +40,11 @@ describe("a job's timeline", () => {
   });
 
   it("shows the wait in the executor's queue, for every phase the contract names", () => {
-    const queued = [...events.slice(0, 4), { at: at(2.8), message: "running: queued" }, ...events.slice(4)];
+    const queued: TimelineEvent[] = [
+      ...events.slice(0, 4),
+      { at: at(2.8), mark: { kind: "phase", phase: "queued" } },
+      ...events.slice(4),
+    ];
     expect(jobTimeline(job, queued).phases.map((p) => p.name)).toEqual([
       "Export",
       "Hand-over to the executor",
@@ -59,12 +63,12 @@ describe("a job's timeline", () => {
   });
 
   it("shows only the latest attempt, and a running phase as open until now", () => {
-    const retried = [
+    const retried: TimelineEvent[] = [
       ...events.slice(0, 6),
-      { at: at(6), message: "attempt 1 failed: boom; attempt 2 of 3 in 5 s" },
-      { at: at(11), message: "snapshot export requested" },
-      { at: at(12), message: "snapshot ready (start_ts 2)" },
-      { at: at(13), message: "running: importing" },
+      { at: at(6), mark: { kind: "attemptFailed" } },
+      { at: at(11), mark: { kind: "exportRequested" } },
+      { at: at(12), mark: { kind: "exportReady" } },
+      { at: at(13), mark: { kind: "phase", phase: "importing" } },
     ];
     const timeline = jobTimeline({ createdAt: at(0), status: "running", tables: [] }, retried, at(20));
     expect(timeline.phases.map((p) => [p.name, p.start, p.end, p.open])).toEqual([
@@ -72,5 +76,13 @@ describe("a job's timeline", () => {
       ["Hand-over to the executor", at(12), at(13), false],
       ["Import", at(13), at(20), true],
     ]);
+  });
+
+  it("ignores events without a mark, whatever their wording (events logged before marks existed)", () => {
+    const unmarked = [
+      { at: at(0.1), message: "snapshot export requested" },
+      { at: at(3), message: "running: downloading" },
+    ];
+    expect(jobTimeline(job, unmarked).phases).toEqual([]);
   });
 });

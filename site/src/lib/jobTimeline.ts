@@ -1,17 +1,16 @@
 /**
- * A job's phases with their start and end, read from its event log (convex/jobs.ts appendEvent), for the job
- * page's timeline. The markers are the events the control plane writes at each step of the latest attempt:
- *   "snapshot export requested" / "another export is running…"  (convex/exports.ts startExport)
- *   "snapshot ready …"                                          (convex/exports.ts checkExport)
- *   "running: <phase>" / "phase <phase>"                        (convex/callbacks.ts applyProgress)
- * and the job's own createdAt/finishedAt. Tables load one after another (executor/src/import/load/pipeline.ts),
- * so each table's `seconds` is laid out in order inside the import phase.
+ * A job's phases with their start and end, read from its event log for the job page's timeline. Each
+ * milestone is the event's structured `mark` (convex/lib/jobEventMark.ts), written by the control plane at
+ * each step: exportRequested / exportReady (convex/exports.ts), phase (convex/callbacks.ts), attemptFailed
+ * (convex/jobs.ts failAttempt); plus the job's own createdAt/finishedAt. Events logged before `mark`
+ * existed carry none and simply do not appear on the timeline. Tables load one after another
+ * (executor/src/import/load/pipeline.ts), so each table's `seconds` is laid out in order inside the import phase.
  */
 
 import type { JobPhase } from "$convex/contract/executor";
 import type { Doc } from "$convex/_generated/dataModel";
 
-export type TimelineEvent = Pick<Doc<"jobEvents">, "at" | "message">;
+export type TimelineEvent = Pick<Doc<"jobEvents">, "at" | "mark">;
 export type TimelineJob = Pick<Doc<"jobs">, "createdAt" | "finishedAt" | "status"> & {
   tables: Pick<Doc<"jobs">["tables"][number], "table" | "seconds">[];
 };
@@ -33,26 +32,22 @@ const PHASE_NAMES: Record<JobPhase, string | null> = {
   swapping: "Swap in",
   finished: null,
 };
-const EXPORT_START = /^(snapshot export requested|another export is running)/;
-const EXPORT_READY = /^snapshot ready\b/;
-const PHASE = new RegExp(`^(?:running: |phase )(${Object.keys(PHASE_NAMES).join("|")})$`);
-const ATTEMPT_END = /^attempt \d+ failed\b/;
-
 export function jobTimeline(job: TimelineJob, events: TimelineEvent[], now: number = Date.now()): Timeline {
   const sorted = [...events].sort((a, b) => a.at - b.at);
-  // Only the latest attempt: everything after the last "attempt N failed…" event.
-  const lastRetry = sorted.findLastIndex((e) => ATTEMPT_END.test(e.message));
+  // Only the latest attempt: everything after the last failed attempt.
+  const lastRetry = sorted.findLastIndex((e) => e.mark?.kind === "attemptFailed");
   const attempt = sorted.slice(lastRetry + 1);
   const jobEnd = job.finishedAt ?? now;
   const marks: { name: string; at: number }[] = [];
-  const exportStart = attempt.find((e) => EXPORT_START.test(e.message));
+  const exportStart = attempt.find((e) => e.mark?.kind === "exportRequested");
   if (exportStart) marks.push({ name: "Export", at: exportStart.at });
-  const ready = attempt.find((e) => EXPORT_READY.test(e.message) && (!exportStart || e.at >= exportStart.at));
+  const ready = attempt.find(
+    (e) => e.mark?.kind === "exportReady" && (!exportStart || e.at >= exportStart.at),
+  );
   if (ready) marks.push({ name: "Hand-over to the executor", at: ready.at });
   for (const event of attempt) {
-    const phase = PHASE.exec(event.message)?.[1];
-    if (!phase) continue;
-    const name = PHASE_NAMES[phase as JobPhase];
+    if (event.mark?.kind !== "phase") continue;
+    const name = PHASE_NAMES[event.mark.phase];
     if (name === null) marks.push({ name: "", at: event.at });
     else if (marks.at(-1)?.name !== name) marks.push({ name, at: event.at });
   }
