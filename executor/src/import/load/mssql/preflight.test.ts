@@ -14,12 +14,14 @@ import {
   classifyConnectFailure,
   connectFailureChecks,
   evaluateMssqlFacts,
+  mssqlPreflight,
+} from "./preflight.js";
+import {
   type MssqlFacts,
   MSSQL_PREFLIGHT_STATEMENTS,
-  mssqlPreflight,
   type SchemaPermissions,
   type ServerFacts,
-} from "./preflight.js";
+} from "./preflightSql.js";
 import { tsqlSyntaxErrors } from "./testing/tsql-grammar.js";
 
 const conn = parseMssqlConnectionString(
