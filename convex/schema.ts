@@ -2,7 +2,15 @@ import { authTables } from "@convex-dev/auth/server";
 import { zodOutputToConvex, zodOutputToConvexFields } from "convex-helpers/server/zod4";
 import { defineSchema, defineTable } from "convex/server";
 import { v, type Infer } from "convex/values";
-import { heartbeat, jobError, progressCallback, tableFigures } from "./contract/executor";
+import {
+  heartbeat,
+  incrementalFigures,
+  jobError,
+  progressCallback,
+  syncKind,
+  tableChanges,
+  tableFigures,
+} from "./contract/executor";
 import { jobEventMark } from "./lib/jobEventMark";
 
 /** A job's lifecycle; transitions live in lib/jobStateMachine.ts. */
@@ -29,6 +37,33 @@ export const retryPolicy = v.object({
 export type RetryPolicy = Infer<typeof retryPolicy>;
 
 export const appSchedule = v.object({ cron: v.string(), timeZone: v.string() });
+
+/**
+ * How an app syncs (docs/incremental.md): `snapshot` always exports and reloads everything; `incremental` applies the
+ * source's change feed after a first snapshot (the plan must include streaming export); `auto` does incremental
+ * where the plan and key allow it and snapshots otherwise. Apps created before modes existed have none: snapshot.
+ */
+export const syncMode = v.union(v.literal("snapshot"), v.literal("incremental"), v.literal("auto"));
+export type SyncMode = Infer<typeof syncMode>;
+
+/** Job kinds (contract `syncKind`): a snapshot reload or an incremental run of the change feed. */
+export const jobKind = zodOutputToConvex(syncKind);
+
+/**
+ * What the control plane knows of an app's change feed. `availability` is the last probe's verdict
+ * (GET /api/test_streaming_export_connection), `reason` why it is unavailable, in words; `position` is set while
+ * the warehouse holds a feed position (a snapshot job stored one, or an incremental run moved it) and cleared when
+ * the feed must start again from a snapshot (`needsSnapshot` says why).
+ */
+export const appFeed = v.object({
+  availability: v.union(v.literal("unknown"), v.literal("available"), v.literal("unavailable")),
+  reason: v.optional(v.string()),
+  checkedAt: v.optional(v.number()),
+  /** The source timestamp (ns, decimal string) the warehouse equals, and when that was committed (epoch ms). */
+  position: v.optional(v.object({ ts: v.string(), appliedAt: v.number() })),
+  needsSnapshot: v.optional(v.string()),
+});
+export type AppFeed = Infer<typeof appFeed>;
 
 /*
  * Shapes the executor reports are stored as the contract parsed them: their validators are derived from the zod
@@ -94,6 +129,9 @@ export default defineSchema({
     enabled: v.boolean(),
     retry: retryPolicy,
     includeStorage: v.boolean(),
+    /** Absent on apps from before sync modes: snapshot. New apps default to auto. */
+    syncMode: v.optional(syncMode),
+    feed: v.optional(appFeed),
     createdAt: v.number(),
     updatedAt: v.number(),
     lastJobId: v.optional(v.id("jobs")),
@@ -113,6 +151,10 @@ export default defineSchema({
     active: v.boolean(),
     trigger: jobTrigger,
     triggeredBy: v.string(),
+    /** Absent on jobs from before incremental sync: snapshot. */
+    kind: v.optional(jobKind),
+    /** Why this kind was chosen when it is not the app's usual one, e.g. "full snapshot: the feed position expired". */
+    kindReason: v.optional(v.string()),
     attempt: v.number(),
     maxAttempts: v.number(),
     createdAt: v.number(),
@@ -140,6 +182,9 @@ export default defineSchema({
     download: zodOutputToConvex(progressCallback.shape.download),
     tables: v.array(tableFiguresValidator),
     totalRows: v.optional(v.number()),
+    /** Incremental jobs: changes committed so far (progress), then the run's figures (completion). */
+    changes: v.optional(v.array(zodOutputToConvex(tableChanges))),
+    incremental: v.optional(zodOutputToConvex(incrementalFigures)),
     error: v.optional(jobErrorValidator),
     /**
      * The scheduled function driving the job's current step (export request, export check, dispatch) while it is

@@ -48,7 +48,18 @@ export const targetSchemaName = z
   .max(TARGET_SCHEMA_MAX_LENGTH)
   .regex(TARGET_SCHEMA_PATTERN, "letters, digits and _ only, not starting with a digit");
 
-export const jobPayload = z.object({
+/**
+ * How a job brings the warehouse up to date: `snapshot` downloads a snapshot export and swaps every table in
+ * (docs/reference/convex-export.md); `incremental` applies the source's change feed from the position stored in
+ * the warehouse (docs/incremental.md), one target transaction per consistent step.
+ */
+export const syncKind = z.enum(["snapshot", "incremental"]);
+export type SyncKind = z.infer<typeof syncKind>;
+
+/** A timestamp of the source deployment in nanoseconds, as a decimal string (above 2^53: never a JS number). */
+export const sourceTs = z.string().regex(/^\d+$/);
+
+const jobPayloadBase = {
   contractVersion: z.literal(CONTRACT_VERSION),
   jobId: z.string().min(1).max(128),
   attempt: z.number().int().min(1),
@@ -59,19 +70,49 @@ export const jobPayload = z.object({
     /** Sent only in this payload, only over the tunnel. Never logged or written to disk by the executor. */
     deployKey: z.string().min(1),
   }),
-  snapshot: z.object({
-    /** The export's start_ts in nanoseconds, as a decimal string; the download id. */
-    snapshotTs: z.string().regex(/^\d+$/),
-    exportId: z.string().optional(),
-    includeStorage: z.boolean().default(false),
-  }),
-  /** null = every table in the snapshot. */
+  /** null = every table in the snapshot (or, incremental, in the feed). */
   tables: z.array(qualifiedTableName).nullable(),
   targetSchema: targetSchemaName,
   /** Epoch ms after which the control plane gives up on this attempt. */
   deadline: z.number().int(),
+};
+
+export const snapshotJobPayload = z.object({
+  ...jobPayloadBase,
+  /** Absent in payloads from before incremental sync existed. */
+  kind: z.literal("snapshot").default("snapshot"),
+  snapshot: z.object({
+    /** The export's start_ts in nanoseconds, as a decimal string; the download id. */
+    snapshotTs: sourceTs,
+    exportId: z.string().optional(),
+    includeStorage: z.boolean().default(false),
+  }),
+  /**
+   * Apps that sync incrementally: the change-feed cursor the control plane minted (cursor_from_deltas) at the
+   * snapshot's timestamp right after the export completed. The executor stores it in the warehouse's
+   * `_convex_sync_state` once the swap has committed; later `incremental` jobs continue from it.
+   */
+  feedStart: z.object({ cursor: z.string().min(1).max(100_000) }).optional(),
 });
+
+export const incrementalJobPayload = z.object({
+  ...jobPayloadBase,
+  kind: z.literal("incremental"),
+  incremental: z.object({
+    /**
+     * The source's tables (qualified) when the job was dispatched: warehouse tables missing from it were dropped in
+     * the source, which the feed never reports. null = not listed (no drop detection this run).
+     */
+    sourceTables: z.array(qualifiedTableName).max(10_000).nullable(),
+    /** Stop after this many feed pages even if there are more (the next run continues). Absent = until up to date. */
+    maxPages: z.number().int().min(1).optional(),
+  }),
+});
+
+export const jobPayload = z.union([snapshotJobPayload, incrementalJobPayload]);
 export type JobPayload = z.infer<typeof jobPayload>;
+export type SnapshotJobPayload = z.infer<typeof snapshotJobPayload>;
+export type IncrementalJobPayload = z.infer<typeof incrementalJobPayload>;
 
 export const tableState = z.enum(["pending", "loading", "loaded", "swapped", "skipped", "failed"]);
 export type TableState = z.infer<typeof tableState>;
@@ -89,7 +130,53 @@ export const tableFigures = z.object({
 });
 export type TableFigures = z.infer<typeof tableFigures>;
 
-export const jobPhase = z.enum(["queued", "downloading", "importing", "swapping", "finished"]);
+/** What an incremental job changed in one table (counts of documents, summed over the run's transactions). */
+export const tableChanges = z.object({
+  table: qualifiedTableName,
+  inserted: z.number().int().min(0),
+  updated: z.number().int().min(0),
+  deleted: z.number().int().min(0),
+  /** The table was emptied first (new in the feed, or replaced by an import in the source). */
+  truncated: z.boolean(),
+});
+export type TableChanges = z.infer<typeof tableChanges>;
+
+/**
+ * `upToDate`: the warehouse equals the source at `position`. `stopped`: cut short (maxPages, deadline) at a committed
+ * step; the next run continues. `needsSnapshot`: the feed cannot continue (`reason`: expired position, dropped
+ * tables, no position stored, a snapshot loaded since); nothing was changed by the step that found it.
+ */
+export const incrementalOutcome = z.enum(["upToDate", "stopped", "needsSnapshot"]);
+export type IncrementalOutcome = z.infer<typeof incrementalOutcome>;
+
+export const incrementalFigures = z.object({
+  outcome: incrementalOutcome,
+  reason: z.string().max(2000).optional(),
+  pages: z.number().int().min(0),
+  /** Target transactions committed (each a consistent state of the source). */
+  transactions: z.number().int().min(0),
+  tables: z.array(tableChanges).max(10_000),
+  droppedTables: z.array(qualifiedTableName).max(10_000),
+  /** The source timestamp the warehouse equals after the run (ns); null when none is stored. */
+  position: sourceTs.nullable(),
+  /** How far the warehouse was behind the source's clock when the run ended. */
+  lagMs: z.number().int().min(0).nullable(),
+  /** Age of the stored position when the run started. */
+  cursorAgeMs: z.number().int().min(0).nullable(),
+});
+export type IncrementalFigures = z.infer<typeof incrementalFigures>;
+
+/** A snapshot job given `feedStart`: whether the warehouse now holds the feed position, at which timestamp. */
+export const feedStartResult = z.object({
+  stored: z.boolean(),
+  /** The snapshot's timestamp, where the feed continues from (ns). */
+  position: sourceTs,
+  error: z.string().max(2000).optional(),
+});
+export type FeedStartResult = z.infer<typeof feedStartResult>;
+
+/** `applying`: an incremental job reading the change feed and committing its steps. */
+export const jobPhase = z.enum(["queued", "downloading", "importing", "swapping", "applying", "finished"]);
 export type JobPhase = z.infer<typeof jobPhase>;
 
 const callbackBase = {
@@ -109,6 +196,8 @@ export const progressCallback = z.object({
     .object({ bytes: z.number().int().min(0), totalBytes: z.number().int().min(0).optional() })
     .optional(),
   tables: z.array(tableFigures).max(10_000),
+  /** Incremental jobs: the changes committed so far. */
+  changes: z.array(tableChanges).max(10_000).optional(),
   message: z.string().max(2000).optional(),
 });
 export type ProgressCallback = z.infer<typeof progressCallback>;
@@ -136,6 +225,10 @@ export const completionCallback = z.object({
   totalRows: z.number().int().min(0),
   durationMs: z.number().int().min(0),
   error: jobError.optional(),
+  /** Incremental jobs: what the run did (also on failure: the steps committed before it). */
+  incremental: incrementalFigures.optional(),
+  /** Snapshot jobs sent with `feedStart`. */
+  feedStart: feedStartResult.optional(),
 });
 export type CompletionCallback = z.infer<typeof completionCallback>;
 
@@ -190,6 +283,7 @@ export const executorJobStatus = z.object({
   jobId: z.string(),
   attempt: z.number().int().min(1),
   state: z.enum(["queued", "running", "succeeded", "failed", "cancelled", "interrupted"]),
+  kind: syncKind.optional(),
   phase: jobPhase,
   tables: z.array(tableFigures),
   error: jobError.optional(),

@@ -16,7 +16,7 @@ import { parseArgs, promisify } from "node:util";
 import { renderTable } from "../../executor/src/cli/format.js";
 import { applyBatch } from "../../executor/src/incremental/apply.js";
 import type { FeedPage } from "../../executor/src/incremental/feedClient.js";
-import { openChangeTarget } from "../../executor/src/incremental/postgres.js";
+import { openChangeTarget } from "../../executor/src/incremental/openTarget.js";
 import { openPglite } from "../../executor/src/import/load/postgres/transports.js";
 
 const CASES = {

@@ -6,7 +6,7 @@
 import { parseArgs } from "node:util";
 import { DEFAULT_TARGET } from "../import/load/target.js";
 import { FeedClient } from "../incremental/feedClient.js";
-import { openChangeTarget } from "../incremental/postgres.js";
+import { openChangeTarget } from "../incremental/openTarget.js";
 import { runIncremental, startAfterSnapshot } from "../incremental/run.js";
 import { formatCount, renderTable } from "./format.js";
 

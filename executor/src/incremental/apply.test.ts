@@ -10,7 +10,7 @@ import { testTargets } from "../../../test/fixtures/targets.js";
 import { withWarehouse } from "../../../test/fixtures/warehouseRows.js";
 import { importSnapshot } from "../import/index.js";
 import { applyBatch, CursorMovedError } from "./apply.js";
-import { openChangeTarget } from "./postgres.js";
+import { openChangeTarget } from "./openTarget.js";
 import { startAfterSnapshot } from "./run.js";
 import { syncedWarehouse } from "./testing.js";
 

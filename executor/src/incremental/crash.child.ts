@@ -6,7 +6,7 @@
  *   tsx crash.child.ts <target> <schema> <feed url> <deploy key> <kill at: n | sql:<prefix> | 0 = never>
  */
 import { FeedClient } from "./feedClient.js";
-import { openChangeTarget } from "./postgres.js";
+import { openChangeTarget } from "./openTarget.js";
 import { runIncremental } from "./run.js";
 
 const [target, schema, feedUrl, deployKey, killAtText] = process.argv.slice(2);

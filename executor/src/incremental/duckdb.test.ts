@@ -10,7 +10,7 @@ import { describe, expect, it } from "vitest";
 import { testTargets } from "../../../test/fixtures/targets.js";
 import { importSnapshot } from "../import/index.js";
 import { WarehouseInUseError } from "../import/load/duckdb/instance.js";
-import { openChangeTarget } from "./postgres.js";
+import { openChangeTarget } from "./openTarget.js";
 import { syncedWarehouse } from "./testing.js";
 
 const duckdb = testTargets().find((t) => t.name === "duckdb")!;

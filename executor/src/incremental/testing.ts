@@ -20,7 +20,7 @@ import {
 } from "../../../test/fixtures/warehouseRows.js";
 import { importSnapshot } from "../import/index.js";
 import { FeedClient } from "./feedClient.js";
-import { openChangeTarget } from "./postgres.js";
+import { openChangeTarget } from "./openTarget.js";
 import { runIncremental, startAfterSnapshot, type IncrementalRunResult } from "./run.js";
 
 export interface SyncedWarehouse {
