@@ -27,13 +27,9 @@ import {
   recordColumnsQueries,
 } from "../import/load/postgres/sql.js";
 import type { PgTransport } from "../import/load/postgres/transport.js";
-import { connectPostgres, openPglite } from "../import/load/postgres/transports.js";
-import { parseTarget } from "../import/load/target.js";
 import type { PriorTable } from "../import/load/connection.js";
 import { inTransaction } from "../import/load/steps.js";
 import { float64ToBase64 } from "../import/values.js";
-import type { DuckdbSettings } from "../import/load/duckdb/instance.js";
-import { DuckdbChangeTarget } from "./duckdb.js";
 import {
   applyPlanSteps,
   SYNC_STATE_TABLE,
