@@ -5,7 +5,11 @@
 import { mkdtempSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
-import { CONTRACT_VERSION, type JobPayload } from "../../convex/contract/executor.js";
+import {
+  CONTRACT_VERSION,
+  type IncrementalJobPayload,
+  type SnapshotJobPayload,
+} from "../../convex/contract/executor.js";
 import { signedHeaders } from "../../convex/contract/signing.js";
 import { ImportCancelledError, type ImportOptions, type ImportResult } from "../src/import/api.js";
 import { loadConfig, type ExecutorConfig } from "../src/service/config.js";
@@ -39,14 +43,39 @@ export function testConfig(options: {
   });
 }
 
-export function makePayload(sourceUrl: string, overrides: Partial<JobPayload> = {}): JobPayload {
+export function makePayload(
+  sourceUrl: string,
+  overrides: Partial<SnapshotJobPayload> = {},
+): SnapshotJobPayload {
   return {
+    kind: "snapshot",
     contractVersion: CONTRACT_VERSION,
     jobId: `job-${Math.random().toString(36).slice(2, 10)}`,
     attempt: 1,
     app: { slug: "anouk", name: "Anouk" },
     source: { deploymentUrl: sourceUrl, deployKey: DEPLOY_KEY },
     snapshot: { snapshotTs: SNAPSHOT_TS, includeStorage: false },
+    tables: null,
+    targetSchema: "convex",
+    deadline: Date.now() + 3_600_000,
+    ...overrides,
+  };
+}
+
+/** An incremental job: apply the change feed of `sourceUrl` from the position stored in the target schema. */
+export function makeIncrementalPayload(
+  sourceUrl: string,
+  deployKey: string,
+  overrides: Partial<IncrementalJobPayload> = {},
+): IncrementalJobPayload {
+  return {
+    kind: "incremental",
+    contractVersion: CONTRACT_VERSION,
+    jobId: `job-${Math.random().toString(36).slice(2, 10)}`,
+    attempt: 1,
+    app: { slug: "anouk", name: "Anouk" },
+    source: { deploymentUrl: sourceUrl, deployKey },
+    incremental: { sourceTables: null },
     tables: null,
     targetSchema: "convex",
     deadline: Date.now() + 3_600_000,

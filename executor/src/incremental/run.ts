@@ -15,7 +15,7 @@
  */
 import type { DataSyncSelection } from "../../../convex/contract/dataSync.js";
 import { applyBatch, type ChangeTarget, type TableApplyResult } from "./apply.js";
-import { CursorExpiredError, type FeedPage } from "./feedClient.js";
+import { CursorExpiredError, InvalidCursorError, type FeedPage } from "./feedClient.js";
 
 export const DEFAULT_MAX_HELD_ENTRIES = 100_000;
 
@@ -28,9 +28,13 @@ export interface IncrementalRunOptions {
   maxPages?: number;
   /** Qualified names of the source's tables now; with it, tables the source dropped are reported. */
   sourceTables?: () => Promise<readonly string[]>;
+  /** Aborts the run (an abort during a step leaves that step uncommitted): the signal's reason is thrown. */
   signal?: AbortSignal;
+  /** Ends the run before the next page (outcome `stopped`, everything committed so far kept), e.g. at a deadline. */
+  stop?: AbortSignal;
   now?: () => Date;
-  onBatch?: (batch: { pages: number; tables: TableApplyResult[] }) => void;
+  /** After each committed step: its pages and changes, and the stored position (the last consistent snapshot, ns). */
+  onBatch?: (batch: { pages: number; tables: TableApplyResult[]; snapshotTs: bigint | null }) => void;
 }
 
 export interface TableTotals {
@@ -124,7 +128,7 @@ export async function runIncremental(options: IncrementalRunOptions): Promise<In
       sum.truncated ||= t.truncated;
       totals.set(t.table, sum);
     }
-    options.onBatch?.({ pages: held.length, tables });
+    options.onBatch?.({ pages: held.length, tables, snapshotTs: result.snapshotTs });
     held = [];
     heldEntries = 0;
     heldFrom = cursor;
@@ -132,17 +136,27 @@ export async function runIncremental(options: IncrementalRunOptions): Promise<In
 
   for (;;) {
     if (options.signal?.aborted) throw options.signal.reason;
+    // Held pages are not consistent yet: dropped, the next run fetches them again from the stored cursor.
+    if (options.stop?.aborted) break;
     let page: FeedPage;
     try {
       page = await options.feed.page(cursor, options.selection);
     } catch (err) {
-      if (!(err instanceof CursorExpiredError)) throw err;
       // Held pages are dropped: a snapshot replaces everything anyway.
-      return finish({
-        ...result,
-        outcome: "needsSnapshot",
-        reason: "the feed position is older than the source keeps its change log",
-      });
+      if (err instanceof CursorExpiredError)
+        return finish({
+          ...result,
+          outcome: "needsSnapshot",
+          reason: "the feed position is older than the source keeps its change log",
+        });
+      if (err instanceof InvalidCursorError)
+        return finish({
+          ...result,
+          outcome: "needsSnapshot",
+          reason:
+            "the source cannot continue from the stored feed position (it cannot decrypt it, or it is ahead of the deployment, e.g. after a restore from a backup)",
+        });
+      throw err;
     }
     result.pages++;
     held.push(page);

@@ -29,6 +29,8 @@ export interface ExecutorOverrides {
   downloadPolicy?: Partial<DownloadPolicy>;
   callbackBackoff?: BackoffOptions;
   probe?: HeartbeatDeps["probe"];
+  /** The change feed's HTTP client (tests hold a request with it). */
+  feedFetch?: typeof fetch;
 }
 
 export interface RunningExecutor {
@@ -62,7 +64,9 @@ export async function startExecutor(
     keepFailedZipMs: config.keepFailedZipMs,
     importFn,
     outbox,
+    duckdb: config.duckdb,
     ...(overrides.downloadPolicy ? { downloadPolicy: overrides.downloadPolicy } : {}),
+    ...(overrides.feedFetch ? { feedFetch: overrides.feedFetch } : {}),
   });
   const server = createExecutorServer({ secret: config.secret, maxBodyBytes: config.maxBodyBytes, jobs });
   await new Promise<void>((resolve, reject) => {

@@ -16,7 +16,7 @@ import type { TargetSpec } from "../import/load/target.js";
 import { describeTarget } from "../import/load/target.js";
 import { postSigned } from "./callbacks.js";
 import { createLogger, errorMessage } from "./log.js";
-import { eventBase } from "./runner.js";
+import { eventBase } from "./reporting.js";
 import { probeTarget, type ProbeResult } from "./targetProbe.js";
 import { EXECUTOR_VERSION } from "./version.js";
 

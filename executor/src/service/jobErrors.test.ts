@@ -66,12 +66,24 @@ describe("describeFailure", () => {
 
 describe("interruptedMessage", () => {
   it("says the target is unchanged unless the crash hit the final swap", () => {
-    expect(interruptedMessage({ state: "running", phase: "importing" })).toMatch(
+    const snapshot = "snapshot" as const;
+    expect(interruptedMessage({ kind: snapshot, state: "running", phase: "importing" })).toMatch(
       /target tables are unchanged/,
     );
-    expect(interruptedMessage({ state: "running", phase: "swapping" })).toMatch(
+    expect(interruptedMessage({ kind: snapshot, state: "running", phase: "swapping" })).toMatch(
       /either the previous or the new/,
     );
-    expect(interruptedMessage({ state: "queued", phase: "queued" })).toMatch(/before the job started/);
+    expect(interruptedMessage({ kind: snapshot, state: "queued", phase: "queued" })).toMatch(
+      /before the job started/,
+    );
+  });
+
+  it("says an interrupted incremental run keeps its committed steps and continues from the stored position", () => {
+    const message = interruptedMessage({ kind: "incremental", state: "running", phase: "applying" });
+    expect(message).toMatch(/steps committed before it stay/);
+    expect(message).toMatch(/continues from the stored feed position/);
+    expect(interruptedMessage({ kind: "incremental", state: "queued", phase: "queued" })).toMatch(
+      /before the job started/,
+    );
   });
 });

@@ -7,16 +7,20 @@
  */
 import { readdir, rm, stat } from "node:fs/promises";
 import path from "node:path";
-import type { ExecutorJobStatus, JobPayload } from "../../../convex/contract/executor.js";
+import type { ExecutorJobStatus, FeedStartResult, JobPayload } from "../../../convex/contract/executor.js";
 import { parseTarget } from "../import/load/target.js";
 import type { CallbackOutbox } from "./callbacks.js";
 import type { DownloadPolicy } from "./download.js";
 import { JobStopped } from "./jobErrors.js";
-import { ACTIVE_STATES, JobJournal, toStatus, type JobRecord } from "./journal.js";
+import type { DuckdbSettings } from "../import/load/duckdb/instance.js";
+import { COMMITTED_STEPS_STAY } from "./incrementalErrors.js";
+import { runIncrementalJob } from "./incrementalRunner.js";
+import { ACTIVE_STATES, JobJournal, recordOfPayload, toStatus, type JobRecord } from "./journal.js";
 import { createLogger } from "./log.js";
 import { JobQueue } from "./queue.js";
+import { sendCompletion } from "./reporting.js";
 import type { ImportFn } from "./runImport.js";
-import { eventBase, runJob, type RunnerDeps } from "./runner.js";
+import { runSnapshotJob, type JobSecrets, type RunnerDeps } from "./runner.js";
 import { targetSecrets } from "./targetProbe.js";
 
 const log = createLogger("jobs");
@@ -34,16 +38,36 @@ export interface JobManagerOptions {
   importFn: ImportFn;
   outbox: CallbackOutbox;
   downloadPolicy?: Partial<DownloadPolicy>;
+  duckdb?: DuckdbSettings;
+  feedFetch?: typeof fetch;
 }
 
 /** What a job the executor lost on a crash did to the target: nothing, unless the crash hit the final swap. */
-export function interruptedMessage(record: Pick<JobRecord, "state" | "phase">): string {
+export function interruptedMessage(record: Pick<JobRecord, "state" | "phase" | "kind">): string {
   if (record.state === "queued") return "the executor stopped before the job started";
+  if (record.kind === "incremental")
+    return `the executor stopped during an incremental run; ${COMMITTED_STEPS_STAY}`;
   if (record.phase === "swapping" || record.phase === "finished") {
     // The swap is one transaction: it either committed just before the crash or it did not.
     return "the executor stopped during the final swap; each table shows either the previous or the new snapshot as a whole (one transaction), so run the job again to be sure";
   }
   return `the executor stopped during the job (phase ${record.phase}); nothing was swapped in and the target tables are unchanged`;
+}
+
+/**
+ * A snapshot job with a feed cursor that a crash ended during or after its swap: the swap may have committed, but
+ * the cursor (kept in memory only) is gone, so the feed position is not stored unless the journal says it was.
+ */
+function lostFeedStart(record: JobRecord): FeedStartResult | undefined {
+  if (record.kind !== "snapshot" || !record.feedStartRequested) return undefined;
+  if (record.feedStart) return record.feedStart;
+  if (record.phase !== "swapping" && record.phase !== "finished") return undefined;
+  return {
+    stored: false,
+    position: record.snapshot.snapshotTs,
+    error:
+      "the executor stopped before the snapshot's change-feed position was stored; the next incremental run needs a new snapshot",
+  };
 }
 
 function secretsOfTarget(target: string): string[] {
@@ -67,7 +91,8 @@ interface RunningJob {
 }
 
 export class JobManager {
-  private readonly deployKeys = new Map<string, string>();
+  /** In memory only, until the job ends: never in the journal. */
+  private readonly secrets = new Map<string, JobSecrets>();
   private readonly runningJobs = new Map<string, RunningJob>();
   private readonly queue: JobQueue;
   private readonly runner: RunnerDeps;
@@ -89,6 +114,8 @@ export class JobManager {
       outbox: options.outbox,
       journal,
       ...(options.downloadPolicy ? { downloadPolicy: options.downloadPolicy } : {}),
+      ...(options.duckdb ? { duckdb: options.duckdb } : {}),
+      ...(options.feedFetch ? { feedFetch: options.feedFetch } : {}),
     };
     this.queue = new JobQueue(options.concurrency, (jobId) => this.run(jobId));
   }
@@ -149,24 +176,20 @@ export class JobManager {
         replaced: existing.attempt,
       });
     }
-    const { source, contractVersion: _version, ...rest } = payload;
-    const record: JobRecord = {
-      ...rest,
-      source: { deploymentUrl: source.deploymentUrl },
-      state: "queued",
-      phase: "queued",
-      tableFigures: [],
-      receivedAt: Date.now(),
-    };
+    const record = recordOfPayload(payload);
     // The in-memory record is set before the first await (inside save), so a concurrent repeat sees it.
     void this.journal
       .save(record)
       .catch((error: unknown) => log.error("journal write failed", { error: String(error) }));
-    this.deployKeys.set(payload.jobId, source.deployKey);
+    this.secrets.set(payload.jobId, {
+      deployKey: payload.source.deployKey,
+      ...(payload.kind === "snapshot" && payload.feedStart ? { feedCursor: payload.feedStart.cursor } : {}),
+    });
     this.queue.push(payload.jobId);
     log.info("job accepted", {
       jobId: payload.jobId,
       attempt: payload.attempt,
+      kind: payload.kind,
       queued: this.queue.queued.length,
     });
     return { status: toStatus(record), created: true };
@@ -223,11 +246,15 @@ export class JobManager {
 
   private async run(jobId: string): Promise<void> {
     const record = this.journal.get(jobId);
-    const deployKey = this.deployKeys.get(jobId);
-    if (!record || deployKey === undefined) return;
+    const secrets = this.secrets.get(jobId);
+    if (!record || secrets === undefined) return;
     const controller = new AbortController();
-    const done = runJob(this.runner, record, deployKey, controller.signal).finally(() => {
-      this.deployKeys.delete(jobId);
+    const running =
+      record.kind === "incremental"
+        ? runIncrementalJob(this.runner, record, secrets, controller.signal)
+        : runSnapshotJob(this.runner, record, secrets, controller.signal);
+    const done = running.finally(() => {
+      this.secrets.delete(jobId);
       this.runningJobs.delete(jobId);
     });
     this.runningJobs.set(jobId, { controller, done });
@@ -239,7 +266,7 @@ export class JobManager {
     outcome: "cancelled" | "interrupted",
     reason: string,
   ): Promise<void> {
-    this.deployKeys.delete(record.jobId);
+    this.secrets.delete(record.jobId);
     const error = {
       message: `${reason}; the target tables were left unchanged`,
       code: outcome === "cancelled" ? "cancelled" : "executor_stopped",
@@ -247,10 +274,7 @@ export class JobManager {
     };
     Object.assign(record, { state: outcome, phase: "finished", finishedAt: Date.now(), error });
     await this.journal.save(record);
-    await this.options.outbox.enqueue("complete", {
-      ...eventBase(this.runner),
-      jobId: record.jobId,
-      attempt: record.attempt,
+    await sendCompletion(this.runner, record, {
       outcome,
       tables: record.tableFigures,
       totalRows: 0,
@@ -272,18 +296,20 @@ export class JobManager {
       record.tableFigures = record.tableFigures.map((t) =>
         t.state === "loading" || t.state === "loaded" ? { ...t, state: "pending" } : t,
       );
+      const feedStart = lostFeedStart(record);
       Object.assign(record, { state: "interrupted", phase: "finished", finishedAt, error });
-      delete record.zipPath;
+      if (record.kind === "snapshot") {
+        delete record.zipPath;
+        if (feedStart) record.feedStart = feedStart;
+      }
       await this.journal.save(record);
-      await this.options.outbox.enqueue("complete", {
-        ...eventBase(this.runner),
-        jobId: record.jobId,
-        attempt: record.attempt,
+      await sendCompletion(this.runner, record, {
         outcome: "interrupted",
         tables: record.tableFigures,
         totalRows: 0,
         durationMs: finishedAt - (record.startedAt ?? record.receivedAt),
         error,
+        ...(feedStart ? { feedStart } : {}),
       });
       log.warn("job from a previous run reported as interrupted", {
         jobId: record.jobId,
@@ -299,7 +325,7 @@ export class JobManager {
     const now = Date.now();
     const keep = new Set<string>();
     for (const record of this.journal.all()) {
-      if (!record.zipPath) continue;
+      if (record.kind !== "snapshot" || !record.zipPath) continue;
       if (ACTIVE_STATES.has(record.state) || (record.keepZipUntil ?? 0) > now) {
         keep.add(path.basename(record.zipPath));
         keep.add(`${path.basename(record.zipPath)}.part`);

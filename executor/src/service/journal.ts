@@ -1,7 +1,7 @@
 /**
  * The on-disk journal of jobs: one small JSON file per job under `<dataDir>/jobs/`, replaced atomically on every
  * state change. After a crash it tells which jobs were running, so they can be reported as interrupted.
- * It holds no secrets: the deploy key is never part of a record.
+ * It holds no secrets: the deploy key and a snapshot job's feed cursor are never part of a record.
  */
 import { createHash } from "node:crypto";
 import { mkdir, readdir, readFile, rename, rm, writeFile } from "node:fs/promises";
@@ -9,10 +9,15 @@ import path from "node:path";
 import { z } from "zod";
 import {
   executorJobStatus,
+  feedStartResult,
+  incrementalFigures,
+  incrementalJobPayload,
   jobError,
-  jobPayload,
+  snapshotJobPayload,
+  tableChanges,
   tableFigures,
   type ExecutorJobStatus,
+  type JobPayload,
 } from "../../../convex/contract/executor.js";
 import { createLogger } from "./log.js";
 
@@ -21,22 +26,48 @@ const log = createLogger("journal");
 /** Finished jobs are forgotten after this long (a repeated POST of such an old job is refused as stale anyway). */
 export const JOURNAL_RETENTION_MS = 30 * 24 * 3_600_000;
 
-export const jobRecord = z.object({
-  ...jobPayload.omit({ source: true, contractVersion: true }).shape,
+/** What every job's record holds besides its payload (whose deploy key and feed cursor are never written). */
+const recordState = {
   source: z.object({ deploymentUrl: z.string() }),
   state: executorJobStatus.shape.state,
   phase: executorJobStatus.shape.phase,
   tableFigures: z.array(tableFigures),
-  download: z.object({ bytes: z.number(), totalBytes: z.number().optional() }).optional(),
   error: jobError.optional(),
   receivedAt: z.number(),
   startedAt: z.number().optional(),
   finishedAt: z.number().optional(),
-  /** The downloaded ZIP while it exists; kept until `keepZipUntil` after a failure. */
-  zipPath: z.string().optional(),
-  keepZipUntil: z.number().optional(),
-});
+};
+
+export const snapshotJobRecord = snapshotJobPayload
+  .omit({ source: true, contractVersion: true, feedStart: true })
+  .extend({
+    ...recordState,
+    download: z.object({ bytes: z.number(), totalBytes: z.number().optional() }).optional(),
+    /** The downloaded ZIP while it exists; kept until `keepZipUntil` after a failure. */
+    zipPath: z.string().optional(),
+    keepZipUntil: z.number().optional(),
+    /**
+     * The job came with a feed cursor to store after the swap. The cursor itself stays in memory only: after a
+     * crash it is gone, and the control plane starts the feed from a new snapshot.
+     */
+    feedStartRequested: z.boolean().optional(),
+    feedStart: feedStartResult.optional(),
+  });
+
+export const incrementalJobRecord = incrementalJobPayload
+  .omit({ source: true, contractVersion: true })
+  .extend({
+    ...recordState,
+    /** The changes committed so far (running totals per table). */
+    changes: z.array(tableChanges).optional(),
+    /** What the run did, once it ended. */
+    result: incrementalFigures.optional(),
+  });
+
+export const jobRecord = z.union([snapshotJobRecord, incrementalJobRecord]);
 export type JobRecord = z.infer<typeof jobRecord>;
+export type SnapshotJobRecord = z.infer<typeof snapshotJobRecord>;
+export type IncrementalJobRecord = z.infer<typeof incrementalJobRecord>;
 
 export const ACTIVE_STATES: ReadonlySet<JobRecord["state"]> = new Set(["queued", "running"]);
 
@@ -44,10 +75,27 @@ export function toStatus(record: JobRecord): ExecutorJobStatus {
   return {
     jobId: record.jobId,
     attempt: record.attempt,
+    kind: record.kind,
     state: record.state,
     phase: record.phase,
     tables: record.tableFigures,
     ...(record.error ? { error: record.error } : {}),
+  };
+}
+
+/** The journal's record of a payload just received: without the deploy key and without a feed cursor. */
+export function recordOfPayload(payload: JobPayload, receivedAt = Date.now()): JobRecord {
+  const queued = { state: "queued" as const, phase: "queued" as const, tableFigures: [], receivedAt };
+  if (payload.kind === "incremental") {
+    const { source, contractVersion: _version, ...rest } = payload;
+    return { ...rest, ...queued, source: { deploymentUrl: source.deploymentUrl } };
+  }
+  const { source, contractVersion: _version, feedStart, ...rest } = payload;
+  return {
+    ...rest,
+    ...queued,
+    source: { deploymentUrl: source.deploymentUrl },
+    ...(feedStart ? { feedStartRequested: true } : {}),
   };
 }
 

@@ -1,17 +1,20 @@
 /**
- * Runs one job: download the snapshot, import it, report progress at a steady interval and the completion
- * (with per-table figures or the error) through the outbox. Keeps the job's journal record current.
+ * Runs one snapshot job: download the snapshot, import it, (given `feedStart`) store the change-feed position,
+ * report progress at a steady interval and the completion (with per-table figures or the error) through the
+ * outbox. Keeps the job's journal record current. Incremental jobs: incrementalRunner.ts.
  */
-import { randomUUID } from "node:crypto";
 import { rm } from "node:fs/promises";
 import path from "node:path";
-import type { JobPhase, TableFigures } from "../../../convex/contract/executor.js";
+import type { FeedStartResult, JobPhase, TableFigures } from "../../../convex/contract/executor.js";
 import type { ImportPhase, ImportResult } from "../import/api.js";
+import type { DuckdbSettings } from "../import/load/duckdb/instance.js";
 import type { CallbackOutbox } from "./callbacks.js";
 import { downloadSnapshot, type DownloadPolicy } from "./download.js";
+import { storeFeedStart } from "./feedStart.js";
 import { DeadlinePassedError, describeFailure } from "./jobErrors.js";
-import { jobFileStem, type JobJournal, type JobRecord } from "./journal.js";
+import { jobFileStem, type JobJournal, type SnapshotJobRecord } from "./journal.js";
 import { createLogger } from "./log.js";
+import { ProgressReporter, sendCompletion } from "./reporting.js";
 import type { ImportFn } from "./runImport.js";
 
 const log = createLogger("runner");
@@ -28,6 +31,16 @@ export interface RunnerDeps {
   outbox: CallbackOutbox;
   journal: JobJournal;
   downloadPolicy?: Partial<DownloadPolicy>;
+  /** An embedded DuckDB warehouse's limits, for the change target (the import engine has its own copy). */
+  duckdb?: DuckdbSettings;
+  /** Tests: the change feed's HTTP client (e.g. one that holds a request). Default: global fetch. */
+  feedFetch?: typeof fetch;
+}
+
+/** What a job holds in memory only, never in the journal: the deploy key and a snapshot job's feed cursor. */
+export interface JobSecrets {
+  deployKey: string;
+  feedCursor?: string;
 }
 
 const IMPORT_PHASES: Record<ImportPhase, JobPhase> = {
@@ -37,18 +50,26 @@ const IMPORT_PHASES: Record<ImportPhase, JobPhase> = {
   done: "finished",
 };
 
-export function zipPathFor(downloadsDir: string, record: Pick<JobRecord, "jobId" | "snapshot">): string {
+export function zipPathFor(
+  downloadsDir: string,
+  record: Pick<SnapshotJobRecord, "jobId" | "snapshot">,
+): string {
   return path.join(downloadsDir, `job-${jobFileStem(record.jobId)}_${record.snapshot.snapshotTs}.zip`);
 }
 
-export async function runJob(
+export async function runSnapshotJob(
   deps: RunnerDeps,
-  record: JobRecord,
-  deployKey: string,
+  record: SnapshotJobRecord,
+  secrets: JobSecrets,
   signal: AbortSignal,
 ): Promise<void> {
+  const { deployKey } = secrets;
   const started = Date.now();
-  const reporter = new ProgressReporter(deps, record);
+  const reporter = new ProgressReporter(deps, record, () => ({
+    phase: record.phase,
+    ...(record.download ? { download: record.download } : {}),
+    tables: record.tableFigures,
+  }));
   const zipPath = zipPathFor(deps.downloadsDir, record);
   Object.assign(record, { state: "running", phase: "downloading", startedAt: started, zipPath });
   log.info("job started", { jobId: record.jobId, attempt: record.attempt, app: record.app.slug });
@@ -91,20 +112,29 @@ export async function runJob(
         }
       },
     });
+    // The swap has committed: from here on the job succeeds whatever happens to the feed position.
+    let feedStart: FeedStartResult | undefined;
+    if (secrets.feedCursor !== undefined) {
+      feedStart = await storeFeedStart(
+        deps,
+        { jobId: record.jobId, targetSchema: record.targetSchema, snapshotTs: record.snapshot.snapshotTs },
+        secrets.feedCursor,
+        [deployKey],
+      );
+      record.feedStart = feedStart;
+    }
     await reporter.stop();
     record.tableFigures = finalFigures(result, record.tableFigures);
     Object.assign(record, { state: "succeeded", phase: "finished", finishedAt: Date.now() });
     delete record.zipPath;
     await rm(zipPath, { force: true });
     await deps.journal.save(record);
-    await deps.outbox.enqueue("complete", {
-      ...eventBase(deps),
-      jobId: record.jobId,
-      attempt: record.attempt,
+    await sendCompletion(deps, record, {
       outcome: "succeeded",
       tables: record.tableFigures,
       totalRows: result.totalRows,
       durationMs: Date.now() - started,
+      ...(feedStart ? { feedStart } : {}),
     });
     log.info("job succeeded", { jobId: record.jobId, tables: result.tables.length, rows: result.totalRows });
   } catch (thrown) {
@@ -125,10 +155,7 @@ export async function runJob(
       delete record.zipPath;
     }
     await deps.journal.save(record);
-    await deps.outbox.enqueue("complete", {
-      ...eventBase(deps),
-      jobId: record.jobId,
-      attempt: record.attempt,
+    await sendCompletion(deps, record, {
       outcome,
       tables: record.tableFigures,
       totalRows: 0,
@@ -155,56 +182,4 @@ function finalFigures(result: ImportResult, lastKnown: TableFigures[]): TableFig
       seconds: t.seconds,
     };
   });
-}
-
-export function eventBase(deps: Pick<RunnerDeps, "executorId">) {
-  return { eventId: randomUUID(), executorId: deps.executorId, at: Date.now() };
-}
-
-/** Sends the job's latest figures every `progressIntervalMs` while they change. */
-class ProgressReporter {
-  private timer: NodeJS.Timeout | undefined;
-  private dirty = true;
-  private inFlight: Promise<void> = Promise.resolve();
-
-  constructor(
-    private readonly deps: RunnerDeps,
-    private readonly record: JobRecord,
-  ) {}
-
-  start(): void {
-    this.timer = setInterval(() => {
-      if (this.dirty) void this.sendNow();
-    }, this.deps.progressIntervalMs);
-  }
-
-  changed(): void {
-    this.dirty = true;
-  }
-
-  sendNow(): Promise<void> {
-    this.dirty = false;
-    this.inFlight = this.inFlight.then(() => this.send());
-    return this.inFlight;
-  }
-
-  private async send(): Promise<void> {
-    const { record } = this;
-    await this.deps.outbox
-      .enqueue("progress", {
-        ...eventBase(this.deps),
-        jobId: record.jobId,
-        attempt: record.attempt,
-        phase: record.phase,
-        ...(record.download ? { download: record.download } : {}),
-        tables: record.tableFigures,
-      })
-      .catch((error: unknown) => log.warn("could not queue a progress callback", { error: String(error) }));
-  }
-
-  /** Stops the timer and waits for a progress callback being queued, so none lands after the completion. */
-  async stop(): Promise<void> {
-    clearInterval(this.timer);
-    await this.inFlight;
-  }
 }

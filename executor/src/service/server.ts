@@ -182,12 +182,24 @@ function parseBody<T>(schema: z.ZodType<T>, raw: string, what: string): T {
   }
   const parsed = schema.safeParse(json);
   if (!parsed.success) {
-    const reasons = parsed.error.issues
+    const reasons = closestIssues(parsed.error.issues)
       .map((i) => `${i.path.join(".") || "(body)"}: ${i.message}`)
       .join("; ");
     throw new HttpError(400, `the ${what} does not match the contract: ${reasons}`, "bad_request");
   }
   return parsed.data;
+}
+
+/**
+ * A union (the job kinds) fails as one "Invalid input": name the problems of the member the body came closest to
+ * (fewest issues), so a snapshot payload with a bad schema name hears about `targetSchema`, not about `kind`.
+ */
+function closestIssues(issues: readonly z.core.$ZodIssue[]): z.core.$ZodIssue[] {
+  return issues.flatMap((issue) => {
+    if (issue.code !== "invalid_union" || issue.errors.length === 0) return [issue];
+    const closest = issue.errors.reduce((a, b) => (b.length < a.length ? b : a));
+    return closestIssues(closest).map((i) => ({ ...i, path: [...issue.path, ...i.path] }));
+  });
 }
 
 function headerValue(req: http.IncomingMessage, name: string): string | null {
