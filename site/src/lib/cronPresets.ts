@@ -1,11 +1,12 @@
 /**
  * The schedule form's presets and its plain-language reading of a cron expression (cronstrue). Presets write
- * ordinary cron: "Every hour" is `0 * * * *`, "Every day at 02:30" `30 2 * * *`, "Weekdays at 02:30" `30 2 * * 1-5`.
+ * ordinary cron: "Every minute" is `* * * * *` (incremental syncs can run that often), "Every hour" `0 * * * *`, "Every day at 02:30" `30 2 * * *`, "Weekdays at 02:30" `30 2 * * 1-5`.
  */
 import cronstrue from "cronstrue";
 
-export type Preset = "hourly" | "daily" | "weekdays" | "custom";
+export type Preset = "minutely" | "hourly" | "daily" | "weekdays" | "custom";
 export const PRESETS: { value: Preset; label: string }[] = [
+  { value: "minutely", label: "Every minute" },
   { value: "hourly", label: "Every hour" },
   { value: "daily", label: "Every day at…" },
   { value: "weekdays", label: "Weekdays (Mon–Fri) at…" },
@@ -17,6 +18,7 @@ const AT = /^(\d{1,2}) (\d{1,2}) \* \* (\*|1-5)$/;
 /** Which preset `cron` is, with its time of day for the daily ones. */
 export function presetOf(cron: string): { preset: Preset; time: string | null } {
   const text = cron.trim().replace(/\s+/g, " ");
+  if (text === "* * * * *") return { preset: "minutely", time: null };
   if (text === "0 * * * *") return { preset: "hourly", time: null };
   const at = AT.exec(text);
   if (at && Number(at[1]) < 60 && Number(at[2]) < 24) {
@@ -36,6 +38,7 @@ export function parseTimeOfDay(text: string): [number, number] | null {
 
 /** The cron of a preset at a time of day; null for "custom" or a time that is not HH:MM. */
 export function cronFor(preset: Preset, time: string): string | null {
+  if (preset === "minutely") return "* * * * *";
   if (preset === "hourly") return "0 * * * *";
   if (preset === "custom") return null;
   const at = parseTimeOfDay(time);

@@ -5,6 +5,7 @@ import {
   formatDate,
   formatDateTime,
   formatDuration,
+  formatLag,
   formatPercent,
   formatRelative,
   formatScheduledRun,
@@ -30,6 +31,17 @@ describe("formatting for people", () => {
     expect(formatDuration(4_300)).toBe("4.3 s");
     expect(formatDuration(245_000)).toBe("4 min 05 s");
     expect(formatDuration(7_380_000)).toBe("2 h 03 min");
+  });
+
+  it("writes a lag in whole units that read well while ticking", () => {
+    expect(formatLag(850)).toBe("0 s");
+    expect(formatLag(42_900)).toBe("42 s");
+    expect(formatLag(245_000)).toBe("4 min 05 s");
+    expect(formatLag(7_380_000)).toBe("2 h 03 min");
+    expect(formatLag(86_400_000)).toBe("1 day 00 h");
+    expect(formatLag(3 * 86_400_000 + 4 * 3_600_000)).toBe("3 days 04 h");
+    expect(formatLag(-5_000)).toBe("0 s");
+    expect(formatLag(null)).toBe("—");
   });
 
   it("says how long ago or until, and falls back to a date after a week", () => {

@@ -80,6 +80,22 @@ export function formatDuration(ms: number | null | undefined): string {
   return `${Math.floor(minutes / 60)} h ${String(minutes % 60).padStart(2, "0")} min`;
 }
 
+/**
+ * How far behind something is, in whole units that stay readable while ticking every second: 0 s, 42 s,
+ * 4 min 05 s, 2 h 03 min, 3 days 04 h.
+ */
+export function formatLag(ms: number | null | undefined): string {
+  if (ms === null || ms === undefined || Number.isNaN(ms)) return "—";
+  const seconds = Math.max(0, Math.floor(ms / 1000));
+  if (seconds < 60) return `${seconds} s`;
+  const minutes = Math.floor(seconds / 60);
+  if (minutes < 60) return `${minutes} min ${String(seconds % 60).padStart(2, "0")} s`;
+  const hours = Math.floor(minutes / 60);
+  if (hours < 24) return `${hours} h ${String(minutes % 60).padStart(2, "0")} min`;
+  const days = Math.floor(hours / 24);
+  return `${days} day${days === 1 ? "" : "s"} ${String(hours % 24).padStart(2, "0")} h`;
+}
+
 /** "just now", "5 min ago", "in 3 h", "2 days ago"; beyond a week, the date. */
 export function formatRelative(timestamp: number | null | undefined, now: number = Date.now()): string {
   if (timestamp === null || timestamp === undefined) return "—";

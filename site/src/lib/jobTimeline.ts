@@ -30,6 +30,7 @@ const PHASE_NAMES: Record<JobPhase, string | null> = {
   downloading: "Download",
   importing: "Import",
   swapping: "Swap in",
+  applying: "Apply changes",
   finished: null,
 };
 export function jobTimeline(job: TimelineJob, events: TimelineEvent[], now: number = Date.now()): Timeline {

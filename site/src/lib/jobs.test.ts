@@ -16,6 +16,14 @@ describe("job states in words", () => {
     expect(describeStatus("running", "toString")).toBe("Importing into the warehouse");
   });
 
+  it("words an incremental job's states as applying changes, not loading a snapshot", () => {
+    expect(describeStatus("running", "applying", "incremental")).toBe("Applying the source's changes");
+    expect(describeStatus("running", undefined, "incremental")).toBe("Applying the source's changes");
+    expect(describeStatus("succeeded", undefined, "incremental")).toMatch(/source's changes/);
+    expect(describeStatus("failed", undefined, "incremental")).toMatch(/steps committed before/);
+    expect(describeStatus("succeeded")).toMatch(/new snapshot/);
+  });
+
   it("tells the final states apart (the page stops offering Cancel on them)", () => {
     expect(JOB_STATUSES.filter(isFinal)).toEqual(["succeeded", "failed", "cancelled"]);
   });
