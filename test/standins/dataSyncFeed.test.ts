@@ -168,3 +168,23 @@ describe("data sync stand-in", () => {
     expect(probe).toEqual({ status: 200, body: "null" });
   });
 });
+
+describe("the deployment's clock", () => {
+  it("clock: wall gives commit timestamps from the machine's clock, strictly increasing", () => {
+    const before = BigInt(Date.now()) * 1_000_000n;
+    const d = new FeedDeployment({ clock: "wall" });
+    const first = d.transaction((tx) => void tx.insert("a", {}));
+    const second = d.transaction((tx) => void tx.insert("a", {}));
+    const after = BigInt(Date.now()) * 1_000_000n;
+    expect(first).toBeGreaterThanOrEqual(before);
+    expect(second).toBeGreaterThan(first);
+    expect(d.latestTs).toBeGreaterThanOrEqual(after);
+  });
+
+  it("the synthetic clock (default) moves only with commits and advance()", () => {
+    const d = new FeedDeployment({ startTs: 1_000n });
+    expect(d.transaction((tx) => void tx.insert("a", {}))).toBe(1_001_000n);
+    d.advance(5n);
+    expect(d.latestTs).toBe(1_001_005n);
+  });
+});
