@@ -8,6 +8,7 @@ import { connectPostgres, openPglite } from "../import/load/postgres/transports.
 import { parseTarget } from "../import/load/target.js";
 import type { ChangeTarget } from "./apply.js";
 import { DuckdbChangeTarget } from "./duckdb.js";
+import { MssqlChangeTarget } from "./mssql.js";
 import { PostgresChangeTarget } from "./postgres.js";
 
 export interface OpenChangeTargetOptions {
@@ -32,7 +33,7 @@ function counting(db: PgTransport, onStatement: (sql: string) => void): PgTransp
   };
 }
 
-/** Opens the change target of a warehouse string; SQL Server has no apply yet. */
+/** Opens the change target of a warehouse string (SQL Server's is UNVERIFIED against a live server: mssql.ts). */
 export async function openChangeTarget(
   target: string,
   schema: string,
@@ -53,8 +54,6 @@ export async function openChangeTarget(
     case "duckdb":
       return DuckdbChangeTarget.open(spec.file, schema, { settings: options.duckdb, onStatement });
     case "mssql":
-      throw new Error(
-        `incremental sync into ${spec.kind} is not built yet: use snapshot syncs for this target`,
-      );
+      return MssqlChangeTarget.connect(spec.connection, schema, { onStatement });
   }
 }

@@ -1,0 +1,402 @@
+/**
+ * ChangeTarget for SQL Server: the statements of one page batch, all inside one transaction on the session's
+ * one connection. Reuses the import's SQL Server dialect (../import/load/mssql/): the wire (mssql pool of one
+ * connection, INSERT BULK through tedious), the row encoding, the types and collation, the mapping tables, and
+ * the schema's application lock (sql.ts lockSql) — the lock the snapshot import takes, held for this target's
+ * whole life, so an import and an incremental run never interleave.
+ *
+ *   SET XACT_ABORT ON; BEGIN TRANSACTION                       -- a plain batch: holds for the session
+ *   APPLOCK_MODE … = 'Exclusive'                               -- the connection still holds the schema's lock
+ *   SELECT [cursor] … WITH (UPDLOCK, HOLDLOCK)                 -- must still be the batch's starting cursor
+ *   per table: CREATE TABLE + PRIMARY KEY | ALTER TABLE ADD; widening (values read back, re-encoded, written);
+ *              DELETE (truncate); INSERT BULK into #convex_deletes, DELETE … JOIN with the _ts guard;
+ *              INSERT BULK into #convex_changes, UPDATE … FROM with the _ts guard, INSERT … WHERE NOT EXISTS;
+ *              _convex_tables / _convex_columns rows
+ *   UPDATE (or INSERT) the state row of _convex_sync_state
+ *   COMMIT TRANSACTION
+ *
+ * No MERGE (its documented defects; the guarded UPDATE + INSERT says the same). Counts come from @@ROWCOUNT.
+ * UNVERIFIED against a live SQL Server unless the incremental suite ran with MSSQL_URL set (the CI workflow
+ * has one): everything here has only run against the import's recording wire and the T-SQL grammar.
+ */
+import sql from "mssql";
+import type { PlannedColumn } from "../import/mapping/types.js";
+import { groupPriorRows, type PriorRow, type PriorTable } from "../import/load/connection.js";
+import { mssqlPoolConfig } from "../import/load/mssql/config.js";
+import { encodeRow, mssqlValueRules } from "../import/load/mssql/encode.js";
+import { SESSION_POOL_SETTINGS } from "../import/load/mssql/session.js";
+import {
+  addColumnsSql,
+  alterColumnSql,
+  COLUMN_ROWS_PER_STATEMENT,
+  columnTypeFromRecorded,
+  equalNamesSql,
+  lockHeldSql,
+  lockSql,
+  metadataTablesSql,
+  mssqlIdentifierRules,
+  primaryKeySql,
+  qualifiedName,
+  readPriorSql,
+  recordColumnsSql,
+  recordedType,
+} from "../import/load/mssql/sql.js";
+import type { MssqlConnectionSpec } from "../import/load/target.js";
+import { PoolWire, type MssqlWire, type Params } from "../import/load/mssql/wire.js";
+import type { ConvexObject } from "../import/values.js";
+import {
+  applyPlanSteps,
+  TS_FIELD,
+  type ApplyPlan,
+  type ChangeTarget,
+  type SyncState,
+  type TableApplyPlan,
+  type TableApplyResult,
+} from "./apply.js";
+import {
+  beginSql,
+  CHANGES_TABLE,
+  commitSql,
+  createTableSql,
+  createTempSql,
+  DELETE_COLUMNS,
+  deleteAllSql,
+  deleteChangesSql,
+  deleteColumnRowsSql,
+  DELETES_TABLE,
+  dropTempSql,
+  insertChangesSql,
+  insertTableRowSql,
+  readStateSql,
+  rollbackSql,
+  stateTable,
+  storedCursorSql,
+  syncStateTableSql,
+  tablesLoadedAfterSql,
+  updateChangesSql,
+  updateTableRowSql,
+  writeStateSql,
+} from "./mssqlSql.js";
+import { widenColumns } from "./mssqlWiden.js";
+
+/** Columns per table (non-wide tables; Microsoft's "Maximum capacity specifications for SQL Server"). */
+const MAX_COLUMNS = 1024;
+const LONG = { noTimeout: true };
+
+export interface MssqlChangeTargetOptions {
+  /** Called before each statement is sent (a bulk load counts as one); the crash tests kill the process here. */
+  onStatement?: (sql: string) => void;
+  /**
+   * How long to keep asking for the schema's lock while another session holds it (default 15 s). An executor
+   * restarted after a crash may find its predecessor's session not yet cleaned up by the server; an import
+   * holding the lock makes the open fail after this, saying so.
+   */
+  lockWaitMs?: number;
+  /** Pause between two lock attempts. */
+  lockRetryMs?: number;
+}
+
+/** Counts every statement through `onStatement` (the crash tests' kill points). */
+function hookedWire(wire: MssqlWire, onStatement: (sql: string) => void): MssqlWire {
+  return {
+    query: (text, params, options) => {
+      onStatement(text);
+      return wire.query(text, params, options);
+    },
+    batch: (text) => {
+      onStatement(text);
+      return wire.batch(text);
+    },
+    begin: () => wire.begin(),
+    bulkLoad: (table, columns, rows) => {
+      onStatement(`insert bulk ${table}`);
+      return wire.bulkLoad(table, columns, rows);
+    },
+    close: () => wire.close(),
+  };
+}
+
+async function* encodedRows(columns: readonly PlannedColumn[], docs: readonly ConvexObject[]) {
+  for (let i = 0; i < docs.length; i++) yield encodeRow(columns, docs[i]!, i);
+}
+
+const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
+
+export class MssqlChangeTarget implements ChangeTarget {
+  readonly identifierRules = mssqlIdentifierRules;
+  readonly valueRules = mssqlValueRules;
+
+  private constructor(
+    private readonly wire: MssqlWire,
+    private readonly schema: string,
+  ) {}
+
+  /** Connects with the import's session settings (XACT_ABORT through abortTransactionOnError). */
+  static async connect(
+    connection: MssqlConnectionSpec,
+    schema: string,
+    options: MssqlChangeTargetOptions = {},
+  ): Promise<MssqlChangeTarget> {
+    const pool = new sql.ConnectionPool(mssqlPoolConfig(connection, SESSION_POOL_SETTINGS));
+    await pool.connect();
+    return MssqlChangeTarget.open(new PoolWire(pool), schema, options);
+  }
+
+  /**
+   * Takes the schema's lock on `wire` (creating the schema when missing), as the import does; closes the wire
+   * when it cannot. The lock statement is not a kill point: dying before it is dying before anything.
+   */
+  static async open(
+    wire: MssqlWire,
+    schema: string,
+    options: MssqlChangeTargetOptions = {},
+  ): Promise<MssqlChangeTarget> {
+    const { lockWaitMs = 15_000, lockRetryMs = 500 } = options;
+    try {
+      for (let waited = 0; ; waited += lockRetryMs) {
+        const [lock] = await wire.query<{ result: number }>(lockSql, { schema });
+        if ((lock?.result ?? -1) >= 0) break;
+        if (waited >= lockWaitMs) {
+          throw new Error(
+            `another import or incremental sync into schema "${schema}" is running on this target; try again later`,
+          );
+        }
+        await sleep(lockRetryMs);
+      }
+    } catch (err) {
+      await wire.close();
+      throw err;
+    }
+    return new MssqlChangeTarget(options.onStatement ? hookedWire(wire, options.onStatement) : wire, schema);
+  }
+
+  private params(): Params {
+    return {
+      metaTables: qualifiedName(this.schema, "_convex_tables"),
+      metaColumns: qualifiedName(this.schema, "_convex_columns"),
+      stateTable: stateTable(this.schema),
+    };
+  }
+
+  async readPrior(): Promise<Map<string, PriorTable>> {
+    const rows = await this.wire.query<PriorRow>(readPriorSql(this.schema), this.params());
+    return groupPriorRows(rows, columnTypeFromRecorded);
+  }
+
+  async readState(): Promise<SyncState | null> {
+    const [row] = await this.wire.query<{
+      cursor: string;
+      sync_id: string;
+      status: SyncState["status"];
+      snapshot_ts: string | null;
+      applied_at: Date;
+    }>(readStateSql(this.schema), this.params());
+    if (!row) return null;
+    return {
+      cursor: row.cursor,
+      syncId: row.sync_id,
+      status: row.status,
+      snapshotTs: row.snapshot_ts === null ? null : BigInt(row.snapshot_ts),
+      appliedAt: new Date(row.applied_at),
+    };
+  }
+
+  async tablesLoadedAfter(appliedAt: Date): Promise<string[]> {
+    const rows = await this.wire.query<{ component: string; convex_table: string }>(
+      tablesLoadedAfterSql(this.schema),
+      { ...this.params(), appliedAt: { type: "datetime2", value: appliedAt } },
+    );
+    return rows.map((r) => (r.component ? `${r.component}/${r.convex_table}` : r.convex_table));
+  }
+
+  async initialize(state: SyncState): Promise<void> {
+    await this.transaction(async () => {
+      await this.createBookkeeping();
+      await this.writeState(state);
+    });
+  }
+
+  async apply(plan: ApplyPlan): Promise<TableApplyResult[]> {
+    return this.transaction(() =>
+      applyPlanSteps(
+        {
+          createBookkeeping: () => this.createBookkeeping(),
+          storedCursor: async () => {
+            const [row] = await this.wire.query<{ cursor: string }>(storedCursorSql(this.schema), {}, LONG);
+            return row?.cursor ?? null;
+          },
+          applyTable: (t, state) => this.applyTable(t, state),
+          writeState: (state) => this.writeState(state),
+          sqlName: (t) => qualifiedName(this.schema, t.sqlTable),
+        },
+        plan,
+      ),
+    );
+  }
+
+  /**
+   * BEGIN and COMMIT as plain batches on the session's connection, not mssql's Transaction: that one holds the
+   * pool's only connection, and the INSERT BULK (a raw tedious request on that connection, wire.ts) would wait
+   * for it forever. tedious follows a transaction begun in a batch through the server's ENVCHANGE tokens
+   * (token/handler.js) and sends its descriptor with every later request, the INSERT BULK's batch included.
+   */
+  private async transaction<T>(body: () => Promise<T>): Promise<T> {
+    await this.wire.batch(beginSql);
+    try {
+      // mssql's pool replaces a connection it finds broken (wire.ts); a replacement holds no lock.
+      const [held] = await this.wire.query<{ mode: string | null }>(lockHeldSql, { schema: this.schema });
+      if (held?.mode !== "Exclusive") {
+        throw new Error(
+          `the connection to SQL Server no longer holds the lock on schema "${this.schema}"; nothing was changed`,
+        );
+      }
+      const result = await body();
+      await this.wire.batch(commitSql);
+      return result;
+    } catch (err) {
+      await this.wire.batch(rollbackSql).catch(() => {});
+      throw err;
+    }
+  }
+
+  private async createBookkeeping(): Promise<void> {
+    await this.wire.query(metadataTablesSql(this.schema), this.params(), LONG);
+    await this.wire.query(syncStateTableSql(this.schema), this.params(), LONG);
+  }
+
+  private async writeState(state: SyncState): Promise<void> {
+    await this.wire.query(writeStateSql(this.schema), {
+      cursor: state.cursor,
+      syncId: state.syncId,
+      status: state.status,
+      snapshotTs: { type: "bigint", value: state.snapshotTs },
+      appliedAt: { type: "datetime2", value: state.appliedAt },
+    });
+  }
+
+  /** Fails, naming them, when two column names are equal under the database's collation (as the import does). */
+  private async checkDistinct(sqlTable: string, columns: readonly PlannedColumn[]): Promise<void> {
+    if (columns.length > MAX_COLUMNS) {
+      throw new Error(
+        `table ${sqlTable} needs ${columns.length} columns; a SQL Server table holds at most ${MAX_COLUMNS}`,
+      );
+    }
+    const params: Params = {};
+    columns.forEach((c, i) => (params[`n${i}`] = c.sqlName));
+    const rows = await this.wire.query<{ i: number; first_i: number }>(equalNamesSql(columns.length), params);
+    const clash = rows.find((r) => r.first_i !== r.i);
+    if (clash) {
+      const a = columns[clash.first_i]!;
+      const b = columns[clash.i]!;
+      throw new Error(
+        `columns "${a.sqlName}" and "${b.sqlName}" are the same name under this database's collation`,
+      );
+    }
+  }
+
+  /** Fills a session temp table through INSERT BULK (the import's bulk path), inside the transaction. */
+  private async fillTemp(
+    name: string,
+    columns: readonly PlannedColumn[],
+    rows: readonly ConvexObject[],
+  ): Promise<void> {
+    await this.wire.batch(createTempSql(name, columns));
+    await this.wire.bulkLoad(name, columns, encodedRows(columns, rows));
+  }
+
+  private async count(text: string): Promise<number> {
+    const [row] = await this.wire.query<{ n: number }>(text, {}, LONG);
+    return Number(row?.n ?? 0);
+  }
+
+  private async applyTable(t: TableApplyPlan, state: SyncState): Promise<TableApplyResult> {
+    const s = this.schema;
+    const ts = t.columns.find((c) => c.field === TS_FIELD)!.sqlName;
+    if (t.isNew) {
+      await this.checkDistinct(t.sqlTable, t.columns);
+      await this.wire.query(createTableSql(s, t.sqlTable, t.columns), {}, LONG);
+      await this.wire.query(primaryKeySql(s, t.sqlTable), {}, LONG);
+    } else {
+      if (t.addedColumns.length > 0) {
+        await this.checkDistinct(t.sqlTable, t.columns);
+        await this.wire.query(addColumnsSql(s, t.sqlTable, t.addedColumns), {}, LONG);
+      }
+      if (t.truncated) {
+        await this.wire.query(deleteAllSql(s, t.sqlTable), {}, LONG);
+        // Nothing left to convert: the columns only change type.
+        const widened = t.widenedColumns.map((w) => w.column);
+        if (widened.length > 0) await this.alterEmptyColumns(t, widened);
+      } else {
+        await widenColumns(this.wire, s, t);
+      }
+    }
+
+    let deleted = 0;
+    if (t.deletes.length > 0) {
+      await this.fillTemp(
+        DELETES_TABLE,
+        DELETE_COLUMNS,
+        t.deletes.map((d) => ({ _id: d.id, ts: d.ts })),
+      );
+      deleted = await this.count(deleteChangesSql(s, t.sqlTable, ts));
+      await this.wire.batch(dropTempSql(DELETES_TABLE));
+    }
+
+    let inserted = 0;
+    let updated = 0;
+    if (t.upserts.length > 0) {
+      await this.fillTemp(CHANGES_TABLE, t.columns, t.upserts);
+      updated = await this.count(updateChangesSql(s, t.sqlTable, t.columns, ts));
+      inserted = await this.count(insertChangesSql(s, t.sqlTable, t.columns));
+      await this.wire.batch(dropTempSql(CHANGES_TABLE));
+    }
+
+    await this.recordTable(t, state, inserted - deleted);
+    return { table: t.qualified, sqlTable: t.sqlTable, truncated: t.truncated, inserted, updated, deleted };
+  }
+
+  private async alterEmptyColumns(t: TableApplyPlan, columns: readonly PlannedColumn[]): Promise<void> {
+    for (const col of columns) await this.wire.query(alterColumnSql(this.schema, t.sqlTable, col), {}, LONG);
+  }
+
+  private async recordTable(t: TableApplyPlan, state: SyncState, rowDelta: number): Promise<void> {
+    const snapshotTs = state.status === "snapshotting" ? null : state.snapshotTs;
+    const common: Params = {
+      convexTable: t.convexTable,
+      component: t.component,
+      snapshotTs: { type: "bigint", value: snapshotTs },
+      loadedAt: { type: "datetime2", value: state.appliedAt },
+    };
+    if (t.isNew) {
+      await this.wire.query(insertTableRowSql(this.schema), {
+        ...common,
+        sqlTable: t.sqlTable,
+        rowCount: { type: "bigint", value: BigInt(rowDelta) },
+      });
+    } else {
+      await this.wire.query(updateTableRowSql(this.schema), {
+        ...common,
+        truncated: { type: "int", value: t.truncated ? 1 : 0 },
+        rowDelta: { type: "bigint", value: BigInt(rowDelta) },
+      });
+    }
+    if (t.isNew || t.addedColumns.length > 0 || t.widenedColumns.length > 0) {
+      await this.wire.query(deleteColumnRowsSql(this.schema), { sqlTable: t.sqlTable });
+      for (let from = 0; from < t.columns.length; from += COLUMN_ROWS_PER_STATEMENT) {
+        const chunk = t.columns.slice(from, from + COLUMN_ROWS_PER_STATEMENT);
+        const params: Params = { sqlTable: t.sqlTable };
+        chunk.forEach((c, i) => {
+          params[`f${i}`] = c.field;
+          params[`c${i}`] = c.sqlName;
+          params[`t${i}`] = recordedType(c.type);
+          params[`o${i}`] = { type: "int", value: from + i + 1 };
+        });
+        await this.wire.query(recordColumnsSql(this.schema, chunk.length), params);
+      }
+    }
+  }
+
+  async close(): Promise<void> {
+    await this.wire.close();
+  }
+}
