@@ -115,7 +115,13 @@ describe("apps", () => {
     ]);
     expect(shopRow.durationMs).toBeGreaterThan(89_000);
     expect(await bySlug()).toEqual({
-      blog: { id: blogJob, status: "queued", at: blogRow.createdAt, createdAt: blogRow.createdAt },
+      blog: {
+        id: blogJob,
+        status: "queued",
+        at: blogRow.createdAt,
+        createdAt: blogRow.createdAt,
+        kind: "snapshot",
+      },
       idle: null,
       shop: {
         id: shopJob,
@@ -124,6 +130,7 @@ describe("apps", () => {
         createdAt: shopRow.createdAt,
         durationMs: shopRow.durationMs,
         totalRows: 1234,
+        kind: "snapshot",
       },
     });
     expect((await admin.query(api.apps.get, { appId: shop }))?.lastJob).toMatchObject({

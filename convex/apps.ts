@@ -21,73 +21,15 @@ import {
   checkRetry,
   checkSchedule,
   checkSlug,
+  checkSyncMode,
   checkTables,
   checkTargetSchema,
 } from "./lib/appInput";
-import schema, { appSchedule, jobStatus, retryPolicy } from "./schema";
+import { appView, toAppView, type AppView } from "./lib/appView";
+import { effectiveSyncMode } from "./lib/jobKind";
+import { feedAfterUpdate, feedOnSave, probeFeedLater } from "./feeds";
+import { appFeed, appSchedule, retryPolicy, type AppFeed } from "./schema";
 import { nextRunsOf, syncAppSchedule, unregisterAppSchedule } from "./schedules";
-
-/**
- * The app's newest job. `status` and `at` (its last transition) come from the app row; the job's own figures
- * are absent when it has been pruned (retention) or, for `durationMs`, while it is still running.
- */
-export const lastJobView = v.object({
-  id: v.id("jobs"),
-  status: jobStatus,
-  at: v.number(),
-  createdAt: v.optional(v.number()),
-  durationMs: v.optional(v.number()),
-  totalRows: v.optional(v.number()),
-});
-export type LastJobView = typeof lastJobView.type;
-
-/**
- * What a client may see of an app: the apps table's fields without the key's ciphertext (its masked hint stays) and
- * with the last-job pointers read into `lastJob`.
- */
-export const appView = schema.tables.apps.validator
-  .omit("deployKeyCiphertext", "allowInsecureHttp", "lastJobId", "lastJobStatus", "lastJobAt")
-  .extend({
-    id: v.id("apps"),
-    allowInsecureHttp: v.boolean(),
-    lastJob: v.union(lastJobView, v.null()),
-    nextRuns: v.array(v.number()),
-  });
-export type AppView = typeof appView.type;
-
-export function toAppView(app: Doc<"apps">, nextRuns: number[], lastJob: Doc<"jobs"> | null): AppView {
-  return {
-    id: app._id,
-    name: app.name,
-    slug: app.slug,
-    deploymentUrl: app.deploymentUrl,
-    allowInsecureHttp: app.allowInsecureHttp ?? false,
-    deployKeyHint: app.deployKeyHint,
-    tables: app.tables,
-    targetSchema: app.targetSchema,
-    schedule: app.schedule,
-    enabled: app.enabled,
-    retry: app.retry,
-    includeStorage: app.includeStorage,
-    createdAt: app.createdAt,
-    updatedAt: app.updatedAt,
-    lastJob: toLastJobView(app, lastJob),
-    failureStreak: app.failureStreak,
-    nextRuns,
-  };
-}
-
-function toLastJobView(app: Doc<"apps">, job: Doc<"jobs"> | null): LastJobView | null {
-  if (!app.lastJobId || !app.lastJobStatus || !app.lastJobAt) return null;
-  const view: LastJobView = { id: app.lastJobId, status: app.lastJobStatus, at: app.lastJobAt };
-  if (!job) return view;
-  return {
-    ...view,
-    createdAt: job.createdAt,
-    ...(job.durationMs !== undefined ? { durationMs: job.durationMs } : {}),
-    ...(job.totalRows !== undefined ? { totalRows: job.totalRows } : {}),
-  };
-}
 
 /** The job an app row points to as its last: one read by id (the app keeps `lastJobId` current). */
 async function lastJobOf(ctx: QueryCtx, app: Doc<"apps">): Promise<Doc<"jobs"> | null> {
@@ -128,6 +70,8 @@ const editableFields = {
   enabled: v.boolean(),
   retry: v.optional(retryPolicy),
   includeStorage: v.optional(v.boolean()),
+  /** snapshot | incremental | auto (checked in lib/appInput.ts). Create: absent = auto; update: absent = kept. */
+  syncMode: v.optional(v.string()),
 };
 
 export const createArgs = { ...editableFields, deployKey: v.string() };
@@ -143,6 +87,7 @@ function checkedFields(args: {
   enabled: boolean;
   retry?: typeof retryPolicy.type;
   includeStorage?: boolean;
+  syncMode?: string;
 }) {
   return {
     name: checkName(args.name),
@@ -155,6 +100,7 @@ function checkedFields(args: {
     enabled: args.enabled,
     retry: checkRetry(args.retry ?? DEFAULT_RETRY_POLICY),
     includeStorage: args.includeStorage ?? false,
+    ...(args.syncMode !== undefined ? { syncMode: checkSyncMode(args.syncMode) } : {}),
   };
 }
 
@@ -171,6 +117,8 @@ export const insertApp = internalMutation({
     fields: v.object({ ...editableFields, retry: retryPolicy, includeStorage: v.boolean() }),
     deployKeyCiphertext: v.string(),
     deployKeyHint: v.string(),
+    /** The change feed probe made while saving (apps.create), when the mode may use the feed. */
+    feed: v.optional(appFeed),
     actor: v.string(),
   },
   handler: async (ctx, args): Promise<Id<"apps">> => {
@@ -181,12 +129,19 @@ export const insertApp = internalMutation({
       ...fields,
       deployKeyCiphertext: args.deployKeyCiphertext,
       deployKeyHint: args.deployKeyHint,
+      ...(args.feed ? { feed: args.feed } : {}),
       createdAt: now,
       updatedAt: now,
       failureStreak: 0,
     });
     await syncAppSchedule(ctx, appId);
-    await recordAudit(ctx, { actor: args.actor, action: "apps.create", outcome: "ok", target: fields.slug });
+    await recordAudit(ctx, {
+      actor: args.actor,
+      action: "apps.create",
+      outcome: "ok",
+      target: fields.slug,
+      detail: `syncMode ${effectiveSyncMode(fields)}`,
+    });
     return appId;
   },
 });
@@ -209,18 +164,18 @@ export const create = adminAction({
   handler: async (ctx, args): Promise<Id<"apps">> => {
     const { deployKey, ...rest } = args;
     const key = checkDeployKey(deployKey);
-    const fields = checkedFields(rest);
+    // New apps sync incrementally where the source allows it.
+    const fields = checkedFields({ ...rest, syncMode: rest.syncMode ?? "auto" });
     const owner = await ctx.runQuery(internal.apps.slugOwner, { slug: fields.slug });
     if (owner) throw conflict(`"${fields.slug}" is already used by app ${owner.name}`, "slug");
-    await checkSourceForSaving({
-      url: fields.deploymentUrl,
-      deployKey: key,
-      allowInsecureHttp: fields.allowInsecureHttp,
-    });
+    const source = { url: fields.deploymentUrl, deployKey: key, allowInsecureHttp: fields.allowInsecureHttp };
+    await checkSourceForSaving(source);
+    const feed = effectiveSyncMode(fields) === "snapshot" ? undefined : await feedOnSave(source);
     return await ctx.runMutation(internal.apps.insertApp, {
       fields,
       deployKeyCiphertext: await encryptSecret(key),
       deployKeyHint: maskSecret(key),
+      ...(feed ? { feed } : {}),
       actor: adminActor(ctx.admin),
     });
   },
@@ -239,6 +194,7 @@ export const update = adminMutation({
       allowInsecureHttp: rest.allowInsecureHttp ?? app.allowInsecureHttp ?? false,
       retry: rest.retry ?? app.retry,
       includeStorage: rest.includeStorage ?? app.includeStorage,
+      ...((rest.syncMode ?? app.syncMode) !== undefined ? { syncMode: rest.syncMode ?? app.syncMode } : {}),
     });
     // A mutation cannot test a connection: moving the app to another source goes through setSource.
     if (
@@ -250,13 +206,18 @@ export const update = adminMutation({
         "the source deployment changes through apps.setSource, which tests the connection before saving",
       );
     await assertSlugFree(ctx, fields.slug, appId);
-    await ctx.db.patch(appId, { ...fields, updatedAt: Date.now() });
+    const feed = feedAfterUpdate(app, fields);
+    await ctx.db.patch(appId, { ...fields, ...(feed ? { feed } : {}), updatedAt: Date.now() });
     await syncAppSchedule(ctx, appId);
+    await probeFeedLater(ctx, { ...app, ...fields });
+    const modeBefore = effectiveSyncMode(app);
+    const modeAfter = effectiveSyncMode(fields);
     await recordAudit(ctx, {
       actor: adminActor(ctx.admin),
       action: "apps.update",
       outcome: "ok",
       target: fields.slug,
+      ...(modeBefore !== modeAfter ? { detail: `syncMode ${modeBefore} → ${modeAfter}` } : {}),
     });
     return null;
   },
@@ -289,11 +250,15 @@ export const storeDeployKey = internalMutation({
   handler: async (ctx, args): Promise<null> => {
     const app = await ctx.db.get(args.appId);
     if (!app) throw notFound(`no app ${args.appId}`);
+    // A new key may lack the feed's permission: its availability is asked again.
+    const feed: AppFeed | undefined = app.feed && { ...app.feed, availability: "unknown" };
     await ctx.db.patch(app._id, {
       deployKeyCiphertext: args.deployKeyCiphertext,
       deployKeyHint: args.deployKeyHint,
+      ...(feed ? { feed } : {}),
       updatedAt: Date.now(),
     });
+    await probeFeedLater(ctx, { ...app, ...(feed ? { feed } : {}) });
     await recordAudit(ctx, {
       actor: args.actor,
       action: "apps.setDeployKey",
@@ -349,7 +314,10 @@ export const storeSource = internalMutation({
     const app = await ctx.db.get(args.appId);
     if (!app) throw notFound(`no app ${args.appId}`);
     const { appId: _id, actor, ...patch } = args;
-    await ctx.db.patch(app._id, { ...patch, updatedAt: Date.now() });
+    // Another deployment: its feed is another one, and the warehouse's position means nothing there.
+    const feed: AppFeed = { availability: "unknown", needsSnapshot: "the source deployment changed" };
+    await ctx.db.patch(app._id, { ...patch, ...(app.feed ? { feed } : {}), updatedAt: Date.now() });
+    await probeFeedLater(ctx, app.feed ? { ...app, feed } : app);
     await recordAudit(ctx, { actor, action: "apps.setSource", outcome: "ok", target: app.slug });
     return null;
   },

@@ -5,8 +5,14 @@
  */
 import type { Doc, Id } from "./_generated/dataModel";
 import type { MutationCtx } from "./_generated/server";
-import type { CompletionCallback, Heartbeat, ProgressCallback } from "./contract/executor";
-import { ATTEMPT_DEADLINE_MS } from "./dispatch";
+import type {
+  CompletionCallback,
+  Heartbeat,
+  IncrementalFigures,
+  ProgressCallback,
+} from "./contract/executor";
+import { attemptDeadlineMs } from "./dispatch";
+import { recordIncrementalRun, recordSnapshotLoad, startFullSnapshot } from "./feeds";
 import { appendEvent, failAttempt, transitionJob } from "./jobs";
 
 export type CallbackResult = "applied" | "duplicate" | "ignored" | "unknown_job";
@@ -31,6 +37,13 @@ async function jobOf(ctx: MutationCtx, jobId: string): Promise<Doc<"jobs"> | nul
  * with its snapshot ready is being dispatched: the executor answered faster than our bookkeeping, so the
  * callback itself confirms the dispatch.
  */
+/** The dispatch step holds the job (its POST may be answered before recordDispatch runs). */
+function beingDispatched(job: Doc<"jobs">): boolean {
+  if (job.cancelRequested) return false;
+  if (job.kind === "incremental") return job.status === "queued" && job.step?.name === "dispatch:dispatchJob";
+  return job.status === "exporting" && job.export?.snapshotTs !== undefined;
+}
+
 async function jobForCallback(
   ctx: MutationCtx,
   jobId: string,
@@ -39,12 +52,12 @@ async function jobForCallback(
   const job = await jobOf(ctx, jobId);
   if (!job) return "unknown";
   if (job.attempt !== attempt) return null;
-  if (job.status === "exporting" && job.export?.snapshotTs && !job.cancelRequested)
+  if (beingDispatched(job))
     return transitionJob(
       ctx,
       job,
       "dispatched",
-      { attemptDeadline: Date.now() + ATTEMPT_DEADLINE_MS },
+      { attemptDeadline: Date.now() + attemptDeadlineMs(job.kind) },
       { level: "info", message: "dispatch confirmed by the executor" },
     );
   return job.status === "dispatched" || job.status === "running" ? job : null;
@@ -62,6 +75,7 @@ export async function applyProgress(ctx: MutationCtx, p: ProgressCallback): Prom
     executorId: p.executorId,
     lastSignOfLifeAt: now,
     ...(p.download ? { download: p.download } : {}),
+    ...(p.changes ? { changes: p.changes } : {}),
   };
   const phaseChanged = job.phase !== p.phase;
   if (job.status === "dispatched") {
@@ -89,37 +103,67 @@ export async function applyCompletion(ctx: MutationCtx, c: CompletionCallback): 
   const job = await jobForCallback(ctx, c.jobId, c.attempt);
   if (job === "unknown") return "unknown_job";
   if (!job) return "ignored";
-  const figures = { tables: c.tables, totalRows: c.totalRows, executorId: c.executorId, phase: "finished" };
+  const run = c.incremental;
+  const figures = {
+    tables: c.tables,
+    totalRows: c.totalRows,
+    executorId: c.executorId,
+    phase: "finished",
+    ...(run ? { incremental: run, changes: run.tables } : {}),
+  };
+  // Steps an incremental run committed count whatever its outcome: the warehouse holds them.
+  if (run) await recordIncrementalRun(ctx, job, run);
+  const needsSnapshot =
+    run?.outcome === "needsSnapshot" ? (run.reason ?? "the change feed cannot continue") : null;
   switch (c.outcome) {
     case "succeeded":
       await transitionJob(ctx, job, "succeeded", figures, {
         level: "info",
-        // Two durations that differ: the executor's own work, and the job's whole run (export included).
-        message: `succeeded: ${c.totalRows} rows; ${seconds(c.durationMs)} on the executor, ${seconds(Date.now() - job.createdAt)} since the request`,
+        message: run
+          ? `succeeded: ${describeRun(run)}; ${seconds(c.durationMs)} on the executor`
+          : // Two durations that differ: the executor's own work, and the job's whole run (export included).
+            `succeeded: ${c.totalRows} rows; ${seconds(c.durationMs)} on the executor, ${seconds(Date.now() - job.createdAt)} since the request`,
       });
-      return "applied";
+      if (job.kind !== "incremental") await recordSnapshotLoad(ctx, job, c.feedStart);
+      break;
     case "cancelled":
       await transitionJob(ctx, job, "cancelled", figures, {
         level: "warn",
         message: "cancelled by the executor",
       });
-      return "applied";
+      break;
     case "failed":
     case "interrupted": {
       await ctx.db.patch(job._id, figures);
       const error = c.error ?? { message: `executor reported ${c.outcome}`, retryable: true };
-      // "interrupted": the executor restarted mid-job; always worth another attempt.
+      // "interrupted": the executor restarted mid-job; always worth another attempt. An incremental run that
+      // found it needs a snapshot is not: the snapshot below replaces it.
       await failAttempt(ctx, (await ctx.db.get(job._id))!, {
         message: c.outcome === "interrupted" ? `executor restarted mid-job: ${error.message}` : error.message,
         ...(error.code ? { code: error.code } : c.outcome === "interrupted" ? { code: "interrupted" } : {}),
         ...(error.where ? { where: error.where } : {}),
-        retryable: c.outcome === "interrupted" ? true : error.retryable,
+        retryable: needsSnapshot === null && (c.outcome === "interrupted" ? true : error.retryable),
       });
-      return "applied";
+      break;
     }
     default:
       return c.outcome satisfies never;
   }
+  if (needsSnapshot !== null) await startFullSnapshot(ctx, (await ctx.db.get(job._id))!, needsSnapshot);
+  return "applied";
+}
+
+/** "1,204 changes in 3 transactions (2 pages), 0.8 s behind the source". */
+function describeRun(run: IncrementalFigures): string {
+  const changes = run.tables.reduce((n, t) => n + t.inserted + t.updated + t.deleted, 0);
+  const lag = run.lagMs === null ? "" : `, ${seconds(run.lagMs)} behind the source`;
+  const outcome =
+    run.outcome === "upToDate"
+      ? "up to date"
+      : run.outcome === "stopped"
+        ? "stopped early"
+        : "needs a full snapshot";
+  return `${outcome}: ${changes} changes in ${run.transactions} transactions (${run.pages} pages)${lag}`;
 }
 
 export async function applyHeartbeat(ctx: MutationCtx, h: Heartbeat): Promise<CallbackResult> {

@@ -77,6 +77,7 @@ const fullProgress = (jobId: string): ProgressCallback => ({
   phase: "importing",
   download: { bytes: 10, totalBytes: 100 },
   tables: [...figures],
+  changes: [{ table: "shop/orders", inserted: 3, updated: 2, deleted: 1, truncated: false }],
   message: "importing shop/orders",
 });
 
@@ -96,6 +97,18 @@ const fullCompletion = (jobId: string): CompletionCallback => ({
     where: "shop/orders/documents.jsonl line 12 field age",
     retryable: false,
   },
+  incremental: {
+    outcome: "stopped",
+    reason: "the attempt's deadline",
+    pages: 4,
+    transactions: 3,
+    tables: [{ table: "shop/orders", inserted: 3, updated: 2, deleted: 1, truncated: true }],
+    droppedTables: ["shop/carts"],
+    position: "1764000000123456789",
+    lagMs: 1500,
+    cursorAgeMs: 60_000,
+  },
+  feedStart: { stored: false, position: "1764000000000000000", error: "cursor refused" },
 });
 
 const fullHeartbeat: Heartbeat = {
@@ -140,7 +153,11 @@ describe("contract shapes stored in tables", () => {
     expect(uncoveredFields(heartbeat, { ...fullHeartbeat, target, tables: [] })).toEqual([
       "$.target.checkedAt",
     ]);
-    expect(uncoveredFields(progressCallback, { ...fullProgress("j"), tables: [] })).toEqual(["$.tables[]"]);
+    const { changes: _changes, ...withoutChanges } = fullProgress("j");
+    expect(uncoveredFields(progressCallback, { ...withoutChanges, tables: [] })).toEqual([
+      "$.tables[]",
+      "$.changes",
+    ]);
   });
 
   test("figures, download and error with every field round-trip through ctx.db.insert and patch", async () => {
@@ -192,11 +209,14 @@ describe("contract shapes stored in tables", () => {
       download: progress.download,
       tables: progress.tables,
     });
+    expect(afterProgress?.changes).toEqual(progress.changes);
     expect(afterCompletion).toMatchObject({
       status: "failed",
       tables: completion.tables,
       totalRows: completion.totalRows,
       error: completion.error,
+      incremental: completion.incremental,
+      changes: completion.incremental!.tables,
     });
   });
 });

@@ -8,12 +8,13 @@
 import { v } from "convex/values";
 import { internal } from "./_generated/api";
 import type { Doc } from "./_generated/dataModel";
-import { internalAction, internalMutation } from "./_generated/server";
+import { internalAction, internalMutation, type ActionCtx } from "./_generated/server";
 import {
   CONTRACT_VERSION,
   executorJobStatus,
   executorRoutes,
-  jobPayload,
+  incrementalJobPayload,
+  snapshotJobPayload,
   type CancelRequest,
   type JobPayload,
 } from "./contract/executor";
@@ -22,6 +23,9 @@ import { backoffDelay } from "./contract/backoff";
 import { DISPATCH_BACKOFF, DISPATCH_MAX_TRIES } from "./lib/backoff";
 import { scheduleStep, stepArgs } from "./lib/jobSteps";
 import { decryptSecret } from "./lib/crypto";
+import { feedGate } from "./feeds";
+import { INCREMENTAL_ATTEMPT_DEADLINE_MS, type JobKind } from "./lib/jobKind";
+import { listTables, type SourceDeployment } from "./lib/sourceDeployment";
 import { executorConfig } from "./lib/executorConfig";
 import {
   acceptedForAttempt,
@@ -30,49 +34,90 @@ import {
   type PostOutcome,
 } from "./lib/executorClient";
 
-/** How long one attempt may take on the executor before the watchdog gives up on it. */
+/** How long one snapshot attempt may take on the executor before the watchdog gives up on it. */
 export const ATTEMPT_DEADLINE_MS = 12 * 60 * 60_000;
 export const CANCEL_MAX_TRIES = 5;
 
+export function attemptDeadlineMs(kind: JobKind | undefined): number {
+  return kind === "incremental" ? INCREMENTAL_ATTEMPT_DEADLINE_MS : ATTEMPT_DEADLINE_MS;
+}
+
+/** The status a job is dispatched from: after its export, or (incremental: no export) from the queue. */
+export function dispatchedFrom(kind: JobKind | undefined): "queued" | "exporting" {
+  return kind === "incremental" ? "queued" : "exporting";
+}
+
+/**
+ * The contract's payload for the job's current attempt. Incremental: `sourceTables` lists the source's tables
+ * (null: not listed), so the executor can tell tables dropped in the source. Snapshot: the export's snapshot, and
+ * the feed cursor minted at it when the job starts the feed.
+ */
 export function buildPayload(
   job: Doc<"jobs">,
   app: Doc<"apps">,
   deployKey: string,
   deadline: number,
+  sourceTables: string[] | null = null,
 ): JobPayload {
-  if (!job.export?.snapshotTs) throw new Error(`job ${job._id} has no snapshot to dispatch`);
-  return jobPayload.parse({
+  const base = {
     contractVersion: CONTRACT_VERSION,
     jobId: job._id,
     attempt: job.attempt,
     app: { slug: app.slug, name: app.name },
     source: { deploymentUrl: app.deploymentUrl, deployKey },
+    tables: app.tables,
+    targetSchema: app.targetSchema,
+    deadline,
+  };
+  if (job.kind === "incremental")
+    return incrementalJobPayload.parse({ ...base, kind: "incremental", incremental: { sourceTables } });
+  if (!job.export?.snapshotTs) throw new Error(`job ${job._id} has no snapshot to dispatch`);
+  return snapshotJobPayload.parse({
+    ...base,
+    kind: "snapshot",
     snapshot: {
       snapshotTs: job.export.snapshotTs,
       ...(job.export.exportId ? { exportId: job.export.exportId } : {}),
       includeStorage: app.includeStorage,
     },
-    tables: app.tables,
-    targetSchema: app.targetSchema,
-    deadline,
+    ...(job.feedStart?.cursor ? { feedStart: { cursor: job.feedStart.cursor } } : {}),
   });
+}
+
+/** The source's tables for drop detection; null (and a warning on the job) when they cannot be listed. */
+async function sourceTablesOf(ctx: ActionCtx, job: Doc<"jobs">, source: SourceDeployment) {
+  try {
+    return await listTables(source);
+  } catch (error) {
+    await ctx.runMutation(internal.jobs.logEvent, {
+      jobId: job._id,
+      level: "warn",
+      message: `could not list the source's tables (${error instanceof Error ? error.message : String(error)}); this run cannot notice tables dropped in the source`,
+    });
+    return null;
+  }
 }
 
 export const dispatchJob = internalAction({
   args: { ...stepArgs, tryNumber: v.number() },
   handler: async (ctx, args): Promise<null> => {
     const step = await ctx.runQuery(internal.jobQueries.stepContext, args);
-    if (!step || step.job.status !== "exporting" || step.job.cancelRequested) return null;
+    if (!step || step.job.cancelRequested) return null;
+    const kind = step.job.kind;
+    if (step.job.status !== dispatchedFrom(kind)) return null;
+    if (kind === "incremental" && args.tryNumber === 1 && !(await feedGate(ctx, step.job, step.app)))
+      return null;
     let outcome: PostOutcome;
-    const deadline = Date.now() + ATTEMPT_DEADLINE_MS;
+    const deadline = Date.now() + attemptDeadlineMs(kind);
     try {
       const config = executorConfig();
-      const payload = buildPayload(
-        step.job,
-        step.app,
-        await decryptSecret(step.app.deployKeyCiphertext),
-        deadline,
-      );
+      const source = {
+        url: step.app.deploymentUrl,
+        deployKey: await decryptSecret(step.app.deployKeyCiphertext),
+        allowInsecureHttp: step.app.allowInsecureHttp ?? false,
+      };
+      const sourceTables = kind === "incremental" ? await sourceTablesOf(ctx, step.job, source) : null;
+      const payload = buildPayload(step.job, step.app, source.deployKey, deadline, sourceTables);
       outcome = acceptedForAttempt(
         await postToExecutor(config, executorRoutes.jobs, JSON.stringify(payload)),
         step.job.attempt,
@@ -89,7 +134,8 @@ export const recordDispatch = internalMutation({
   args: { ...stepArgs, tryNumber: v.number(), outcome: postOutcomeValidator, deadline: v.number() },
   handler: async (ctx, args): Promise<null> => {
     const { outcome } = args;
-    const job = await jobForStep(ctx, args.jobId, args.attempt, "exporting");
+    const kind = (await ctx.db.get(args.jobId))?.kind;
+    const job = await jobForStep(ctx, args.jobId, args.attempt, dispatchedFrom(kind));
     if (!job) {
       // Cancelled while the POST was in flight: the executor may hold the job now, so tell it.
       const current = await ctx.db.get(args.jobId);

@@ -5,7 +5,7 @@
 import { afterEach, expect, test, vi } from "vitest";
 import { api } from "./_generated/api";
 import type { Id } from "./_generated/dataModel";
-import { callbackRoutes, jobPayload } from "./contract/executor";
+import { callbackRoutes, snapshotJobPayload } from "./contract/executor";
 import { signedHeaders, verifySignature } from "./contract/signing";
 import {
   asAdmin,
@@ -84,7 +84,7 @@ test("trigger → export → dispatch → progress → completion", async () => 
   ).toEqual({ ok: true });
   const [completed] = source.exportWorker.documents();
   expect(completed).toMatchObject({ state: "completed" });
-  expect(jobPayload.parse(JSON.parse(dispatched.body)).snapshot.snapshotTs).toBe(completed!.start_ts);
+  expect(snapshotJobPayload.parse(JSON.parse(dispatched.body)).snapshot.snapshotTs).toBe(completed!.start_ts);
 
   const base = { executorId: "pc-1", at: Date.now(), jobId, attempt: 1 };
   await callback(t, callbackRoutes.progress, {

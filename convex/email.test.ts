@@ -212,6 +212,33 @@ describe("failure alerts", () => {
 });
 
 describe("alert rate limit", () => {
+  test("consecutive failures of an app send one alert for the streak, not one per failed run", async () => {
+    const t = newFakeTimerTest();
+    await t.run(async (ctx) => {
+      await ctx.db.insert("emailSettings", {
+        enabled: true,
+        host: "127.0.0.1",
+        port: 9,
+        security: "none",
+        from: "sync@example.com",
+        recipients: ["ops@example.com"],
+        notifyOnRecovery: false,
+        updatedAt: 0,
+      });
+    });
+    const first = await runningJob(t, 1);
+    const template = (await t.run((ctx) => ctx.db.get(first)))!;
+    for (let i = 0; i < 4; i++)
+      await t.run(async (ctx) => {
+        const { _id, _creationTime, ...fields } = template;
+        const id = i === 0 ? first : await ctx.db.insert("jobs", fields);
+        await ctx.db.patch(template.appId, { lastJobId: id });
+        await failAttempt(ctx, (await ctx.db.get(id))!, { message: "x", retryable: false });
+      });
+    expect((await notifications(t)).map((n) => [n.jobId, n.kind])).toEqual([[first, "failure"]]);
+    expect((await t.run((ctx) => ctx.db.get(template.appId)))?.failureStreak).toBe(4);
+  });
+
   test("a flapping app gets at most 5 alerts in a burst; the rest are recorded as skipped", async () => {
     const t = newFakeTimerTest();
     await t.run(async (ctx) => {
@@ -232,7 +259,8 @@ describe("alert rate limit", () => {
       await t.run(async (ctx) => {
         const { _id, _creationTime, ...fields } = template;
         const id = i === 0 ? first : await ctx.db.insert("jobs", fields);
-        await ctx.db.patch(template.appId, { lastJobId: id });
+        // A success in between: each failure starts a new streak.
+        await ctx.db.patch(template.appId, { lastJobId: id, failureStreak: 0 });
         await failAttempt(ctx, (await ctx.db.get(id))!, { message: "x", retryable: false });
       });
     const rows = await notifications(t);

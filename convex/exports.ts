@@ -4,12 +4,21 @@
  */
 import { v } from "convex/values";
 import { internal } from "./_generated/api";
-import { internalAction, internalMutation } from "./_generated/server";
+import type { Doc } from "./_generated/dataModel";
+import { internalAction, internalMutation, type MutationCtx } from "./_generated/server";
 import { appendEvent, failAttempt, jobForStep, transitionJob } from "./jobs";
 import { scheduleStep, stepArgs } from "./lib/jobSteps";
 import { decryptSecret } from "./lib/crypto";
-import { latestExport, nsToMs, requestExport, type ExportState } from "./lib/sourceDeployment";
+import {
+  latestExport,
+  nsToMs,
+  requestExport,
+  type ExportState,
+  type SourceDeployment,
+} from "./lib/sourceDeployment";
 import { SourceDeploymentError } from "./lib/sourceError";
+import { cursorFromSnapshot, FEED_REASONS } from "./lib/sourceFeed";
+import { feedGate } from "./feeds";
 
 export const FIRST_CHECK_DELAY_MS = 5_000;
 export const MAX_CHECK_DELAY_MS = 60_000;
@@ -58,6 +67,7 @@ export const startExport = internalAction({
   handler: async (ctx, args): Promise<null> => {
     const step = await ctx.runQuery(internal.jobQueries.stepContext, args);
     if (!step || step.job.status !== "queued") return null;
+    if (!(await feedGate(ctx, step.job, step.app))) return null;
     try {
       const deployKey = await decryptSecret(step.app.deployKeyCiphertext);
       const result = await requestExport(
@@ -127,6 +137,7 @@ export const checkExport = internalAction({
     if (!step || step.job.status !== "exporting" || step.job.cancelRequested) return null;
     let state: ExportState;
     let request: "requested" | "blocked" | undefined;
+    let feedStart: MintedFeedStart | undefined;
     try {
       const source = {
         url: step.app.deploymentUrl,
@@ -139,6 +150,9 @@ export const checkExport = internalAction({
       if (isStale(state, step.job.export?.requestedAt ?? 0))
         request =
           (await requestExport(source, step.app.includeStorage)) === "requested" ? "requested" : "blocked";
+      // Ours completed: start the feed at its snapshot now, before anything else can change the source.
+      else if (state.state === "completed" && step.job.feedStart && !step.job.feedStart.cursor)
+        feedStart = await mintFeedStart(source, state.startTs, step.app.tables);
     } catch (error) {
       const failure = errorOf(error, "export_check");
       // A blip while polling is not worth an attempt: keep checking until the wait limit.
@@ -152,10 +166,42 @@ export const checkExport = internalAction({
         return null;
       }
     }
-    await ctx.runMutation(internal.exports.recordCheck, { ...args, state, ...(request ? { request } : {}) });
+    await ctx.runMutation(internal.exports.recordCheck, {
+      ...args,
+      state,
+      ...(request ? { request } : {}),
+      ...(feedStart ? { feedStart } : {}),
+    });
     return null;
   },
 });
+
+const mintedFeedStart = v.object({
+  ts: v.string(),
+  cursor: v.optional(v.string()),
+  error: v.optional(v.string()),
+  /** The source refused the feed itself (plan, permission): the app's feed is unavailable. */
+  unavailable: v.optional(v.boolean()),
+});
+type MintedFeedStart = typeof mintedFeedStart.type;
+
+/** cursor_from_deltas at the snapshot's timestamp, or why not (the snapshot then loads without starting the feed). */
+async function mintFeedStart(
+  source: SourceDeployment,
+  ts: string,
+  tables: string[] | null,
+): Promise<MintedFeedStart> {
+  try {
+    return { ts, cursor: await cursorFromSnapshot(source, ts, tables) };
+  } catch (error) {
+    const message = error instanceof Error ? error.message : String(error);
+    const refused =
+      error instanceof SourceDeploymentError &&
+      (error.kind === "missing_permission" ||
+        (error.kind === "feed_unavailable" && message === FEED_REASONS.plan));
+    return { ts, error: message.slice(0, 1000), ...(refused ? { unavailable: true } : {}) };
+  }
+}
 
 export const exportStateValidator = v.union(
   v.object({ state: v.literal("none") }),
@@ -184,6 +230,8 @@ export const recordCheck = internalMutation({
     state: exportStateValidator,
     /** The check found nothing of ours and asked again: accepted, or refused as ExportInProgress. */
     request: v.optional(v.union(v.literal("requested"), v.literal("blocked"))),
+    /** Ours completed and the job starts the feed: the cursor minted at its snapshot, or why not. */
+    feedStart: v.optional(mintedFeedStart),
   },
   handler: async (ctx, args): Promise<null> => {
     const job = await jobForStep(ctx, args.jobId, args.attempt, "exporting");
@@ -208,6 +256,7 @@ export const recordCheck = internalMutation({
       await appendEvent(ctx, job._id, "info", `snapshot ready (start_ts ${s.startTs})`, {
         kind: "exportReady",
       });
+      if (job.feedStart && args.feedStart) await recordMintedFeedStart(ctx, job, args.feedStart);
       await scheduleStep(ctx, job._id, 0, internal.dispatch.dispatchJob, {
         jobId: job._id,
         attempt: job.attempt,
@@ -252,3 +301,29 @@ export const recordCheck = internalMutation({
     return null;
   },
 });
+
+/** Keeps the minted cursor on the job for dispatch; a refusal of the feed itself marks the app's feed unavailable. */
+async function recordMintedFeedStart(ctx: MutationCtx, job: Doc<"jobs">, minted: MintedFeedStart) {
+  const { unavailable, ...feedStart } = minted;
+  await ctx.db.patch(job._id, { feedStart });
+  if (feedStart.cursor) {
+    await appendEvent(ctx, job._id, "info", `change feed cursor minted at the snapshot (${feedStart.ts})`);
+    return;
+  }
+  await appendEvent(
+    ctx,
+    job._id,
+    "warn",
+    `the change feed could not start at this snapshot: ${feedStart.error}; the snapshot loads without it`,
+  );
+  const app = await ctx.db.get(job.appId);
+  if (unavailable && app && feedStart.error)
+    await ctx.db.patch(app._id, {
+      feed: {
+        ...(app.feed ?? {}),
+        availability: "unavailable",
+        reason: feedStart.error,
+        checkedAt: Date.now(),
+      },
+    });
+}

@@ -14,6 +14,7 @@ import { backoffDelay } from "./contract/backoff";
 import { assertTransition, executorMayHold, isFinal } from "./lib/jobStateMachine";
 import { scheduleStep } from "./lib/jobSteps";
 import type { JobEventMark } from "./lib/jobEventMark";
+import { chooseJobKind, retryPolicyFor, type JobKind } from "./lib/jobKind";
 import { conflict, notFound, type UserErrorData } from "./lib/userError";
 import type { JobStatus, JobTrigger, StoredJobError } from "./schema";
 
@@ -82,6 +83,7 @@ export async function startJob(
   if (active) return { jobId: active._id, status: active.status, created: false };
   if (!app.enabled) throw new AppDisabledError(app.slug);
   const now = Date.now();
+  const choice = chooseJobKind(app, now);
   const jobId = await ctx.db.insert("jobs", {
     appId: app._id,
     appSlug: app.slug,
@@ -89,8 +91,11 @@ export async function startJob(
     active: true,
     trigger,
     triggeredBy,
+    kind: choice.kind,
+    ...(choice.kindReason ? { kindReason: choice.kindReason } : {}),
+    ...(choice.startsFeed ? { feedStart: {} } : {}),
     attempt: 1,
-    maxAttempts: app.retry.maxAttempts,
+    maxAttempts: retryPolicyFor(choice.kind, app.retry).maxAttempts,
     createdAt: now,
     updatedAt: now,
     lastSignOfLifeAt: now,
@@ -98,10 +103,24 @@ export async function startJob(
     tables: [],
     eventCount: 0,
   });
-  await appendEvent(ctx, jobId, "info", `queued (${trigger} by ${triggeredBy})`);
+  const kindText = choice.kindReason ?? (choice.kind === "incremental" ? "incremental" : "snapshot");
+  await appendEvent(ctx, jobId, "info", `queued (${trigger} by ${triggeredBy}): ${kindText}`);
   await ctx.db.patch(app._id, { lastJobId: jobId, lastJobStatus: "queued", lastJobAt: now });
-  await scheduleStep(ctx, jobId, 0, internal.exports.startExport, { jobId, attempt: 1 });
+  await scheduleFirstStep(ctx, jobId, choice.kind, 1, 0);
   return { jobId, status: "queued", created: true };
+}
+
+/** An attempt's first step: a snapshot export, or straight to dispatch for an incremental run. */
+export async function scheduleFirstStep(
+  ctx: MutationCtx,
+  jobId: Id<"jobs">,
+  kind: JobKind,
+  attempt: number,
+  delayMs: number,
+): Promise<void> {
+  if (kind === "incremental")
+    await scheduleStep(ctx, jobId, delayMs, internal.dispatch.dispatchJob, { jobId, attempt, tryNumber: 1 });
+  else await scheduleStep(ctx, jobId, delayMs, internal.exports.startExport, { jobId, attempt });
 }
 
 type JobPatch = Partial<Omit<Doc<"jobs">, "_id" | "_creationTime" | "status" | "active">>;
@@ -140,7 +159,8 @@ export async function transitionJob(
     await ctx.db.patch(app._id, { lastJobStatus: to, lastJobAt: now });
     if (to === "failed") {
       await ctx.db.patch(app._id, { failureStreak: app.failureStreak + 1 });
-      await scheduleAlert(ctx, job, "failure");
+      // One alert per streak: an app syncing every minute must not send one per failed minute.
+      if (app.failureStreak === 0) await scheduleAlert(ctx, job, "failure");
     } else if (to === "succeeded") {
       if (app.failureStreak > 0) await scheduleAlert(ctx, job, "recovery");
       await ctx.db.patch(app._id, { failureStreak: 0 });
@@ -171,7 +191,9 @@ export async function failAttempt(
     );
   const app = await ctx.db.get(job.appId);
   if (error.retryable && job.attempt < job.maxAttempts && app) {
-    const delay = backoffDelay(job.attempt, { baseMs: app.retry.baseDelayMs, maxMs: app.retry.maxDelayMs });
+    const kind = job.kind ?? "snapshot";
+    const retry = retryPolicyFor(kind, app.retry);
+    const delay = backoffDelay(job.attempt, { baseMs: retry.baseDelayMs, maxMs: retry.maxDelayMs });
     const attempt = job.attempt + 1;
     const next = await transitionJob(
       ctx,
@@ -185,6 +207,9 @@ export async function failAttempt(
         phase: undefined,
         download: undefined,
         tables: [],
+        changes: undefined,
+        // A new attempt exports again: a cursor minted for the last one's snapshot is of no use.
+        ...(job.feedStart ? { feedStart: {} } : {}),
         nextDispatchAt: undefined,
         // The watchdog must not count the backoff as silence.
         lastSignOfLifeAt: Date.now() + delay,
@@ -195,7 +220,7 @@ export async function failAttempt(
         mark: { kind: "attemptFailed" },
       },
     );
-    await scheduleStep(ctx, job._id, delay, internal.exports.startExport, { jobId: job._id, attempt });
+    await scheduleFirstStep(ctx, job._id, kind, attempt, delay);
     return next;
   }
   const why = !error.retryable ? "not retryable" : `attempt ${job.attempt} of ${job.maxAttempts}`;

@@ -185,6 +185,14 @@ export default defineSchema({
     /** Incremental jobs: changes committed so far (progress), then the run's figures (completion). */
     changes: v.optional(v.array(zodOutputToConvex(tableChanges))),
     incremental: v.optional(zodOutputToConvex(incrementalFigures)),
+    /**
+     * Snapshot jobs that start the change feed: present from the start; `cursor` is minted (cursor_from_deltas) at
+     * the export's snapshot timestamp `ts` as soon as the export completes, or `error` says why it could not be.
+     * The cursor is opaque and useless without the deploy key; the job lists leave it out all the same.
+     */
+    feedStart: v.optional(
+      v.object({ ts: v.optional(v.string()), cursor: v.optional(v.string()), error: v.optional(v.string()) }),
+    ),
     error: v.optional(jobErrorValidator),
     /**
      * The scheduled function driving the job's current step (export request, export check, dispatch) while it is

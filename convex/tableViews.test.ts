@@ -2,7 +2,7 @@
  * Validators derived from a table's own (schema.ts) rather than copied: a field added to the table reaches them.
  */
 import { describe, expect, test } from "vitest";
-import { appView } from "./apps";
+import { appView } from "./lib/appView";
 import { auditEntry } from "./audit";
 import { executorView } from "./executors";
 import schema from "./schema";
@@ -15,6 +15,8 @@ describe("views derived from tables", () => {
     const stored = fieldsOf(schema.tables.apps.validator).filter((f) => !hidden.includes(f));
     expect(fieldsOf(appView)).toEqual([...stored, "id", "lastJob", "nextRuns"].sort());
     expect(appView.fields.allowInsecureHttp.isOptional).toBe("required");
+    // Apps from before sync modes show the snapshot mode they keep.
+    expect(appView.fields.syncMode.isOptional).toBe("required");
   });
 
   test("executorView: every executors field, the disk figure null when unknown, and what the heartbeat means now", () => {

@@ -3,7 +3,7 @@
  * `field` is the argument's name, so the dashboard shows them next to the field, in production too.
  */
 import { qualifiedTableName, targetSchemaName } from "../contract/executor";
-import type { RetryPolicy } from "../schema";
+import type { RetryPolicy, SyncMode } from "../schema";
 import { validateSchedule } from "./cron";
 import { SourceDeploymentError } from "./sourceError";
 import { SLUG, SLUG_MAX_LENGTH } from "./slug";
@@ -85,4 +85,17 @@ export function checkRetry(retry: RetryPolicy): RetryPolicy {
   }
   if (retry.maxDelayMs < retry.baseDelayMs) throw invalidInput("retry.maxDelayMs", "must be ≥ baseDelayMs");
   return retry;
+}
+
+export const SYNC_MODES: readonly SyncMode[] = ["snapshot", "incremental", "auto"];
+
+export function checkSyncMode(mode: string): SyncMode {
+  const found = SYNC_MODES.find((m) => m === mode);
+  if (!found)
+    throw invalidInput(
+      "syncMode",
+      `"${mode}" is not a sync mode: snapshot (reload everything each run), incremental (the change feed, paid ` +
+        `plans) or auto (incremental where the source allows it, snapshot otherwise)`,
+    );
+  return found;
 }

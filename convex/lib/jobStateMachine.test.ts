@@ -29,9 +29,15 @@ describe("job state machine", () => {
     }
   });
 
-  test("skipping the export or going backwards is refused with a message naming the job", () => {
-    expect(canTransition("queued", "dispatched")).toBe(false);
+  test("an incremental job goes from the queue straight to the executor, without an export", () => {
+    const path: JobStatus[] = ["queued", "dispatched", "running", "succeeded"];
+    for (let i = 1; i < path.length; i++) expect(canTransition(path[i - 1]!, path[i]!)).toBe(true);
+  });
+
+  test("skipping dispatch or going backwards is refused with a message naming the job", () => {
     expect(canTransition("queued", "running")).toBe(false);
+    expect(canTransition("exporting", "running")).toBe(false);
+    expect(canTransition("dispatched", "exporting")).toBe(false);
     expect(canTransition("running", "exporting")).toBe(false);
     expect(() => assertTransition("job1", "succeeded", "running")).toThrow(
       "job job1: cannot move from succeeded to running",

@@ -3,6 +3,7 @@
  * anything else is a bug and throws. Final states have no way out.
  *
  *   queued → exporting → dispatched → running → succeeded | failed | cancelled
+ *   queued → dispatched (incremental jobs: no export, lib/jobKind.ts)
  *
  * A failed attempt with attempts left goes back to `queued` (a retry starts from a fresh export). Same-state
  * updates (progress figures, export checks) are patches, not transitions.
@@ -11,7 +12,8 @@ import type { JobStatus } from "../schema";
 
 export const transitions = {
   // queued → queued: the export request itself failed and the next attempt waits for its backoff.
-  queued: ["queued", "exporting", "failed", "cancelled"],
+  // queued → dispatched: an incremental job has no export; it is handed to the executor from the queue.
+  queued: ["queued", "exporting", "dispatched", "failed", "cancelled"],
   exporting: ["dispatched", "queued", "failed", "cancelled"],
   // dispatched → succeeded: a fast executor may complete before its first progress callback arrives.
   dispatched: ["running", "succeeded", "queued", "failed", "cancelled"],

@@ -30,11 +30,13 @@ export interface SourceDeployment {
 // HTTP
 // ---------------------------------------------------------------------------------------------------------
 
-function baseOf(source: SourceDeployment): string {
+/** The deployment's API base URL (normalised; throws `bad_url`). */
+export function baseOf(source: SourceDeployment): string {
   return normalizeDeploymentUrl(source.url, { allowInsecureHttp: source.allowInsecureHttp });
 }
 
-async function call(source: SourceDeployment, path: string, init: RequestInit): Promise<Response> {
+/** One request with the deploy key; a network failure or timeout becomes `unreachable`. */
+export async function call(source: SourceDeployment, path: string, init: RequestInit): Promise<Response> {
   const base = baseOf(source);
   const doFetch = source.fetch ?? fetch;
   try {

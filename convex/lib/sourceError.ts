@@ -10,6 +10,8 @@ export type SourceErrorKind =
   | "missing_permission"
   | "not_found"
   | "export_in_progress"
+  /** The change feed is refused for the plan (403 StreamingExportNotEnabled) or the cursor cannot be used. */
+  | "feed_unavailable"
   | "server_error"
   | "bad_response";
 
@@ -21,6 +23,7 @@ const RETRYABLE: Record<SourceErrorKind, boolean> = {
   missing_permission: false,
   not_found: false,
   export_in_progress: true,
+  feed_unavailable: false,
   server_error: true,
   bad_response: false,
 };
