@@ -66,7 +66,7 @@ function figuresOf(result: IncrementalRunResult, reason: string | undefined): In
 }
 
 /** Fires `stop` at the job's deadline: the run ends before its next page, at a committed step. */
-function deadlineSignal(deadline: number): { signal: AbortSignal; clear(): void } {
+export function deadlineSignal(deadline: number): { signal: AbortSignal; clear(): void } {
   const controller = new AbortController();
   let timer: NodeJS.Timeout | undefined;
   const arm = () => {
