@@ -11,8 +11,10 @@ import {
   CONTRACT_VERSION,
   jobPayload,
   type Heartbeat,
+  type IncrementalFigures,
   type JobError,
   type JobPayload,
+  type TableChanges,
   type TableFigures,
 } from "../../convex/contract/executor.js";
 import { signedHeaders, verifySignature } from "../../convex/contract/signing.js";
@@ -41,15 +43,27 @@ function json(res: ServerResponse, status: number, body: unknown): void {
   res.end(JSON.stringify(body));
 }
 
+/** What the callbacks name a job by: a payload the stand-in received, or a job the test put in the database. */
+export type JobRef = Pick<JobPayload, "jobId" | "attempt">;
+
 export interface ExecutorStandIn {
   url: string;
   jobs: JobPayload[];
   waitForJob(timeoutMs?: number): Promise<JobPayload>;
-  progress(job: JobPayload, tables: TableFigures[]): Promise<void>;
+  progress(job: JobRef, tables: TableFigures[]): Promise<void>;
   complete(
-    job: JobPayload,
+    job: JobRef,
     outcome: "succeeded" | "failed",
     tables: TableFigures[],
+    error?: JobError,
+  ): Promise<void>;
+  /** An incremental run's progress (phase `applying`): the changes its committed steps made so far. */
+  applying(job: JobRef, changes: TableChanges[]): Promise<void>;
+  /** An incremental run's completion with its figures; `totalRows` is the changes' sum. */
+  completeIncremental(
+    job: JobRef,
+    outcome: "succeeded" | "failed",
+    incremental: IncrementalFigures,
     error?: JobError,
   ): Promise<void>;
   /** `target`: more of the target's report, e.g. start-up preflight lines. */
@@ -125,6 +139,25 @@ export async function startExecutorStandIn(
         tables,
         totalRows: tables.reduce((n, t) => n + t.rows, 0),
         durationMs: 4200,
+        ...(error ? { error } : {}),
+      }),
+    applying: (job, changes) =>
+      post(callbackRoutes.progress, {
+        jobId: job.jobId,
+        attempt: job.attempt,
+        phase: "applying",
+        tables: [],
+        changes,
+      }),
+    completeIncremental: (job, outcome, incremental, error) =>
+      post(callbackRoutes.complete, {
+        jobId: job.jobId,
+        attempt: job.attempt,
+        outcome,
+        tables: [],
+        totalRows: incremental.tables.reduce((n, t) => n + t.inserted + t.updated + t.deleted, 0),
+        durationMs: 1800,
+        incremental,
         ...(error ? { error } : {}),
       }),
     heartbeat: (target = {}) =>
