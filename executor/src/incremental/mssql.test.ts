@@ -10,7 +10,7 @@ import tedious from "tedious";
 import WritableTrackingBuffer from "tedious/lib/tracking-buffer/writable-tracking-buffer.js";
 import { describe, expect, it } from "vitest";
 import type { PriorRow } from "../import/load/connection.js";
-import { lockHeldSql, lockSql } from "../import/load/mssql/sql.js";
+import { existingColumnsSql, lockHeldSql, lockSql } from "../import/load/mssql/sql.js";
 import { RecordingWire, type Sent } from "../import/load/mssql/testing/recording-wire.js";
 import { scriptedServer } from "../import/load/mssql/testing/scripted-server.js";
 import { tsqlSyntaxErrors } from "../import/load/mssql/testing/tsql-grammar.js";
@@ -36,6 +36,8 @@ interface ServerState {
   /** sp_getapplock's answers, first to last (then 0: granted). */
   lockResults: number[];
   rowCount: number;
+  /** sys.columns of existing tables, by quoted name (existingColumnsSql). */
+  existing?: Record<string, unknown[]>;
 }
 
 class CapturingWire extends RecordingWire {
@@ -77,6 +79,7 @@ function server(state: ServerState): CapturingWire {
     if (text.startsWith("IF OBJECT_ID(@metaTables, N'U') IS NOT NULL AND")) return state.prior;
     if (text.startsWith("SELECT [_id] AS id,")) return state.widened;
     if (text.endsWith("SELECT @@ROWCOUNT AS n;")) return [{ n: state.rowCount }];
+    if (text === existingColumnsSql) return state.existing?.[params.target as string] ?? [];
     return fallback(text, params);
   });
 }
@@ -163,7 +166,7 @@ function tdsValueBytes(params: Params, name: string): Buffer {
     validate(v: unknown): unknown;
     writeValue(b: unknown, p: { value: unknown }): void;
   };
-  const buffer = new WritableTrackingBuffer(16);
+  const buffer = new WritableTrackingBuffer();
   type.writeValue(buffer, { value: type.validate(param.value) });
   return buffer.data;
 }
@@ -429,6 +432,39 @@ describe("SQL Server change target (recording wire, T-SQL grammar)", () => {
     expect(body.find((s) => s.startsWith("UPDATE [My]]Sch'ema].[_convex_tables]"))).toMatch(
       /CASE WHEN @truncated = 1 THEN 0/,
     );
+    expectAllParse(wire);
+  });
+
+  it("after a snapshot sync refilled a table in place, reuses the columns it kept (_ts among them) instead of adding them again", async () => {
+    const state: ServerState = {
+      cursor: "c1",
+      prior: prior("users", [["n", "BIGINT"]]),
+      widened: [],
+      lockResults: [],
+      rowCount: 1,
+      existing: {
+        "[My]]Sch'ema].[users]": [
+          { name: "_ts", type: "bigint", max_length: 8, scale: 0 }, // kept by the refill, stale values
+          { name: "old", type: "bit", max_length: 1, scale: 0 }, // a field the source dropped, back as text
+        ],
+      },
+    };
+    const wire = server(state);
+    const t = await target(wire);
+    await applyBatch(t, {
+      fromCursor: "c1",
+      pages: [page([doc("users", "u1", TS, { n: 1n, old: "text", fresh: true })])],
+    });
+    const body = texts(transactions(wire.sent)[0]!.body);
+    const u = "[My]]Sch'ema].[users]";
+    const clear = body.indexOf(`UPDATE ${u} SET [_ts] = NULL, [old] = NULL;`);
+    const add = body.indexOf(`ALTER TABLE ${u} ADD [fresh] BIT NULL;`);
+    const alter = body.indexOf(
+      `ALTER TABLE ${u} ALTER COLUMN [old] NVARCHAR(MAX) COLLATE Latin1_General_100_BIN2 NULL;`,
+    );
+    expect([clear, add, alter].every((i) => i > 0)).toBe(true);
+    expect(clear).toBeLessThan(alter);
+    expect(body.filter((s) => s.includes("ALTER COLUMN"))).toHaveLength(1); // _ts has the type already
     expectAllParse(wire);
   });
 
