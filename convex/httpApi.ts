@@ -110,6 +110,10 @@ export function jobStatusBody(job: Doc<"jobs">): Record<string, unknown> {
     totalRows: job.totalRows ?? null,
     tables: job.tables,
     error: job.error ?? null,
+    kind: job.kind ?? "snapshot",
+    kindReason: job.kindReason ?? null,
+    changes: job.changes ?? null,
+    incremental: job.incremental ?? null,
   };
 }
 

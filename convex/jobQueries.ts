@@ -30,17 +30,38 @@ function createdWithin(q: AtCreatedAt, r: CreatedRange): IndexRange {
   return r.to !== undefined ? lower.lt("createdAt", r.to) : lower;
 }
 
+/**
+ * A job as the dashboard gets it: the feed cursor a snapshot job minted stays on the server (opaque and useless
+ * without the deploy key, but it is the executor's input, not the dashboard's); whether one was minted is kept.
+ */
+export type JobView = Omit<Doc<"jobs">, "feedStart"> & {
+  feedStart?: { ts?: string; minted: boolean; error?: string };
+};
+
+export function toJobView(job: Doc<"jobs">): JobView {
+  const { feedStart, ...rest } = job;
+  if (!feedStart) return rest;
+  const { cursor, ...start } = feedStart;
+  return { ...rest, feedStart: { ...start, minted: cursor !== undefined } };
+}
+
+function viewPage(result: PaginationResult<Doc<"jobs">>): PaginationResult<JobView> {
+  return { ...result, page: result.page.map(toJobView) };
+}
+
 export const listByAppArgs = { appId: v.id("apps"), paginationOpts: paginationOptsValidator, ...range };
 
 /** Newest first. */
 export const listByApp = adminQuery({
   args: listByAppArgs,
-  handler: async (ctx, args): Promise<PaginationResult<Doc<"jobs">>> =>
-    ctx.db
-      .query("jobs")
-      .withIndex("by_app_created", (q) => createdWithin(q.eq("appId", args.appId), args))
-      .order("desc")
-      .paginate(args.paginationOpts),
+  handler: async (ctx, args): Promise<PaginationResult<JobView>> =>
+    viewPage(
+      await ctx.db
+        .query("jobs")
+        .withIndex("by_app_created", (q) => createdWithin(q.eq("appId", args.appId), args))
+        .order("desc")
+        .paginate(args.paginationOpts),
+    ),
 });
 
 export const listByStatusArgs = {
@@ -53,7 +74,7 @@ export const listByStatusArgs = {
 /** Newest first; optionally one app's jobs and a `createdAt` range. */
 export const listByStatus = adminQuery({
   args: listByStatusArgs,
-  handler: async (ctx, args): Promise<PaginationResult<Doc<"jobs">>> => {
+  handler: async (ctx, args): Promise<PaginationResult<JobView>> => {
     const { appId } = args;
     const query = appId
       ? ctx.db
@@ -64,25 +85,27 @@ export const listByStatus = adminQuery({
       : ctx.db
           .query("jobs")
           .withIndex("by_status_created", (q) => createdWithin(q.eq("status", args.status), args));
-    return query.order("desc").paginate(args.paginationOpts);
+    return viewPage(await query.order("desc").paginate(args.paginationOpts));
   },
 });
 
 /** Newest first, every app. */
 export const listByDateRange = adminQuery({
   args: { from: v.number(), to: v.number(), paginationOpts: paginationOptsValidator },
-  handler: async (ctx, args): Promise<PaginationResult<Doc<"jobs">>> =>
-    ctx.db
-      .query("jobs")
-      .withIndex("by_created", (q) => createdWithin(q, args))
-      .order("desc")
-      .paginate(args.paginationOpts),
+  handler: async (ctx, args): Promise<PaginationResult<JobView>> =>
+    viewPage(
+      await ctx.db
+        .query("jobs")
+        .withIndex("by_created", (q) => createdWithin(q, args))
+        .order("desc")
+        .paginate(args.paginationOpts),
+    ),
 });
 
 export const DETAIL_EVENTS = 100;
 
 export interface JobDetail {
-  job: Doc<"jobs">;
+  job: JobView;
   app: { id: Id<"apps">; name: string; slug: string } | null;
   /** Newest last; at most DETAIL_EVENTS (page older ones with `events`). */
   events: Doc<"jobEvents">[];
@@ -100,7 +123,7 @@ export const get = adminQuery({
       .order("desc")
       .take(DETAIL_EVENTS);
     return {
-      job,
+      job: toJobView(job),
       app: app ? { id: app._id, name: app.name, slug: app.slug } : null,
       events: events.reverse(),
     };

@@ -77,6 +77,47 @@ describe("pruning", () => {
     expect(left).toEqual({ oldEvents: 0, oldAudit: 0, receipts: ["e-new"] });
   });
 
+  test("old jobs beyond one batch are all pruned, batch after batch (a per-minute app finishes 1,440 a day)", async () => {
+    const t = newTest();
+    const now = Date.now();
+    const appId = await createApp(t);
+    const jobs = 200; // ten batches of jobs, each far under the row budget
+    await t.run(async (ctx) => {
+      for (let i = 0; i < jobs; i++) {
+        const finishedAt = now - 40 * DAY + i * MINUTE;
+        const jobId = await ctx.db.insert("jobs", {
+          appId,
+          appSlug: "shop",
+          status: "succeeded",
+          active: false,
+          trigger: "schedule",
+          triggeredBy: "system:schedule",
+          kind: "incremental",
+          attempt: 1,
+          maxAttempts: 2,
+          createdAt: finishedAt - 2_000,
+          updatedAt: finishedAt,
+          lastSignOfLifeAt: finishedAt,
+          finishedAt,
+          dispatchAttempts: 1,
+          tables: [],
+          eventCount: 2,
+        });
+        await ctx.db.insert("jobEvents", { jobId, at: finishedAt - 2_000, level: "info", message: "queued" });
+        await ctx.db.insert("jobEvents", { jobId, at: finishedAt, level: "info", message: "succeeded" });
+      }
+    });
+    let runs = 0;
+    for (let more = true; more; runs++) more = (await t.mutation(internal.maintenance.prune, { now })).more;
+    const left = await t.run(async (ctx) => ({
+      jobs: (await ctx.db.query("jobs").collect()).length,
+      events: (await ctx.db.query("jobEvents").collect()).length,
+    }));
+    expect(left).toEqual({ jobs: 0, events: 0 });
+    // Each run stays within its batch: 3 rows per job, PRUNE_BATCH rows per run.
+    expect(runs).toBeGreaterThanOrEqual(Math.ceil((jobs * 3) / PRUNE_BATCH));
+  });
+
   test("works in bounded batches and schedules itself to continue", async () => {
     const t = newTest();
     const now = Date.now();

@@ -107,10 +107,11 @@ export const prune = internalMutation({
     let budget = PRUNE_BATCH;
     let deleted = 0;
 
+    const jobBatch = Math.max(1, Math.floor(budget / 10));
     const oldJobs = await ctx.db
       .query("jobs")
       .withIndex("by_finished", (q) => q.gt("finishedAt", 0).lt("finishedAt", cutoff))
-      .take(Math.max(1, Math.floor(budget / 10)));
+      .take(jobBatch);
     for (const job of oldJobs) {
       const events = await ctx.db
         .query("jobEvents")
@@ -173,7 +174,9 @@ export const prune = internalMutation({
           .take(budget),
       );
     }
-    const more = budget <= 0;
+    // A full batch of old jobs may not be all of them: an app syncing every minute finishes 1,440 a day, far more
+    // than one batch, so the pass continues until the old jobs are gone, not only until the budget runs out.
+    const more = budget <= 0 || oldJobs.length === jobBatch;
     if (more) await ctx.scheduler.runAfter(0, internal.maintenance.prune, { now });
     return { deleted, more };
   },

@@ -6,7 +6,7 @@ import { v } from "convex/values";
 import type { Doc } from "./_generated/dataModel";
 import { adminQuery } from "./access";
 import { previousRuns } from "./lib/cron";
-import { freshnessOf } from "./lib/freshness";
+import { freshnessOf, lastLoadOf } from "./lib/freshness";
 import { invalidInput } from "./lib/userError";
 
 export const MAX_CHART_DAYS = 92;
@@ -97,7 +97,10 @@ export const daily = adminQuery({
 
 const MAX_FRESHNESS_APPS = 500;
 
-/** Per app: how old the warehouse's copy is (last successful load's snapshot) and whether the schedule says late. */
+/**
+ * Per app: how old the warehouse's copy is (the feed position, else the last successful load's snapshot) and
+ * whether the schedule says late.
+ */
 export const freshness = adminQuery({
   args: {},
   returns: v.array(
@@ -107,6 +110,8 @@ export const freshness = adminQuery({
       loadedAt: v.union(v.number(), v.null()),
       expectedSince: v.union(v.number(), v.null()),
       behind: v.boolean(),
+      /** Apps on the change feed: how far behind the source the last incremental run ended (ms). */
+      lagMs: v.union(v.number(), v.null()),
     }),
   ),
   handler: async (ctx) => {
@@ -127,8 +132,11 @@ export const freshness = adminQuery({
           runs = null;
         }
       }
-      const lastLoad = last ? { snapshotTs: last.export?.snapshotTs, finishedAt: last.finishedAt } : null;
-      out.push({ appId: app._id, ...freshnessOf(lastLoad, runs) });
+      out.push({
+        appId: app._id,
+        ...freshnessOf(lastLoadOf(app.feed?.position, last), runs),
+        lagMs: last?.kind === "incremental" ? (last.incremental?.lagMs ?? null) : null,
+      });
     }
     return out;
   },

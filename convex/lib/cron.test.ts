@@ -7,6 +7,16 @@ describe("cron specs and time zones", () => {
     expect(validateSchedule("30 0 3 * * 1-5", "America/New_York")).toEqual({ ok: true });
   });
 
+  test("every minute is the most frequent schedule: a seconds field firing more often is refused", () => {
+    expect(validateSchedule("* * * * *", "UTC")).toEqual({ ok: true });
+    expect(validateSchedule("0 * * * * *", "Europe/Rome")).toEqual({ ok: true });
+    expect(validateSchedule("*/30 * * * * *", "UTC")).toMatchObject({
+      ok: false,
+      error: expect.stringContaining("more than once a minute"),
+    });
+    expect(validateSchedule("0,30 * * * * *", "UTC")).toMatchObject({ ok: false });
+  });
+
   test("names what is wrong", () => {
     expect(validateTimeZone("Mars/Olympus")).toMatchObject({
       ok: false,

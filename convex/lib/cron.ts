@@ -31,7 +31,15 @@ export function validateSchedule(cron: string, timeZone: string): CronCheck {
     }
   }
   try {
-    cronParser.parseExpression(cron, { tz: timeZone }).next();
+    const expression = cronParser.parseExpression(cron, { tz: timeZone });
+    expression.next();
+    // Every minute is the most a sync can use (an incremental run is ~a minute of lag); seconds would only
+    // fire runs that the one-active-job rule skips.
+    if (expression.fields.second.length > 1)
+      return {
+        ok: false,
+        error: `cron "${cron}" runs more than once a minute: give the seconds field one value (e.g. 0); the most frequent schedule is every minute (* * * * *)`,
+      };
     return { ok: true };
   } catch (error) {
     const detail = error instanceof Error ? error.message : String(error);

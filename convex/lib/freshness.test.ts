@@ -1,6 +1,6 @@
 import { describe, expect, test } from "vitest";
 import { previousRuns } from "./cron";
-import { freshnessOf, snapshotTsToMs } from "./freshness";
+import { freshnessOf, lastLoadOf, snapshotTsToMs } from "./freshness";
 
 const H = 3_600_000;
 const NOW = Date.UTC(2026, 10, 29, 7, 20);
@@ -36,5 +36,32 @@ describe("warehouse freshness", () => {
   test("a scheduled app that never loaded is behind; an app without a schedule never is", () => {
     expect(freshnessOf(null, hourly)).toMatchObject({ snapshotAt: null, behind: true });
     expect(freshnessOf({ snapshotTs: ns(NOW - 30 * 24 * H) }, null)).toMatchObject({ behind: false });
+  });
+
+  test("an app on the change feed is as fresh as its feed position, not its last snapshot", () => {
+    const position = { ts: ns(NOW - 40_000), appliedAt: NOW - 30_000 };
+    const snapshot = {
+      kind: "snapshot" as const,
+      export: { snapshotTs: ns(NOW - 5 * H) },
+      finishedAt: NOW - 4 * H,
+    };
+    expect(lastLoadOf(position, snapshot)).toEqual({
+      snapshotTs: position.ts,
+      finishedAt: position.appliedAt,
+    });
+    const everyMinute = previousRuns("* * * * *", "UTC", NOW, 2);
+    expect(freshnessOf(lastLoadOf(position, snapshot), everyMinute)).toMatchObject({
+      snapshotAt: NOW - 40_000,
+      behind: false,
+    });
+    // Without a position (a full snapshot pending): the last run's own position, else the snapshot's timestamp.
+    const run = {
+      kind: "incremental" as const,
+      incremental: { position: ns(NOW - 90_000) },
+      finishedAt: NOW,
+    };
+    expect(lastLoadOf(undefined, run)).toEqual({ snapshotTs: ns(NOW - 90_000), finishedAt: NOW });
+    expect(lastLoadOf(undefined, snapshot)?.snapshotTs).toBe(ns(NOW - 5 * H));
+    expect(freshnessOf(lastLoadOf(undefined, run), everyMinute).behind).toBe(true);
   });
 });

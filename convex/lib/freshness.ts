@@ -1,6 +1,7 @@
 /**
  * How old an app's data in the warehouse is, and whether that is older than its schedule implies. The data is as
- * of the snapshot of the last successful load (the export's `start_ts`, ns). A scheduled app is behind when its
+ * of the snapshot of the last successful load (the export's `start_ts`, ns) or, for an app on the change feed, as
+ * of its feed position (the source timestamp the warehouse equals after the last committed step). A scheduled app is behind when its
  * snapshot predates the scheduled run before the latest one: the latest may still be running, but the one
  * before it should have landed. Apps without a schedule are never behind: nothing promised a time.
  */
@@ -21,10 +22,7 @@ export function snapshotTsToMs(ns: string | undefined): number | null {
 }
 
 /** `previousRuns`: the schedule's runs at or before now, newest first (lib/cron.ts previousRuns). */
-export function freshnessOf(
-  lastLoad: { snapshotTs?: string; finishedAt?: number } | null,
-  previousRuns: number[] | null,
-): Freshness {
+export function freshnessOf(lastLoad: LastLoad | null, previousRuns: number[] | null): Freshness {
   const snapshotAt = snapshotTsToMs(lastLoad?.snapshotTs) ?? null;
   const expectedSince = previousRuns?.[1] ?? null;
   return {
@@ -33,4 +31,30 @@ export function freshnessOf(
     expectedSince,
     behind: expectedSince !== null && (snapshotAt === null || snapshotAt < expectedSince),
   };
+}
+
+/** What `freshnessOf` reads of a load: the source timestamp the warehouse equals (ns) and when that landed. */
+export type LastLoad = { snapshotTs?: string; finishedAt?: number };
+
+/**
+ * The load an app's data is as of. The feed position wins while it is set (it only moves forward, from the
+ * snapshot that started the feed); otherwise the last successful job: an incremental run's position, or a
+ * snapshot's export timestamp.
+ */
+export function lastLoadOf(
+  feedPosition: { ts: string; appliedAt: number } | undefined,
+  lastSucceeded: {
+    kind?: "snapshot" | "incremental";
+    export?: { snapshotTs?: string };
+    incremental?: { position: string | null };
+    finishedAt?: number;
+  } | null,
+): LastLoad | null {
+  if (feedPosition) return { snapshotTs: feedPosition.ts, finishedAt: feedPosition.appliedAt };
+  if (!lastSucceeded) return null;
+  const ts =
+    lastSucceeded.kind === "incremental"
+      ? (lastSucceeded.incremental?.position ?? undefined)
+      : lastSucceeded.export?.snapshotTs;
+  return { snapshotTs: ts, finishedAt: lastSucceeded.finishedAt };
 }
