@@ -2,7 +2,9 @@
  * The contract between the two real sides, with no stand-in for either: the project's convex/ functions hosted
  * by the harness (scheduler, signed dispatch, HTTP callback routes) and the real executor (HTTP server, job
  * manager, outbox, import engine into PGlite) in this process. The demo test covers a successful sync; this one
- * covers a cancel of a running job and a sync after it, where each side's own tests only meet a stand-in.
+ * covers a cancel of a running job and a sync after it, where each side's own tests only meet a stand-in, and the
+ * two job kinds of incremental sync: a snapshot job that starts the change feed (the control plane mints the
+ * cursor, the executor stores it) and an incremental job after it (figures back to the control plane).
  */
 import { randomBytes } from "node:crypto";
 import { mkdtemp, rm } from "node:fs/promises";
@@ -13,6 +15,7 @@ import { makeFunctionReference } from "convex/server";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { importSnapshot } from "../../executor/src/import/index.js";
 import { listLoadedTables } from "../../executor/src/import/inventory.js";
+import { openChangeTarget } from "../../executor/src/incremental/openTarget.js";
 import type { ImportFn } from "../../executor/src/service/runImport.js";
 import { loadConfig } from "../../executor/src/service/config.js";
 import { startExecutor, type RunningExecutor } from "../../executor/src/service/executor.js";
@@ -24,6 +27,7 @@ import {
   writeShopSnapshot,
 } from "../../scripts/demo/sampleShop.js";
 import { startConvexSource, type ConvexSource } from "../standins/convexSource.js";
+import { FeedDeployment } from "../standins/dataSyncFeed.js";
 import { freePort } from "../../scripts/lib/processes.js";
 import { startHarness, type Harness } from "../harness/server.js";
 
@@ -43,14 +47,18 @@ const ref = {
 interface JobView {
   status: string;
   attempt: number;
+  kind?: string;
   phase?: string;
   totalRows?: number;
   tables: { table: string; rows: number }[];
+  changes?: { table: string; inserted: number; updated: number; deleted: number }[];
+  incremental?: { outcome: string; position: string | null };
 }
 
 let dir: string;
 let harness: Harness;
 let source: ConvexSource;
+let feedSource: ConvexSource;
 let executor: RunningExecutor;
 let client: ConvexHttpClient;
 let appId: string;
@@ -130,6 +138,7 @@ beforeAll(async () => {
 afterAll(async () => {
   await executor?.stop(1_000);
   await source?.close();
+  await feedSource?.close();
   await harness?.close();
   await rm(dir, { recursive: true, force: true });
 });
@@ -178,5 +187,73 @@ describe.sequential("control plane ↔ executor, both real", () => {
     const expected = Object.values(SHOP_ROW_COUNTS).reduce((a, b) => a + b, 0);
     expect(job.totalRows).toBe(expected);
     expect(Object.fromEntries(job.tables.map((t) => [t.table, t.rows]))).toEqual(SHOP_ROW_COUNTS);
+  });
+});
+
+describe.sequential("incremental sync, both sides real", () => {
+  const FEED_SCHEMA = "feedshop";
+  const deployKey = `prod:feedshop|${randomBytes(24).toString("hex")}`;
+  const deployment = new FeedDeployment({ deployKey, clock: "wall" });
+  const ids: Record<string, string> = {};
+  let feedAppId: string;
+
+  const terminal = (j: JobView) => ["succeeded", "failed", "cancelled"].includes(j.status);
+  const storedPosition = async () => {
+    const target = await openChangeTarget(warehouseTarget, FEED_SCHEMA);
+    try {
+      return (await target.readState())?.snapshotTs ?? null;
+    } finally {
+      await target.close();
+    }
+  };
+
+  beforeAll(async () => {
+    gate.open = true;
+    gate.release();
+    deployment.transaction((tx) => {
+      ids.a = tx.insert("orders", { total: 10n });
+      ids.b = tx.insert("orders", { total: 20n });
+      tx.insert("chat/messages", { text: "hello" });
+    });
+    feedSource = await startConvexSource({ deployKey, feed: deployment, exportDelayMs: 0, port: 0 });
+    feedAppId = (await client.action(ref.createApp, {
+      name: "Feed shop",
+      slug: "feedshop",
+      deploymentUrl: feedSource.url,
+      deployKey,
+      tables: null,
+      targetSchema: FEED_SCHEMA,
+      schedule: null,
+      enabled: true,
+      syncMode: "auto",
+    })) as string;
+  });
+
+  it("first loads a snapshot whose change-feed position the executor stores in the warehouse", async () => {
+    const { jobId } = (await client.mutation(ref.trigger, { appId: feedAppId })) as { jobId: string };
+    const job = await waitForJob(jobId, terminal, "the first load");
+    expect(job.status).toBe("succeeded");
+    expect(job.kind ?? "snapshot").toBe("snapshot");
+    expect(job.totalRows).toBe(3);
+    expect(await storedPosition()).not.toBeNull();
+  });
+
+  it("then applies the source's changes in an incremental job, with per-table figures", async () => {
+    deployment.transaction((tx) => {
+      tx.patch(ids.a!, { total: 11n });
+      tx.delete(ids.b!);
+      tx.insert("orders", { total: 30n });
+    });
+    deployment.transaction((tx) => void tx.insert("chat/messages", { text: "again" }));
+    const { jobId } = (await client.mutation(ref.trigger, { appId: feedAppId })) as { jobId: string };
+    const job = await waitForJob(jobId, terminal, "the incremental run");
+    expect(job.status).toBe("succeeded");
+    expect(job.kind).toBe("incremental");
+    expect(job.incremental?.outcome).toBe("upToDate");
+    expect(job.changes).toEqual([
+      expect.objectContaining({ table: "chat/messages", inserted: 1, updated: 0, deleted: 0 }),
+      expect.objectContaining({ table: "orders", inserted: 1, updated: 1, deleted: 1 }),
+    ]);
+    expect(job.incremental?.position).toBe(String(await storedPosition()));
   });
 });
