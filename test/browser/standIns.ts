@@ -9,6 +9,7 @@ import type { AddressInfo } from "node:net";
 import {
   callbackRoutes,
   CONTRACT_VERSION,
+  type CompletionCallback,
   jobPayload,
   type Heartbeat,
   type IncrementalFigures,
@@ -51,11 +52,13 @@ export interface ExecutorStandIn {
   jobs: JobPayload[];
   waitForJob(timeoutMs?: number): Promise<JobPayload>;
   progress(job: JobRef, tables: TableFigures[]): Promise<void>;
+  /** `more`: further completion fields, e.g. the `feedStart` a snapshot job sent with a cursor reports. */
   complete(
     job: JobRef,
     outcome: "succeeded" | "failed",
     tables: TableFigures[],
     error?: JobError,
+    more?: Pick<CompletionCallback, "feedStart">,
   ): Promise<void>;
   /** An incremental run's progress (phase `applying`): the changes its committed steps made so far. */
   applying(job: JobRef, changes: TableChanges[]): Promise<void>;
@@ -131,7 +134,7 @@ export async function startExecutorStandIn(
     },
     progress: (job, tables) =>
       post(callbackRoutes.progress, { jobId: job.jobId, attempt: job.attempt, phase: "importing", tables }),
-    complete: (job, outcome, tables, error) =>
+    complete: (job, outcome, tables, error, more = {}) =>
       post(callbackRoutes.complete, {
         jobId: job.jobId,
         attempt: job.attempt,
@@ -140,6 +143,7 @@ export async function startExecutorStandIn(
         totalRows: tables.reduce((n, t) => n + t.rows, 0),
         durationMs: 4200,
         ...(error ? { error } : {}),
+        ...more,
       }),
     applying: (job, changes) =>
       post(callbackRoutes.progress, {
