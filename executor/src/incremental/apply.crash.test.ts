@@ -31,7 +31,8 @@ function runChild(args: string[]): Promise<{ output: string; signal: NodeJS.Sign
   });
 }
 
-const targets = testTargets().filter((t) => t.name !== "mssql");
+// SQL Server (MSSQL_URL) too: UNVERIFIED until that has run (the CI workflow has a server).
+const targets = testTargets();
 
 for (const target of targets) {
   describe(`incremental crash safety (${target.name})`, () => {
@@ -65,7 +66,7 @@ for (const target of targets) {
         const stored = () =>
           withWarehouse(url, async (db) => {
             const [row] = await db.query<{ ts: string; status: string }>(
-              `SELECT snapshot_ts::text AS ts, status FROM "${w.schema}"._convex_sync_state WHERE id = 1`,
+              `SELECT CAST(snapshot_ts AS VARCHAR(20)) AS ts, status FROM "${w.schema}"._convex_sync_state WHERE id = 1`,
             );
             expect(row!.status).not.toBe("snapshotting");
             const all = await readWarehouseRows(db, w.schema);
@@ -81,8 +82,8 @@ for (const target of targets) {
 
         const killedAt: number[] = [];
         let done = "";
-        // PGlite opens in seconds per process, and each DuckDB kill point costs a child process plus a fresh
-        // import: there every third statement is a kill point (and the COMMIT, above); on PostgreSQL every one is.
+        // PGlite opens in seconds per process, and each DuckDB or SQL Server kill point costs a child process plus
+        // a fresh import: there every third statement is a kill point (and the COMMIT, above); on PostgreSQL every one is.
         const stride = target.name === "postgres" ? 1 : 3;
         for (let k = 1; k < 200 && !done; k += stride) {
           const run = await runChild([url, w.schema, w.served.url, d.deployKey, String(k)]);

@@ -100,7 +100,7 @@ export async function syncedWarehouse(
     async compareWithSource() {
       const snapshotTs = await withWarehouse(url, async (db) => {
         const [row] = await db.query<{ ts: string }>(
-          `SELECT snapshot_ts::text AS ts FROM "${schema}"._convex_sync_state WHERE id = 1`,
+          `SELECT CAST(snapshot_ts AS VARCHAR(20)) AS ts FROM "${schema}"._convex_sync_state WHERE id = 1`,
         );
         return BigInt(row!.ts);
       });
