@@ -90,6 +90,24 @@ describe("snapshot jobs with feedStart", () => {
 });
 
 describe("incremental jobs", () => {
+  it("are refused unsigned or signed with another secret, and nothing runs", async () => {
+    const config = testConfig({ convexSiteUrl: convex.url });
+    const executor = await start(config);
+    const payload = makeIncrementalPayload(source.url, DEPLOY_KEY);
+    const forged = await signedFetch(executor.url, "/jobs", {
+      body: payload,
+      secret: "another-secret-0123456789-abcdefghijkl",
+    });
+    const unsigned = await fetch(`${executor.url}/jobs`, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify(payload),
+    });
+    expect([forged.status, unsigned.status]).toEqual([401, 401]);
+    expect(executor.jobs.status(payload.jobId)).toBeUndefined();
+    expect(readdirSync(path.join(config.dataDir, "jobs"))).toEqual([]);
+  });
+
   it("refuse to start past their deadline, without calling the source", async () => {
     const executor = await start(testConfig({ convexSiteUrl: convex.url }));
     const payload = makeIncrementalPayload(source.url, DEPLOY_KEY, { deadline: Date.now() - 1 });
