@@ -3,6 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { Id } from "../../convex/_generated/dataModel.js";
 import type { IncrementalFigures, TableChanges } from "../../convex/contract/executor.js";
 import { startConvexSource, type ConvexSource } from "../standins/convexSource.js";
+import { contrastProblems } from "./contrast.js";
 import { startDashboard, type Dashboard } from "./dashboard.js";
 import { startExecutorStandIn, type ExecutorStandIn } from "./standIns.js";
 
@@ -299,6 +300,34 @@ describe.sequential("sync modes and incremental runs", () => {
     expect(await page.getByText("No changes: the source had nothing new.").count()).toBe(1);
   });
 
+  it("has text contrast of at least WCAG AA in every feed state and on the job pages, light and dark", async () => {
+    const viewer = await dashboard.openSignedIn("/");
+    const pages: [string, string][] = [
+      [`/apps/${ids.live}`, "feed-lag"],
+      [`/apps/${ids.freePlan}`, "sync-mode"],
+      [`/apps/${ids.expired}`, "sync-mode"],
+      [`/logs/${jobs.finished}`, "job-changes"],
+      [`/logs/${jobs.needsSnapshot}`, "incremental-outcome"],
+      [`/logs?app=${ids.live}`, "job-row"],
+      ["/apps/new", ""],
+    ];
+    const found: string[] = [];
+    for (const scheme of ["light", "dark"] as const) {
+      await viewer.emulateMedia({ colorScheme: scheme });
+      for (const [pathname, shown] of pages) {
+        await viewer.goto(dashboard.site.url + pathname);
+        if (!shown) await viewer.getByRole("radio", { name: /^Auto/ }).waitFor();
+        else await viewer.getByTestId(shown).first().waitFor();
+        for (const p of await contrastProblems(viewer))
+          found.push(
+            `${scheme} ${pathname}: "${p.text}" ${p.ratio}:1 < ${p.required}:1 (${p.color} on ${p.background})`,
+          );
+      }
+    }
+    await viewer.close();
+    expect(found).toEqual([]);
+  });
+
   it("fits the new parts on a phone", async () => {
     const phone = await dashboard.openSignedIn(`/apps/${ids.live}`, { width: 360, height: 780 });
     const pages: [string, string][] = [
@@ -307,13 +336,13 @@ describe.sequential("sync modes and incremental runs", () => {
       [`/apps/${ids.live}/edit`, "key-hint"],
       ["/logs", "job-row"],
     ];
-    for (const [pathname, shown] of pages) {
+    for (const [i, [pathname, shown]] of pages.entries()) {
       await phone.goto(dashboard.site.url + pathname);
       await phone.getByTestId(shown).first().waitFor();
       const width = await phone.evaluate(() => document.scrollingElement!.scrollWidth);
       expect(width, `${pathname} scrolls sideways`).toBeLessThanOrEqual(360);
+      await dashboard.screenshot(phone, `phone-incremental-${i}`);
     }
-    await dashboard.screenshot(phone, "phone-incremental-app");
     await phone.close();
   });
 });
