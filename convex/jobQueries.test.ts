@@ -214,6 +214,7 @@ describe("dashboard job queries", () => {
       loadedAt: T0 + 5 * 3_600_000 + 60_000,
       expectedSince: T0 + 6 * 3_600_000,
       behind: true,
+      lagMs: null,
     });
     expect(byApp.get(manual)).toMatchObject({ snapshotAt: null, behind: false });
     await jobWithStatus(

@@ -97,6 +97,8 @@ export async function createApp(
     schedule: { cron: string; timeZone: string } | null;
     enabled: boolean;
     retry: { maxAttempts: number; baseDelayMs: number; maxDelayMs: number };
+    /** Absent: as apps from before sync modes (snapshot); apps.create itself defaults to auto. */
+    syncMode: "snapshot" | "incremental" | "auto";
   }> = {},
 ): Promise<Id<"apps">> {
   const { internal } = await import("../_generated/api");
