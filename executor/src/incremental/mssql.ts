@@ -5,7 +5,7 @@
  * the schema's application lock (sql.ts lockSql) — the lock the snapshot import takes, held for this target's
  * whole life, so an import and an incremental run never interleave.
  *
- *   SET XACT_ABORT ON; BEGIN TRANSACTION                       -- a plain batch: holds for the session
+ *   SET XACT_ABORT ON; SET LOCK_TIMEOUT 60000; BEGIN TRANSACTION   -- a plain batch: holds for the session
  *   APPLOCK_MODE … = 'Exclusive'                               -- the connection still holds the schema's lock
  *   SELECT [cursor] … WITH (UPDLOCK, HOLDLOCK)                 -- must still be the batch's starting cursor
  *   per table: CREATE TABLE + PRIMARY KEY | ALTER TABLE ADD; widening (values read back, re-encoded, written);

@@ -7,7 +7,13 @@
  * documentation, not from a run here.
  */
 import type { PlannedColumn } from "../import/mapping/types.js";
-import { MSSQL_COLLATION, mssqlType, qualifiedName, quoteIdent } from "../import/load/mssql/sql.js";
+import {
+  lockTimeoutSql,
+  MSSQL_COLLATION,
+  mssqlType,
+  qualifiedName,
+  quoteIdent,
+} from "../import/load/mssql/sql.js";
 import { SYNC_STATE_TABLE } from "./apply.js";
 
 /**
@@ -21,10 +27,16 @@ export const DELETES_TABLE = "#convex_deletes";
 export const WIDENED_TABLE = "#convex_widened";
 
 /**
- * Plain batches (tedious execSqlBatch) so both hold for the session, not for one sp_executesql call. XACT_ABORT
- * is also on through the session's connection option (abortTransactionOnError, as the import's session).
+ * A batch waits at most this long for each lock (an analyst's long query on a table it must ALTER or update),
+ * then fails with 1222 — a transient error (errors.ts): the transaction rolls back and the next run tries again.
  */
-export const beginSql = "SET XACT_ABORT ON;\nBEGIN TRANSACTION;";
+export const BATCH_LOCK_TIMEOUT_MS = 60_000;
+
+/**
+ * Plain batches (tedious execSqlBatch) so the SETs hold for the session, not for one sp_executesql call.
+ * XACT_ABORT is also on through the session's connection option (abortTransactionOnError, as the import's).
+ */
+export const beginSql = `SET XACT_ABORT ON;\n${lockTimeoutSql(BATCH_LOCK_TIMEOUT_MS)}\nBEGIN TRANSACTION;`;
 export const commitSql = "COMMIT TRANSACTION;";
 /** After XACT_ABORT the server has rolled back already: ROLLBACK with no transaction would be error 3903. */
 export const rollbackSql = "IF @@TRANCOUNT > 0 ROLLBACK TRANSACTION;";
