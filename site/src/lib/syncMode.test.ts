@@ -51,7 +51,9 @@ describe("an app's sync mode in words", () => {
       availability: "unavailable",
       reason: "403 StreamingExportNotEnabled",
     });
-    expect(describeSyncState(state)).toBe("incremental: 403 StreamingExportNotEnabled");
+    expect(describeSyncState(state)).toBe(
+      "incremental: runs fail while the change feed is unavailable: 403 StreamingExportNotEnabled",
+    );
     expect(state.tone).toBe("bad");
   });
 

@@ -63,8 +63,15 @@ export function syncState(mode: SyncMode, feed: AppFeed | undefined): SyncState 
       tone: "warn",
     };
   const headline = mode === "auto" ? "auto → incremental" : "incremental";
+  // The control plane fails such a run at once, naming the reason (convex/feeds.ts): say so before it is tried.
   if (mode === "incremental" && availability === "unavailable")
-    return { mode, next: null, headline, detail: feed?.reason ?? NOT_AVAILABLE, tone: "bad" };
+    return {
+      mode,
+      next: null,
+      headline,
+      detail: `runs fail while the change feed is unavailable: ${feed?.reason ?? "no reason given"}`,
+      tone: "bad",
+    };
   if (feed?.needsSnapshot)
     return {
       mode,
