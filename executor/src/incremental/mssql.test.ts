@@ -20,6 +20,7 @@ import { toExportJson } from "../import/values.js";
 import { applyBatch, CursorMovedError, type SyncState } from "./apply.js";
 import type { FeedPage } from "./feedClient.js";
 import { MssqlChangeTarget } from "./mssql.js";
+import { openChangeTarget } from "./openTarget.js";
 import { beginSql, commitSql, rollbackSql } from "./mssqlSql.js";
 
 const BIG = 2n ** 60n + 7n; // above 2^53: a double would round it
@@ -501,5 +502,14 @@ describe("SQL Server change target (recording wire, T-SQL grammar)", () => {
         "SELECT [cursor] FROM [s].[_convex_sync_state] WITH (UPDLOCK, HOLDLOCK) WHERE id = 1;",
       ),
     ).toEqual([]);
+  });
+
+  it("openChangeTarget opens SQL Server targets with this target (here: no server listening, so it fails to connect)", async () => {
+    await expect(
+      openChangeTarget("mssql://u:p@127.0.0.1:1/db?trustServerCertificate=true", "s"),
+    ).rejects.toMatchObject({
+      code: "ESOCKET",
+      message: expect.stringMatching(/Failed to connect to 127\.0\.0\.1:1/),
+    });
   });
 });
