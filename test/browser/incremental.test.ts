@@ -228,6 +228,21 @@ describe.sequential("sync modes and incremental runs", () => {
     expect(await text(page, "sync-runs")).toBe("Every minute");
     await dashboard.screenshot(page, "incremental-app-live");
 
+    // The Overview gives the same live lag for apps on the feed, and keeps "… ago" for the others.
+    await page.goto(dashboard.site.url + "/");
+    const freshness = (name: string) =>
+      page.getByRole("row").filter({ hasText: name }).getByTestId("freshness");
+    const overviewLag = freshness("Feed Live").getByTestId("freshness-lag");
+    await overviewLag.waitFor();
+    const shown = ((await overviewLag.textContent()) ?? "").trim();
+    expect(lagSeconds(shown.replace(/ behind$/, ""))).toBeGreaterThanOrEqual(42);
+    await page.waitForFunction(
+      (before) => document.querySelector('[data-testid="freshness-lag"]')?.textContent?.trim() !== before,
+      shown,
+    );
+    expect(await freshness("Shop Incremental").getByTestId("freshness-lag").count()).toBe(0);
+    await dashboard.screenshot(page, "incremental-overview");
+
     await page.goto(`${dashboard.site.url}/apps/${ids.freePlan}`);
     await page.getByRole("heading", { name: "Free Plan" }).waitFor();
     expect(await text(page, "sync-mode")).toBe(`auto → snapshot: ${NO_FEED}`);
@@ -303,6 +318,7 @@ describe.sequential("sync modes and incremental runs", () => {
   it("has text contrast of at least WCAG AA in every feed state and on the job pages, light and dark", async () => {
     const viewer = await dashboard.openSignedIn("/");
     const pages: [string, string][] = [
+      ["/", "freshness-lag"],
       [`/apps/${ids.live}`, "feed-lag"],
       [`/apps/${ids.freePlan}`, "sync-mode"],
       [`/apps/${ids.expired}`, "sync-mode"],
