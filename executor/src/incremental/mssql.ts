@@ -33,6 +33,7 @@ import {
   mssqlIdentifierRules,
   qualifiedName,
   readPriorSql,
+  unlockSql,
 } from "../import/load/mssql/sql.js";
 import type { MssqlConnectionSpec } from "../import/load/target.js";
 import { PoolWire, type MssqlWire, type Params } from "../import/load/mssql/wire.js";
@@ -98,7 +99,10 @@ export class MssqlChangeTarget implements ChangeTarget {
   readonly valueRules = mssqlValueRules;
 
   private constructor(
+    /** Every statement of the target's work goes here (counted when onStatement is given)… */
     private readonly wire: MssqlWire,
+    /** …the lock's own statements here, which are no kill points (none is sent in the middle of a run). */
+    private readonly lockWire: MssqlWire,
     private readonly schema: string,
   ) {}
 
@@ -115,7 +119,8 @@ export class MssqlChangeTarget implements ChangeTarget {
 
   /**
    * Takes the schema's lock on `wire` (creating the schema when missing), as the import does; closes the wire
-   * when it cannot. The lock statement is not a kill point: dying before it is dying before anything.
+   * when it cannot. The lock statements are not kill points: dying before the lock is dying before anything,
+   * dying before the unlock is dying after everything.
    */
   static async open(
     wire: MssqlWire,
@@ -138,7 +143,8 @@ export class MssqlChangeTarget implements ChangeTarget {
       await wire.close();
       throw err;
     }
-    return new MssqlChangeTarget(options.onStatement ? hookedWire(wire, options.onStatement) : wire, schema);
+    const counted = options.onStatement ? hookedWire(wire, options.onStatement) : wire;
+    return new MssqlChangeTarget(counted, wire, schema);
   }
 
   private params(): Params {
@@ -245,7 +251,9 @@ export class MssqlChangeTarget implements ChangeTarget {
     });
   }
 
+  /** Gives the schema's lock back first (a failure there only means the server frees it at the close). */
   async close(): Promise<void> {
+    await this.lockWire.query(unlockSql, { schema: this.schema }).catch(() => {});
     await this.wire.close();
   }
 }

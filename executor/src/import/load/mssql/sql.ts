@@ -152,6 +152,14 @@ export const lockHeldSql = `${LOCK_RESOURCE}
 SELECT APPLOCK_MODE(N'public', @resource, N'Session') AS mode;`;
 
 /**
+ * `@schema`: gives lockSql's lock back before the connection closes, so that the next holder (an import right
+ * after an incremental run) finds it free at once rather than once the server has noticed the closed connection.
+ */
+export const unlockSql = `${LOCK_RESOURCE}
+IF APPLOCK_MODE(N'public', @resource, N'Session') <> N'NoLock'
+  EXEC sp_releaseapplock @Resource = @resource, @LockOwner = 'Session';`;
+
+/**
  * `@staging`. Creates the staging schema when missing and drops what an earlier, interrupted run left in it.
  * A leftover that cannot be dropped does not stop the import: it is returned (name, message), and only a table
  * that needs that very name fails, saying so.
