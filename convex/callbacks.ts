@@ -12,7 +12,7 @@ import type {
   ProgressCallback,
 } from "./contract/executor";
 import { attemptDeadlineMs } from "./dispatch";
-import { recordIncrementalRun, recordSnapshotLoad, startFullSnapshot } from "./feeds";
+import { recordFeedRefusal, recordIncrementalRun, recordSnapshotLoad, startFullSnapshot } from "./feeds";
 import { appendEvent, failAttempt, transitionJob } from "./jobs";
 
 export type CallbackResult = "applied" | "duplicate" | "ignored" | "unknown_job";
@@ -136,6 +136,7 @@ export async function applyCompletion(ctx: MutationCtx, c: CompletionCallback): 
     case "interrupted": {
       await ctx.db.patch(job._id, figures);
       const error = c.error ?? { message: `executor reported ${c.outcome}`, retryable: true };
+      await recordFeedRefusal(ctx, job, error.code);
       // "interrupted": the executor restarted mid-job; always worth another attempt. An incremental run that
       // found it needs a snapshot is not: the snapshot below replaces it.
       await failAttempt(ctx, (await ctx.db.get(job._id))!, {

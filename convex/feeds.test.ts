@@ -189,6 +189,43 @@ describe("auto and incremental modes when the feed is unavailable", () => {
       step: { name: "exports:startExport" },
     });
   });
+
+  test("an incremental run the source refused (plan downgraded): the feed is unavailable, auto's next job a snapshot", async () => {
+    const { t, appId } = await setup({ feedState: positionFeed("1800000000000000000") });
+    const jobId = await trigger(t, appId);
+    await t.run((ctx) => ctx.db.patch(jobId, { status: "running" }));
+    await t.run((ctx) =>
+      applyCompletion(
+        ctx,
+        completion(jobId, {
+          outcome: "failed",
+          error: { message: "the plan has no streaming export", code: "feed_not_enabled", retryable: false },
+        }),
+      ),
+    );
+    expect((await jobOf(t, jobId))?.status).toBe("failed");
+    expect((await appOf(t, appId))?.feed).toMatchObject({
+      availability: "unavailable",
+      reason: FEED_REASONS.plan,
+    });
+    expect(await jobOf(t, await trigger(t, appId))).toMatchObject({
+      kind: "snapshot",
+      kindReason: `auto → snapshot: ${FEED_REASONS.plan}`,
+    });
+  });
+
+  test("an incremental job of an app switched to snapshot mode meanwhile loads a snapshot instead", async () => {
+    const { t, appId } = await setup({ feedState: positionFeed("1800000000000000000") });
+    const jobId = await trigger(t, appId);
+    await t.run((ctx) => ctx.db.patch(appId, { syncMode: "snapshot" }));
+    await t.action(internal.dispatch.dispatchJob, { jobId, attempt: 1, tryNumber: 1 });
+    expect(await jobOf(t, jobId)).toMatchObject({
+      status: "queued",
+      kind: "snapshot",
+      kindReason: "the app is now in snapshot mode",
+      step: { name: "exports:startExport" },
+    });
+  });
 });
 
 describe("a snapshot that starts the feed", () => {

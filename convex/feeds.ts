@@ -13,7 +13,7 @@ import type { FeedStartResult, IncrementalFigures } from "./contract/executor";
 import { AppDisabledError, appendEvent, failAttempt, jobForStep, scheduleFirstStep, startJob } from "./jobs";
 import { decryptSecret } from "./lib/crypto";
 import { effectiveSyncMode, feedProbeDue, isLaterPosition } from "./lib/jobKind";
-import { probeFeed, type FeedProbe } from "./lib/sourceFeed";
+import { FEED_REASONS, probeFeed, type FeedProbe } from "./lib/sourceFeed";
 import type { AppFeed, SyncMode } from "./schema";
 
 export const feedProbeValidator = v.union(
@@ -146,9 +146,13 @@ export const settleJobFeed = internalMutation({
     if (!job || !app) return "stop";
     const feed = args.probe ? withProbe(app.feed, args.probe, Date.now()) : app.feed;
     if (args.probe) await ctx.db.patch(app._id, { feed });
-    if (!wantsFeed(job) || feed?.availability !== "unavailable") return "continue";
+    if (!wantsFeed(job)) return "continue";
+    const mode = effectiveSyncMode(app);
+    // Switched to snapshot mode since the job was queued: it loads a plain snapshot.
+    if (mode === "snapshot") return replanAsSnapshot(ctx, job, app, "the app is now in snapshot mode");
+    if (feed?.availability !== "unavailable") return "continue";
     const reason = feed.reason ?? "the change feed is unavailable";
-    if (effectiveSyncMode(app) === "incremental") {
+    if (mode === "incremental") {
       await failAttempt(ctx, job, {
         message:
           `incremental sync is not possible: ${reason}. Switch the app's sync mode to auto (snapshots while ` +
@@ -158,19 +162,28 @@ export const settleJobFeed = internalMutation({
       });
       return "stop";
     }
-    const kindReason = `auto → snapshot: ${reason}`;
-    await ctx.db.patch(job._id, {
-      kind: "snapshot",
-      kindReason,
-      feedStart: undefined,
-      maxAttempts: app.retry.maxAttempts,
-    });
-    await appendEvent(ctx, job._id, "warn", kindReason);
-    if (job.kind !== "incremental") return "continue";
-    await scheduleFirstStep(ctx, job._id, "snapshot", job.attempt, 0);
-    return "stop";
+    return replanAsSnapshot(ctx, job, app, `auto → snapshot: ${reason}`);
   },
 });
+
+/** The job loads a plain snapshot instead; an incremental one goes back to its export first. */
+async function replanAsSnapshot(
+  ctx: MutationCtx,
+  job: Doc<"jobs">,
+  app: Doc<"apps">,
+  kindReason: string,
+): Promise<"continue" | "stop"> {
+  await ctx.db.patch(job._id, {
+    kind: "snapshot",
+    kindReason,
+    feedStart: undefined,
+    maxAttempts: app.retry.maxAttempts,
+  });
+  await appendEvent(ctx, job._id, "warn", kindReason);
+  if (job.kind !== "incremental") return "continue";
+  await scheduleFirstStep(ctx, job._id, "snapshot", job.attempt, 0);
+  return "stop";
+}
 
 async function patchFeed(ctx: MutationCtx, appId: Id<"apps">, change: Partial<AppFeed>): Promise<void> {
   const app = await ctx.db.get(appId);
@@ -194,6 +207,23 @@ export async function recordIncrementalRun(
   await patchFeed(ctx, app._id, { position: { ts: figures.position, appliedAt: Date.now() } });
 }
 
+/** Executor error codes (executor/src/service/incrementalErrors.ts) that mean the source refuses the feed itself. */
+const FEED_REFUSALS: Record<string, string> = {
+  feed_not_enabled: FEED_REASONS.plan,
+  feed_permission: FEED_REASONS.permission,
+};
+
+/**
+ * An incremental run failed because the source refuses the feed (the plan changed, the key lost its permission):
+ * the app's feed is unavailable from now on, so auto falls back to snapshots at once and incremental mode says why,
+ * instead of failing every minute until the next daily probe.
+ */
+export async function recordFeedRefusal(ctx: MutationCtx, job: Doc<"jobs">, code: string | undefined) {
+  const reason = code === undefined ? undefined : FEED_REFUSALS[code];
+  if (job.kind !== "incremental" || reason === undefined) return;
+  await patchFeed(ctx, job.appId, { availability: "unavailable", reason, checkedAt: Date.now() });
+}
+
 /**
  * The feed cannot continue (expired position, dropped tables, a snapshot loaded since…): the position is cleared
  * and a full snapshot starts at once, with the finished job's trigger. Call once the job is final (one active job
@@ -202,7 +232,8 @@ export async function recordIncrementalRun(
 export async function startFullSnapshot(ctx: MutationCtx, job: Doc<"jobs">, reason: string): Promise<void> {
   await patchFeed(ctx, job.appId, { position: undefined, needsSnapshot: reason });
   const app = await ctx.db.get(job.appId);
-  if (!app) return;
+  // A cancelled run starts nothing: the next sync, whenever it comes, is the full snapshot.
+  if (!app || job.status === "cancelled") return;
   try {
     const started = await startJob(ctx, app, job.trigger, job.triggeredBy);
     await appendEvent(
