@@ -1,11 +1,12 @@
 /**
- * One sync end to end through the scheduler: HTTP trigger → export on a stand-in source deployment →
- * signed dispatch to a stand-in executor → signed progress and completion callbacks → succeeded.
+ * Syncs end to end through the scheduler: HTTP trigger → export on a stand-in source deployment → signed dispatch
+ * to a stand-in executor → signed progress and completion callbacks → succeeded; and an auto-mode app's first
+ * snapshot starting the change feed, then an incremental run from its position.
  */
 import { afterEach, expect, test, vi } from "vitest";
 import { api } from "./_generated/api";
 import type { Id } from "./_generated/dataModel";
-import { callbackRoutes, snapshotJobPayload } from "./contract/executor";
+import { callbackRoutes, incrementalJobPayload, snapshotJobPayload } from "./contract/executor";
 import { signedHeaders, verifySignature } from "./contract/signing";
 import {
   asAdmin,
@@ -16,6 +17,7 @@ import {
   type T,
 } from "./test/harness.testkit";
 import { startConvexSource, type ConvexSource } from "../test/standins/convexSource";
+import { FeedDeployment } from "../test/standins/dataSyncFeed";
 import { startExecutor, type StandIn } from "./test/standins.testkit";
 
 const KEY = "prod:source-123|goodkeygoodkeygoodkey";
@@ -123,4 +125,96 @@ test("trigger → export → dispatch → progress → completion", async () => 
   ]);
   const [app] = await (await asAdmin(t)).query(api.apps.list, {});
   expect(app?.lastJob).toMatchObject({ id: jobId, status: "succeeded" });
+});
+
+test("auto mode: first sync a snapshot that starts the feed, the next one an incremental run from its position", async () => {
+  const t = newTest();
+  const feed = new FeedDeployment();
+  feed.transaction((tx) => void tx.insert("customers", { name: "Ada" }));
+  const source = await startConvexSource({ deployKey: KEY, feed, worker: "manual" });
+  const executor = await startExecutor();
+  servers.push(source, executor);
+  setTestEnv({ EXECUTOR_URL: executor.url });
+  const appId = await createApp(t, { deploymentUrl: source.url, deployKey: KEY, syncMode: "auto" });
+  const { token } = await (
+    await asAdmin(t)
+  ).action(api.tokens.create, { name: "ci", scope: { kind: "all" } });
+  const sync = async () =>
+    (
+      (await (
+        await t.fetch("/api/sync/shop", { method: "POST", headers: { Authorization: `Bearer ${token}` } })
+      ).json()) as { jobId: Id<"jobs"> }
+    ).jobId;
+  const status = async (jobId: Id<"jobs">) =>
+    (await (
+      await t.fetch(`/api/jobs/${jobId}`, { headers: { Authorization: `Bearer ${token}` } })
+    ).json()) as Record<string, unknown>;
+  const base = (jobId: Id<"jobs">) => ({ executorId: "pc-1", at: Date.now(), jobId, attempt: 1 });
+
+  // 1. The first load: the export, the cursor minted at its snapshot, dispatched with feedStart.
+  const first = await sync();
+  await runScheduler(t, 2_000);
+  source.exportWorker.step();
+  source.exportWorker.step();
+  await source.exportWorker.settled();
+  await runScheduler(t, 10_000);
+  expect(await status(first)).toMatchObject({ status: "dispatched", kind: "snapshot" });
+  const snapshotPayload = snapshotJobPayload.parse(JSON.parse(executor.requests.at(-1)!.body));
+  const snapshotTs = snapshotPayload.snapshot.snapshotTs;
+  expect(snapshotPayload.feedStart?.cursor).toEqual(expect.any(String));
+  await callback(t, callbackRoutes.complete, {
+    ...base(first),
+    eventId: "feed-e2e-complete-1",
+    outcome: "succeeded",
+    tables: [{ table: "customers", state: "swapped", rows: 1, bytes: 10 }],
+    totalRows: 1,
+    durationMs: 300,
+    feedStart: { stored: true, position: snapshotTs },
+  });
+  const admin = await asAdmin(t);
+  expect((await admin.query(api.apps.get, { appId }))?.feed?.position?.ts).toBe(snapshotTs);
+
+  // 2. The next sync: no export, dispatched from the queue; its progress and figures land on the job and the app.
+  feed.transaction((tx) => void tx.insert("customers", { name: "Grace" }));
+  const exportsBefore = source.requests.filter((r) => r.path.startsWith("/api/export")).length;
+  const second = await sync();
+  await runScheduler(t, 2_000);
+  expect(await status(second)).toMatchObject({ status: "dispatched", kind: "incremental" });
+  expect(source.requests.filter((r) => r.path.startsWith("/api/export"))).toHaveLength(exportsBefore);
+  const incremental = incrementalJobPayload.parse(JSON.parse(executor.requests.at(-1)!.body));
+  expect(incremental.incremental.sourceTables).toEqual(["customers"]);
+  const changes = [{ table: "customers", inserted: 1, updated: 0, deleted: 0, truncated: false }];
+  await callback(t, callbackRoutes.progress, {
+    ...base(second),
+    eventId: "feed-e2e-progress-2",
+    phase: "applying",
+    tables: [],
+    changes,
+  });
+  expect(await status(second)).toMatchObject({ status: "running", phase: "applying", changes });
+  const position = feed.latestTs.toString();
+  await callback(t, callbackRoutes.complete, {
+    ...base(second),
+    eventId: "feed-e2e-complete-2",
+    outcome: "succeeded",
+    tables: [],
+    totalRows: 1,
+    durationMs: 120,
+    incremental: {
+      outcome: "upToDate",
+      pages: 1,
+      transactions: 1,
+      tables: changes,
+      droppedTables: [],
+      position,
+      lagMs: 0,
+      cursorAgeMs: 5_000,
+    },
+  });
+  expect(await status(second)).toMatchObject({
+    status: "succeeded",
+    kind: "incremental",
+    incremental: { outcome: "upToDate", position },
+  });
+  expect((await admin.query(api.apps.get, { appId }))?.feed?.position?.ts).toBe(position);
 });
