@@ -1,15 +1,15 @@
 /**
- * npm run bench:incremental [-- --targets postgres,pglite --pages 4]
+ * npm run bench:incremental [-- --targets duckdb,postgres,pglite --pages 4]
  *
  * Changes applied per second and peak RSS of the incremental apply (executor/src/incremental/), per target, for
  * feed pages of small documents (16,384 per page, ~150 B: the feed's page size limit) and of large ones (4,096 per
  * page, ~16 KiB: the feed's 64 MiB page bytes limit). Each page is one transaction, as in a run: first pages of
  * inserts, then the same documents updated. Pages are generated here (the feed's HTTP and JSON parsing are not
- * measured); each case runs in its own process so its peak RSS is its own. PostgreSQL is PG_URL (default the
- * local server).
+ * measured); each case runs in its own process so its peak RSS is its own. DuckDB (the default target) gets a new
+ * file per case; PostgreSQL is PG_URL (default the local server).
  */
 import { execFile } from "node:child_process";
-import { mkdtemp } from "node:fs/promises";
+import { mkdtemp, rm } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
 import { parseArgs, promisify } from "node:util";
@@ -17,6 +17,7 @@ import { renderTable } from "../../executor/src/cli/format.js";
 import { applyBatch } from "../../executor/src/incremental/apply.js";
 import type { FeedPage } from "../../executor/src/incremental/feedClient.js";
 import { openChangeTarget } from "../../executor/src/incremental/openTarget.js";
+import { DEFAULT_DUCKDB_SETTINGS } from "../../executor/src/import/load/duckdb/instance.js";
 import { openPglite } from "../../executor/src/import/load/postgres/transports.js";
 
 const CASES = {
@@ -48,9 +49,13 @@ function page(kind: CaseName, pageIndex: number, round: number, ts: bigint): Fee
   };
 }
 
-async function one(target: string, kind: CaseName, pages: number): Promise<void> {
+async function one(target: string, kind: CaseName, pages: number, duckdbMemory?: string): Promise<void> {
   const schema = `bench_inc_${process.pid}`;
-  const t = await openChangeTarget(target, schema);
+  const t = await openChangeTarget(
+    target,
+    schema,
+    duckdbMemory ? { duckdb: { ...DEFAULT_DUCKDB_SETTINGS, memoryLimit: duckdbMemory } } : {},
+  );
   await t.initialize({
     cursor: "start",
     syncId: "bench",
@@ -92,29 +97,59 @@ async function one(target: string, kind: CaseName, pages: number): Promise<void>
 async function main(): Promise<void> {
   const { values } = parseArgs({
     options: {
-      targets: { type: "string", default: "postgres,pglite" },
+      targets: { type: "string", default: "duckdb,postgres,pglite" },
       pages: { type: "string", default: "4" },
       one: { type: "string" },
       kind: { type: "string" },
+      /** DuckDB's memory_limit for the apply (default the import's, DEFAULT_DUCKDB_SETTINGS). */
+      "duckdb-memory": { type: "string" },
     },
   });
   const pages = Number(values.pages);
-  if (values.one) return one(values.one, values.kind as CaseName, pages);
+  const duckdbMemory = values["duckdb-memory"];
+  if (values.one) return one(values.one, values.kind as CaseName, pages, duckdbMemory);
 
   const rows: string[][] = [];
+  const failures: string[] = [];
   for (const name of values.targets.split(",")) {
-    const target =
-      name === "pglite"
-        ? `pglite:${await mkdtemp(path.join(os.tmpdir(), "bench-inc-"))}`
-        : (process.env.PG_URL ?? "postgres://postgres@127.0.0.1:5432/test");
+    if (!["duckdb", "postgres", "pglite"].includes(name))
+      throw new Error(`--targets: "${name}" is not one of duckdb, postgres, pglite`);
+    const dir = await mkdtemp(path.join(os.tmpdir(), "bench-inc-"));
+    const pgUrl = process.env.PG_URL ?? "postgres://postgres@127.0.0.1:5432/test";
     // Creating a PGlite directory (its initdb) peaks near 700 MB: done here, so the cases measure the apply only.
-    if (name === "pglite") await (await openPglite(target.slice("pglite:".length))).close();
+    if (name === "pglite") await (await openPglite(dir)).close();
     for (const kind of Object.keys(CASES) as CaseName[]) {
-      const { stdout } = await promisify(execFile)(
-        process.execPath,
-        ["--import", "tsx", import.meta.filename, "--one", target, "--kind", kind, "--pages", String(pages)],
-        { maxBuffer: 1 << 20 },
-      );
+      const target =
+        name === "duckdb"
+          ? `duckdb:${path.join(dir, `${kind}.duckdb`)}`
+          : name === "pglite"
+            ? `pglite:${dir}`
+            : pgUrl;
+      const args = [
+        "--import",
+        "tsx",
+        import.meta.filename,
+        "--one",
+        target,
+        "--kind",
+        kind,
+        "--pages",
+        String(pages),
+      ];
+      if (duckdbMemory) args.push("--duckdb-memory", duckdbMemory);
+      const label = `${kind} (${CASES[kind].docsPerPage}/page)`;
+      let stdout: string;
+      try {
+        ({ stdout } = await promisify(execFile)(process.execPath, args, { maxBuffer: 1 << 20 }));
+      } catch (error) {
+        // A case that fails (DuckDB out of memory on a 64 MiB page, say) is a result too: say why and go on.
+        const stderr = String((error as { stderr?: unknown }).stderr ?? error);
+        const reason = /Error: (.*)/.exec(stderr)?.[1] ?? "failed";
+        rows.push([name, label, "failed", "", "", ""]);
+        failures.push(`${name} ${label}: ${reason}`);
+        console.log(failures.at(-1));
+        continue;
+      }
       const r = JSON.parse(stdout.trim().split("\n").at(-1)!) as {
         changes: number;
         insertsPerSecond: number;
@@ -123,7 +158,7 @@ async function main(): Promise<void> {
       };
       rows.push([
         name,
-        `${kind} (${CASES[kind].docsPerPage}/page)`,
+        label,
         String(r.changes),
         Math.round(r.insertsPerSecond).toLocaleString("en"),
         Math.round(r.updatesPerSecond).toLocaleString("en"),
@@ -131,6 +166,7 @@ async function main(): Promise<void> {
       ]);
       console.log(rows.at(-1)!.join("  "));
     }
+    await rm(dir, { recursive: true, force: true });
   }
   console.log(
     renderTable(["target", "documents", "changes", "inserts/s", "updates/s", "peak RSS"], rows, [
@@ -142,6 +178,7 @@ async function main(): Promise<void> {
       true,
     ]),
   );
+  for (const failure of failures) console.log(`failed: ${failure}`);
 }
 
 await main();

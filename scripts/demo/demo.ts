@@ -1,8 +1,11 @@
 /**
  * The offline demo, as one function: the harness hosting convex/ (test/harness), the built dashboard, the
- * real executor in its own process with an embedded DuckDB warehouse, and a stand-in source deployment that
- * serves a generated shop snapshot. An admin account and the demo app are created through the real functions,
- * so "Sync Now" is one click away. `scripts/demo/main.ts` prints the result; the test drives it.
+ * real executor in its own process with an embedded DuckDB warehouse, and a stand-in source deployment whose
+ * data is a live shop (a change-feed deployment seeded with sampleShop.ts, changed every few seconds by
+ * shopActivity.ts) with its snapshot exports and its change feed. An admin account and the demo app — mode auto,
+ * syncing every minute — are created through the real functions: the first sync is a snapshot that starts the
+ * feed, the later ones apply the shop's changes, and the dashboard shows the lag. `scripts/demo/main.ts` prints
+ * the result; the test drives it.
  */
 import { randomBytes } from "node:crypto";
 import { mkdir, rm } from "node:fs/promises";
@@ -14,13 +17,18 @@ import { startHarness, type Harness } from "../../test/harness/server.js";
 import { serveSite, type SiteServer } from "../../test/harness/siteServer.js";
 import { ensureSiteBuilt, SITE_BUILD_DIR } from "../../test/browser/build.js";
 import { freePort, startChild, type Child } from "../lib/processes.js";
-import { SHOP_COMPONENT, SHOP_TABLES, writeShopSnapshot } from "./sampleShop.js";
+import { seedShop } from "./sampleShop.js";
+import { shopActivity, type ShopActivity } from "./shopActivity.js";
 import { startConvexSource, type ConvexSource } from "../../test/standins/convexSource.js";
+import { FeedDeployment } from "../../test/standins/dataSyncFeed.js";
 import { watchJobs, type JobWatcher } from "./jobWatcher.js";
 
 export const ROOT = path.resolve(import.meta.dirname, "../..");
 export const DEMO_SCHEMA = "convex";
 export const DEMO_APP = { name: "Demo Shop", slug: "demo-shop" };
+/** Every minute, in auto mode: incremental wherever the source's plan and key allow it. */
+export const DEMO_SCHEDULE = { cron: "* * * * *", timeZone: "UTC" };
+export const DEFAULT_ACTIVITY_MS = 5_000;
 
 export interface DemoPorts {
   cloud: number;
@@ -33,13 +41,20 @@ export interface DemoPorts {
 export interface DemoOptions {
   /** 0 picks a free port. */
   ports?: Partial<DemoPorts>;
-  /** Holds demo-warehouse/ (kept between runs), demo-executor/ and demo-source/ (fresh each run). */
+  /**
+   * Holds demo-warehouse.duckdb (kept between runs; each run's first sync is a snapshot that reloads it) and
+   * demo-executor/ (fresh each run).
+   */
   dataDir?: string;
   admin?: { email: string; password: string };
   /** Where progress lines and the executor's output go; default stdout. */
   output?: Writable;
   /** Build site/ when stale and serve it (default true). */
   dashboard?: boolean;
+  /** A shop transaction this often (ms); 0: none (tests call `demo.activity.step()`). */
+  activityEveryMs?: number;
+  /** The app's schedule; default every minute. null: only Sync Now and the trigger API. */
+  schedule?: { cron: string; timeZone: string } | null;
 }
 
 export interface Demo {
@@ -48,6 +63,10 @@ export interface Demo {
   siteUrl: string;
   executorUrl: string;
   source: { url: string; deployKey: string };
+  /** The source's data: the live shop with its change feed. */
+  feed: FeedDeployment;
+  /** The shop's activity generator (running when `activityEveryMs` > 0). */
+  activity: ShopActivity;
   admin: { email: string; password: string };
   appId: string;
   /** `duckdb:<file>`: the warehouse the executor imports into. */
@@ -67,12 +86,11 @@ export async function startDemo(options: DemoOptions = {}): Promise<Demo> {
   const dataDir = path.resolve(options.dataDir ?? path.join(ROOT, ".data"));
   const warehouseFile = path.join(dataDir, "demo-warehouse.duckdb");
   const executorDir = path.join(dataDir, "demo-executor");
-  const sourceDir = path.join(dataDir, "demo-source");
   const admin = options.admin ?? DEFAULT_ADMIN;
   const ports = options.ports ?? {};
   // Whatever the last run left queued for another control plane must not be replayed against this one.
   await rm(executorDir, { recursive: true, force: true });
-  await mkdir(sourceDir, { recursive: true });
+  await mkdir(dataDir, { recursive: true });
   const childEnv = { ...process.env };
 
   const cleanups: (() => Promise<void>)[] = [];
@@ -80,23 +98,13 @@ export async function startDemo(options: DemoOptions = {}): Promise<Demo> {
     for (const cleanup of cleanups.splice(0).reverse()) await cleanup().catch(() => {});
   };
   try {
-    const zipFile = path.join(sourceDir, "snapshot.zip");
-    await writeShopSnapshot(zipFile);
     const deployKey = `prod:demo-shop|${randomBytes(24).toString("hex")}`;
-    // The same stand-in the tests use, built from the Convex backend's source (test/standins/convexSource.ts).
-    const source: ConvexSource = await startConvexSource({
-      deployKey,
-      zipFile,
-      tables: {
-        root: SHOP_TABLES.filter((t) => !t.includes("/")),
-        components: {
-          [SHOP_COMPONENT]: SHOP_TABLES.filter((t) => t.startsWith(`${SHOP_COMPONENT}/`)).map(
-            (t) => t.split("/")[1]!,
-          ),
-        },
-      },
-      port: ports.source ?? 0,
-    });
+    // The shop as a live deployment whose timestamps follow the clock, so the lag shown is real.
+    const feed = new FeedDeployment({ deployKey, clock: "wall" });
+    seedShop(feed);
+    // The same stand-in the tests use, built from the Convex backend's source (test/standins/convexSource.ts):
+    // its tables, snapshot exports and change feed are all this deployment's.
+    const source: ConvexSource = await startConvexSource({ deployKey, feed, port: ports.source ?? 0 });
     cleanups.push(() => source.close());
 
     // A fresh shared secret per run: the control plane signs jobs with it, the executor its callbacks.
@@ -128,7 +136,8 @@ export async function startDemo(options: DemoOptions = {}): Promise<Demo> {
       deployKey,
       tables: null,
       targetSchema: DEMO_SCHEMA,
-      schedule: null,
+      schedule: options.schedule === undefined ? DEMO_SCHEDULE : options.schedule,
+      syncMode: "auto",
       enabled: true,
     })) as string;
 
@@ -172,12 +181,19 @@ export async function startDemo(options: DemoOptions = {}): Promise<Demo> {
     const jobs = watchJobs({ harness, warehouseTarget, schema: DEMO_SCHEMA, output });
     cleanups.push(() => jobs.stop());
 
+    const activity = shopActivity(feed);
+    const activityEveryMs = options.activityEveryMs ?? DEFAULT_ACTIVITY_MS;
+    if (activityEveryMs > 0) activity.start(activityEveryMs);
+    cleanups.push(async () => activity.stop());
+
     return {
       dashboardUrl: site?.url ?? null,
       cloudUrl: harness.cloudUrl,
       siteUrl: harness.siteUrl,
       executorUrl,
       source: { url: source.url, deployKey },
+      feed,
+      activity,
       admin,
       appId,
       warehouseTarget,

@@ -1,7 +1,7 @@
 /**
- * Follows the demo's jobs in the hosted control plane and says what happens: each status change, and after a
- * successful job the tables in the warehouse with their row counts (`listLoadedTables`, as
- * `npm run warehouse` prints them).
+ * Follows the demo's jobs in the hosted control plane and says what happens: each status change; after a
+ * successful snapshot job the tables in the warehouse with their row counts (`listLoadedTables`, as
+ * `npm run warehouse` prints them); after an incremental job the changes it applied per table and the lag.
  */
 import type { Writable } from "node:stream";
 import type { Harness } from "../../test/harness/server.js";
@@ -10,10 +10,24 @@ import { listLoadedTables, type LoadedTable } from "../../executor/src/import/in
 const POLL_MS = 500;
 const FINAL = new Set(["succeeded", "failed", "cancelled"]);
 
+export interface TableChangeCounts {
+  table: string;
+  inserted: number;
+  updated: number;
+  deleted: number;
+  truncated: boolean;
+}
+
 export interface JobSnapshot {
   id: string;
   status: string;
   attempt: number;
+  /** "snapshot" or "incremental" (absent on jobs from before sync kinds: snapshot). */
+  kind: string;
+  kindReason?: string;
+  /** Incremental jobs: what the run committed, and the run's figures once it completed. */
+  changes?: TableChangeCounts[];
+  incremental?: { outcome: string; reason?: string; position: string | null; lagMs: number | null };
   /** The app's target schema: where a success is read back from. */
   schema: string;
   error?: { message: string };
@@ -51,6 +65,10 @@ export function watchJobs(options: {
             id: String(job._id),
             status: String(job.status),
             attempt: Number(job.attempt),
+            kind: typeof job.kind === "string" ? job.kind : "snapshot",
+            ...(typeof job.kindReason === "string" ? { kindReason: job.kindReason } : {}),
+            ...(job.changes ? { changes: job.changes as TableChangeCounts[] } : {}),
+            ...(job.incremental ? { incremental: job.incremental as JobSnapshot["incremental"] } : {}),
             schema: typeof app?.targetSchema === "string" ? app.targetSchema : options.schema,
             ...(job.error ? { error: { message: String((job.error as { message: unknown }).message) } } : {}),
           };
@@ -60,11 +78,36 @@ export function watchJobs(options: {
     for (const job of jobs.reverse()) {
       if (seen.get(job.id) === job.status) continue;
       seen.set(job.id, job.status);
-      output.write(`[demo] job ${job.id}: ${job.status}${job.error ? ` — ${job.error.message}` : ""}\n`);
+      const kind = `${job.kind}${job.kindReason ? `, ${job.kindReason}` : ""}`;
+      output.write(
+        `[demo] job ${job.id} (${kind}): ${job.status}${job.error ? ` — ${job.error.message}` : ""}\n`,
+      );
       if (!FINAL.has(job.status)) continue;
+      if (job.kind === "incremental") {
+        if (job.status === "succeeded") reportChanges(job);
+        finished.set(job.id, { job, warehouse: null });
+        continue;
+      }
       const warehouse = job.status === "succeeded" ? await reportWarehouse(job.schema) : null;
       finished.set(job.id, { job, warehouse });
     }
+  }
+
+  function reportChanges(job: JobSnapshot): void {
+    const changed = (job.changes ?? []).filter((c) => c.inserted + c.updated + c.deleted > 0 || c.truncated);
+    const figures = job.incremental;
+    const lag =
+      figures?.lagMs === null || figures?.lagMs === undefined
+        ? "unknown"
+        : `${(figures.lagMs / 1000).toFixed(1)} s`;
+    output.write(
+      `[demo] applied the change feed (${figures?.outcome ?? "?"}; lag ${lag})${changed.length === 0 ? ": no changes" : ":"}\n`,
+    );
+    const width = Math.max(...changed.map((c) => c.table.length), 5);
+    for (const c of changed)
+      output.write(
+        `[demo]   ${c.table.padEnd(width)}  +${c.inserted} inserted  ~${c.updated} updated  -${c.deleted} deleted${c.truncated ? "  (reloaded)" : ""}\n`,
+      );
   }
 
   async function reportWarehouse(schema: string): Promise<LoadedTable[] | null> {

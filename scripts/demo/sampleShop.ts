@@ -1,11 +1,14 @@
 /**
  * The demo's source data: a small shop, generated deterministically and written as a Convex snapshot ZIP in
  * the current (uniform) encoding. Covers what a newcomer should see land in SQL: int64 quantities, floats,
- * nested objects, arrays, optional fields, references between tables and one component table.
+ * nested objects, arrays, optional fields, references between tables, an int64 above 2^53 (`orders.paymentRef`) and
+ * one component table. The demo's source is a live deployment seeded with it (`seedShop`); `writeShopSnapshot`
+ * writes the same shop as a ZIP for tests that need only a file.
  */
 import type { FixtureTable } from "../../test/fixtures/snapshot-zip.js";
 import { fakeId, writeSnapshotZip } from "../../test/fixtures/snapshot-zip.js";
 import type { ConvexObject } from "../../executor/src/import/values.js";
+import type { FeedStore } from "../../test/standins/feedStore.js";
 
 export const SHOP_COMPONENT = "reviews";
 
@@ -60,61 +63,88 @@ function doc(table: number, n: number, spacingHours: number, fields: ConvexObjec
   return { _id: fakeId(n + 1, table), _creationTime: creationTime(n, spacingHours), ...fields };
 }
 
+/** A payment provider's 64-bit reference: above 2^53, so only a lossless int64 path keeps it exact. */
+export function paymentRef(n: number): bigint {
+  return 2n ** 62n + BigInt(n) * 1_000_003n;
+}
+
+function customerFields(n: number): ConvexObject {
+  const where = pick(CITIES, n);
+  const first = pick(FIRST_NAMES, n);
+  const last = pick(LAST_NAMES, n * 3 + 1);
+  return {
+    name: `${first} ${last}`,
+    email: `${first.toLowerCase()}.${last.toLowerCase()}${n}@example.com`
+      .normalize("NFD")
+      .replace(/\p{M}/gu, ""),
+    address: { street: `${10 + n} Market Street`, ...where },
+    tags: n % 4 === 0 ? ["wholesale", "newsletter"] : n % 3 === 0 ? ["newsletter"] : [],
+    loyaltyPoints: BigInt(n * 37),
+    ...(n % 5 === 0 ? { phone: `+1 555 01${String(n).padStart(2, "0")}` } : {}),
+  };
+}
+
+function productFields(n: number): ConvexObject {
+  const [name, category, price] = PRODUCTS[n]!;
+  return {
+    name,
+    category,
+    price,
+    stock: BigInt(20 + ((n * 17) % 90)),
+    dimensions: { weightKg: Math.round((0.2 + n * 0.15) * 100) / 100, fragile: category === "equipment" },
+    active: n !== 10,
+  };
+}
+
+/** An order of customer `customerIds[…]` for products `productIds[…]` (ids of the documents as stored). */
+export function orderFields(
+  n: number,
+  customerIds: readonly string[],
+  productIds: readonly string[],
+): ConvexObject {
+  const lines = Array.from({ length: 1 + (n % 3) }, (_, i) => {
+    const p = (n + i * 5) % PRODUCTS.length;
+    return { productId: productIds[p]!, quantity: BigInt(1 + ((n + i) % 4)), unitPrice: PRODUCTS[p]![2] };
+  });
+  const total = lines.reduce((sum, l) => sum + Number(l.quantity) * l.unitPrice, 0);
+  return {
+    customerId: customerIds[(n * 7) % customerIds.length]!,
+    status: pick(["paid", "shipped", "delivered", "refunded"], n),
+    lines,
+    total: Math.round(total * 100) / 100,
+    discount: n % 6 === 0 ? 0.1 : 0,
+    paymentRef: paymentRef(n),
+    ...(n % 4 === 2
+      ? { shipping: { carrier: "PostNL", tracking: `PN${100000 + n}`, express: n % 8 === 2 } }
+      : {}),
+  };
+}
+
+export function reviewFields(
+  n: number,
+  customerIds: readonly string[],
+  productIds: readonly string[],
+): ConvexObject {
+  return {
+    productId: productIds[n % productIds.length]!,
+    customerId: customerIds[(n * 3) % customerIds.length]!,
+    rating: BigInt(1 + ((n * 7) % 5)),
+    body: n % 3 === 0 ? "Great value, would buy again." : "Arrived quickly; works as described.",
+    helpfulVotes: BigInt(n % 9),
+  };
+}
+
+const count = (table: ShopTable) => SHOP_ROW_COUNTS[table];
+
 export function shopTables(): FixtureTable[] {
-  const customers = Array.from({ length: SHOP_ROW_COUNTS.customers }, (_, n) => {
-    const where = pick(CITIES, n);
-    const first = pick(FIRST_NAMES, n);
-    const last = pick(LAST_NAMES, n * 3 + 1);
-    return doc(1, n, 7, {
-      name: `${first} ${last}`,
-      email: `${first.toLowerCase()}.${last.toLowerCase()}${n}@example.com`
-        .normalize("NFD")
-        .replace(/\p{M}/gu, ""),
-      address: { street: `${10 + n} Market Street`, ...where },
-      tags: n % 4 === 0 ? ["wholesale", "newsletter"] : n % 3 === 0 ? ["newsletter"] : [],
-      loyaltyPoints: BigInt(n * 37),
-      ...(n % 5 === 0 ? { phone: `+1 555 01${String(n).padStart(2, "0")}` } : {}),
-    });
-  });
-  const products = PRODUCTS.map(([name, category, price], n) =>
-    doc(2, n, 1, {
-      name,
-      category,
-      price,
-      stock: BigInt(20 + ((n * 17) % 90)),
-      dimensions: { weightKg: Math.round((0.2 + n * 0.15) * 100) / 100, fragile: category === "equipment" },
-      active: n !== 10,
-    }),
+  const customers = Array.from({ length: count("customers") }, (_, n) => doc(1, n, 7, customerFields(n)));
+  const products = PRODUCTS.map((_, n) => doc(2, n, 1, productFields(n)));
+  const [customerIds, productIds] = [customers, products].map((docs) => docs.map((d) => d._id as string));
+  const orders = Array.from({ length: count("orders") }, (_, n) =>
+    doc(3, n, 2, orderFields(n, customerIds!, productIds!)),
   );
-  const orders = Array.from({ length: SHOP_ROW_COUNTS.orders }, (_, n) => {
-    const lines = Array.from({ length: 1 + (n % 3) }, (_, i) => {
-      const p = (n + i * 5) % PRODUCTS.length;
-      return {
-        productId: products[p]!._id as string,
-        quantity: BigInt(1 + ((n + i) % 4)),
-        unitPrice: PRODUCTS[p]![2],
-      };
-    });
-    const total = lines.reduce((sum, l) => sum + Number(l.quantity) * l.unitPrice, 0);
-    return doc(3, n, 2, {
-      customerId: customers[(n * 7) % customers.length]!._id as string,
-      status: pick(["paid", "shipped", "delivered", "refunded"], n),
-      lines,
-      total: Math.round(total * 100) / 100,
-      discount: n % 6 === 0 ? 0.1 : 0,
-      ...(n % 4 === 2
-        ? { shipping: { carrier: "PostNL", tracking: `PN${100000 + n}`, express: n % 8 === 2 } }
-        : {}),
-    });
-  });
-  const reviews = Array.from({ length: SHOP_ROW_COUNTS[`${SHOP_COMPONENT}/reviews`] }, (_, n) =>
-    doc(4, n, 11, {
-      productId: products[n % products.length]!._id as string,
-      customerId: customers[(n * 3) % customers.length]!._id as string,
-      rating: BigInt(1 + ((n * 7) % 5)),
-      body: n % 3 === 0 ? "Great value, would buy again." : "Arrived quickly; works as described.",
-      helpfulVotes: BigInt(n % 9),
-    }),
+  const reviews = Array.from({ length: count(`${SHOP_COMPONENT}/reviews`) }, (_, n) =>
+    doc(4, n, 11, reviewFields(n, customerIds!, productIds!)),
   );
   return [
     { name: "customers", docs: customers },
@@ -122,6 +152,19 @@ export function shopTables(): FixtureTable[] {
     { name: "orders", docs: orders },
     { name: "reviews", component: SHOP_COMPONENT, docs: reviews },
   ];
+}
+
+/** The shop as one transaction of a change-feed deployment (the demo's live source). */
+export function seedShop(feed: FeedStore): void {
+  feed.transaction((tx) => {
+    const customerIds = Array.from({ length: count("customers") }, (_, n) =>
+      tx.insert("customers", customerFields(n)),
+    );
+    const productIds = PRODUCTS.map((_, n) => tx.insert("products", productFields(n)));
+    for (let n = 0; n < count("orders"); n++) tx.insert("orders", orderFields(n, customerIds, productIds));
+    for (let n = 0; n < count(`${SHOP_COMPONENT}/reviews`); n++)
+      tx.insert(`${SHOP_COMPONENT}/reviews`, reviewFields(n, customerIds, productIds));
+  });
 }
 
 export async function writeShopSnapshot(file: string): Promise<void> {
