@@ -9,6 +9,7 @@ import type { Doc, Id } from "./_generated/dataModel";
 import { internalMutation, type MutationCtx } from "./_generated/server";
 import { adminActor, adminMutation } from "./access";
 import { recordAudit } from "./audit";
+import { countFinishedJob } from "./dailyStats";
 import { scheduleAlert } from "./email";
 import { backoffDelay } from "./contract/backoff";
 import { assertTransition, executorMayHold, isFinal } from "./lib/jobStateMachine";
@@ -168,6 +169,7 @@ export async function transitionJob(
   }
   const updated = await ctx.db.get(job._id);
   if (!updated) throw new Error(`job ${job._id} vanished during a transition`);
+  if (final) await countFinishedJob(ctx, updated);
   return updated;
 }
 

@@ -61,6 +61,9 @@ describe("pruning", () => {
       await ctx.db.patch(recent, { status: "succeeded", active: false, finishedAt: now - 5 * DAY });
       for (let i = 0; i < 5; i++) await appendEvent(ctx, old, "info", `old ${i}`);
       await ctx.db.insert("auditLog", { at: now - 40 * DAY, actor: "system", action: "x", outcome: "ok" });
+      const counts = { succeeded: 1, failed: 0, cancelled: 0, rows: 0, durationSumMs: 0, durationCount: 0 };
+      await ctx.db.insert("dailyJobStats", { day: Math.floor((now - 40 * DAY) / DAY) * DAY, ...counts });
+      await ctx.db.insert("dailyJobStats", { day: Math.floor((now - 5 * DAY) / DAY) * DAY, ...counts });
       await ctx.db.insert("callbackReceipts", { eventId: "e-old", kind: "progress", receivedAt: now - DAY });
       await ctx.db.insert("callbackReceipts", { eventId: "e-new", kind: "progress", receivedAt: now });
     });
@@ -73,8 +76,9 @@ describe("pruning", () => {
       oldEvents: (await ctx.db.query("jobEvents").collect()).filter((e) => e.jobId === old).length,
       oldAudit: (await ctx.db.query("auditLog").collect()).filter((a) => a.at < now - 30 * DAY).length,
       receipts: (await ctx.db.query("callbackReceipts").collect()).map((r) => r.eventId),
+      countedDays: (await ctx.db.query("dailyJobStats").collect()).length,
     }));
-    expect(left).toEqual({ oldEvents: 0, oldAudit: 0, receipts: ["e-new"] });
+    expect(left).toEqual({ oldEvents: 0, oldAudit: 0, receipts: ["e-new"], countedDays: 1 });
   });
 
   test("old jobs beyond one batch are all pruned, batch after batch (a per-minute app finishes 1,440 a day)", async () => {

@@ -4,8 +4,8 @@
  *   attempt deadline, or whose scheduled step died (lib/jobSteps.ts); a job waiting on a cancel the executor never
  *   confirmed ends `cancelled`. All active jobs are read, a page per run;
  * - re-register missing app schedules; re-seed admins from ADMIN_EMAILS;
- * - prune finished jobs (with their events), audit rows, callback receipts and notifications older than
- *   `retentionDays`, in bounded batches that reschedule themselves.
+ * - prune finished jobs (with their events), audit rows, per-day job counts, callback receipts and notifications
+ *   older than `retentionDays`, in bounded batches that reschedule themselves.
  */
 import { v } from "convex/values";
 import { internal } from "./_generated/api";
@@ -136,7 +136,14 @@ export const prune = internalMutation({
 
     // Old rows of the append-only tables, oldest first, within what is left of the batch.
     const deleteAll = async (
-      rows: { _id: Id<"auditLog"> | Id<"notifications"> | Id<"refusedRequests"> | Id<"callbackReceipts"> }[],
+      rows: {
+        _id:
+          | Id<"auditLog">
+          | Id<"notifications">
+          | Id<"refusedRequests">
+          | Id<"callbackReceipts">
+          | Id<"dailyJobStats">;
+      }[],
     ) => {
       for (const r of rows) await ctx.db.delete(r._id);
       budget -= rows.length;
@@ -147,6 +154,14 @@ export const prune = internalMutation({
         await ctx.db
           .query("auditLog")
           .withIndex("by_at", (q) => q.lt("at", cutoff))
+          .take(budget),
+      );
+    }
+    if (budget > 0) {
+      await deleteAll(
+        await ctx.db
+          .query("dailyJobStats")
+          .withIndex("by_day", (q) => q.lt("day", cutoff - DAY_MS))
           .take(budget),
       );
     }

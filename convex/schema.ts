@@ -212,6 +212,28 @@ export default defineSchema({
     .index("by_finished", ["finishedAt"])
     .index("by_app_finished", ["appId", "finishedAt"]),
 
+  /**
+   * Finished jobs counted per UTC day, per app and (appId absent) over all apps, written as each job ends
+   * (dailyStats.ts): the daily chart reads these instead of the jobs, since an app syncing every minute finishes
+   * 1,440 jobs a day.
+   */
+  dailyJobStats: defineTable({
+    day: v.number(),
+    appId: v.optional(v.id("apps")),
+    succeeded: v.number(),
+    failed: v.number(),
+    cancelled: v.number(),
+    rows: v.number(),
+    durationSumMs: v.number(),
+    durationCount: v.number(),
+    maxDurationMs: v.optional(v.number()),
+  })
+    .index("by_app_day", ["appId", "day"])
+    .index("by_day", ["day"]),
+
+  /** One row: when `dailyJobStats` began counting; the chart reads jobs that finished before it from `jobs`. */
+  dailyJobStatsSince: defineTable({ since: v.number() }),
+
   /** Bounded per job (MAX_EVENTS_PER_JOB in jobs.ts). */
   jobEvents: defineTable({
     jobId: v.id("jobs"),

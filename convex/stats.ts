@@ -1,17 +1,26 @@
 /**
- * Figures for the dashboard's charts: per UTC day, rows synced, durations and success rate of finished jobs.
- * Reads the `by_finished` / `by_app_finished` index over a bounded range, at most MAX_JOBS_PER_CHART rows.
+ * Figures for the dashboard's charts: per UTC day, rows synced, durations and success rate of finished jobs, from
+ * the per-day counts (dailyStats.ts) and, for jobs finished before those began, the `by_finished` /
+ * `by_app_finished` index over a bounded range, at most MAX_JOBS_PER_CHART rows.
  */
 import { v } from "convex/values";
 import type { Doc } from "./_generated/dataModel";
 import { adminQuery } from "./access";
+import {
+  addJob,
+  addTotals,
+  countedDays,
+  countedSince,
+  DAY_MS,
+  emptyTotals,
+  type DayTotals,
+} from "./dailyStats";
 import { previousRuns } from "./lib/cron";
 import { freshnessOf, lastLoadOf } from "./lib/freshness";
 import { invalidInput } from "./lib/userError";
 
 export const MAX_CHART_DAYS = 92;
 export const MAX_JOBS_PER_CHART = 5_000;
-const DAY_MS = 24 * 60 * 60_000;
 
 export const dayFigures = v.object({
   /** UTC midnight of the day, epoch ms. */
@@ -33,41 +42,40 @@ export const chartFigures = v.object({
   truncated: v.boolean(),
 });
 
-export function aggregateByDay(jobs: Doc<"jobs">[], fromDay: number, toDay: number): DayFigures[] {
-  const days = new Map<number, DayFigures & { durations: number; durationCount: number }>();
-  for (let d = fromDay; d < toDay; d += DAY_MS)
-    days.set(d, {
-      day: d,
-      succeeded: 0,
-      failed: 0,
-      cancelled: 0,
-      rows: 0,
-      avgDurationMs: null,
-      maxDurationMs: null,
-      durations: 0,
-      durationCount: 0,
+/** The chart's days: each day's totals as figures (average from the sums), every day in the range present. */
+function toDayFigures(totals: Map<number, DayTotals>, fromDay: number, toDay: number): DayFigures[] {
+  const days: DayFigures[] = [];
+  for (let day = fromDay; day < toDay; day += DAY_MS) {
+    const { durationSumMs, durationCount, maxDurationMs, ...counts } = totals.get(day) ?? emptyTotals();
+    days.push({
+      day,
+      ...counts,
+      avgDurationMs: durationCount > 0 ? Math.round(durationSumMs / durationCount) : null,
+      maxDurationMs: maxDurationMs ?? null,
     });
-  for (const job of jobs) {
-    if (job.finishedAt === undefined) continue;
-    const bucket = days.get(Math.floor(job.finishedAt / DAY_MS) * DAY_MS);
-    if (!bucket) continue;
-    if (job.status === "succeeded") {
-      bucket.succeeded++;
-      bucket.rows += job.totalRows ?? 0;
-      if (job.durationMs !== undefined) {
-        bucket.durations += job.durationMs;
-        bucket.durationCount++;
-        bucket.maxDurationMs = Math.max(bucket.maxDurationMs ?? 0, job.durationMs);
-      }
-    } else if (job.status === "failed") bucket.failed++;
-    else if (job.status === "cancelled") bucket.cancelled++;
   }
-  return [...days.values()].map(({ durations, durationCount, ...d }) => ({
-    ...d,
-    avgDurationMs: durationCount > 0 ? Math.round(durations / durationCount) : null,
-  }));
+  return days;
 }
 
+/** Jobs' figures per UTC day of `finishedAt`. */
+export function aggregateByDay(jobs: Doc<"jobs">[], fromDay: number, toDay: number): DayFigures[] {
+  return toDayFigures(totalsOfJobs(jobs), fromDay, toDay);
+}
+
+function totalsOfJobs(jobs: Doc<"jobs">[]): Map<number, DayTotals> {
+  const totals = new Map<number, DayTotals>();
+  for (const job of jobs) {
+    if (job.finishedAt === undefined) continue;
+    const day = Math.floor(job.finishedAt / DAY_MS) * DAY_MS;
+    totals.set(day, addJob(totals.get(day) ?? emptyTotals(), job));
+  }
+  return totals;
+}
+
+/**
+ * Jobs finished since the per-day counts began are read from them (dailyStats.ts: a row a day, however many jobs);
+ * earlier ones from the jobs themselves, at most MAX_JOBS_PER_CHART.
+ */
 export const daily = adminQuery({
   args: { from: v.number(), to: v.number(), appId: v.optional(v.id("apps")) },
   returns: chartFigures,
@@ -77,18 +85,27 @@ export const daily = adminQuery({
     if (toDay <= fromDay) throw invalidInput("to", "must be after `from`");
     if ((toDay - fromDay) / DAY_MS > MAX_CHART_DAYS)
       throw invalidInput("to", `at most ${MAX_CHART_DAYS} days after \`from\``);
-    const query = args.appId
-      ? ctx.db
-          .query("jobs")
-          .withIndex("by_app_finished", (q) =>
-            q.eq("appId", args.appId!).gte("finishedAt", fromDay).lt("finishedAt", toDay),
-          )
-      : ctx.db
-          .query("jobs")
-          .withIndex("by_finished", (q) => q.gte("finishedAt", fromDay).lt("finishedAt", toDay));
-    const jobs = await query.take(MAX_JOBS_PER_CHART + 1);
-    const truncated = jobs.length > MAX_JOBS_PER_CHART;
-    const days = aggregateByDay(jobs.slice(0, MAX_JOBS_PER_CHART), fromDay, toDay);
+    const since = await countedSince(ctx);
+    const scanTo = since === null ? toDay : Math.min(toDay, since);
+    let scanned: Doc<"jobs">[] = [];
+    if (scanTo > fromDay) {
+      const query = args.appId
+        ? ctx.db
+            .query("jobs")
+            .withIndex("by_app_finished", (q) =>
+              q.eq("appId", args.appId!).gte("finishedAt", fromDay).lt("finishedAt", scanTo),
+            )
+        : ctx.db
+            .query("jobs")
+            .withIndex("by_finished", (q) => q.gte("finishedAt", fromDay).lt("finishedAt", scanTo));
+      scanned = await query.take(MAX_JOBS_PER_CHART + 1);
+    }
+    const truncated = scanned.length > MAX_JOBS_PER_CHART;
+    const totals = totalsOfJobs(scanned.slice(0, MAX_JOBS_PER_CHART));
+    if (since !== null)
+      for (const [day, counted] of await countedDays(ctx, args.appId, fromDay, toDay))
+        totals.set(day, addTotals(totals.get(day) ?? emptyTotals(), counted));
+    const days = toDayFigures(totals, fromDay, toDay);
     const ok = days.reduce((n, d) => n + d.succeeded, 0);
     const bad = days.reduce((n, d) => n + d.failed, 0);
     return { days, successRate: ok + bad > 0 ? ok / (ok + bad) : null, truncated };

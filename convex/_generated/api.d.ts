@@ -20,6 +20,7 @@ import type * as contract_executor from "../contract/executor.js";
 import type * as contract_signing from "../contract/signing.js";
 import type * as contract_targetSchema from "../contract/targetSchema.js";
 import type * as crons from "../crons.js";
+import type * as dailyStats from "../dailyStats.js";
 import type * as dispatch from "../dispatch.js";
 import type * as email from "../email.js";
 import type * as emailNode from "../emailNode.js";
@@ -87,6 +88,7 @@ declare const fullApi: ApiFromModules<{
   "contract/signing": typeof contract_signing;
   "contract/targetSchema": typeof contract_targetSchema;
   crons: typeof crons;
+  dailyStats: typeof dailyStats;
   dispatch: typeof dispatch;
   email: typeof email;
   emailNode: typeof emailNode;
