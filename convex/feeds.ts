@@ -72,11 +72,7 @@ export async function feedOnSave(source: {
   allowInsecureHttp: boolean;
 }): Promise<AppFeed> {
   try {
-    const probe = await probeFeed(source);
-    const checkedAt = Date.now();
-    return probe.available
-      ? { availability: "available", checkedAt }
-      : { availability: "unavailable", reason: probe.reason, checkedAt };
+    return withProbe(undefined, await probeFeed(source), Date.now());
   } catch {
     return { availability: "unknown" };
   }
