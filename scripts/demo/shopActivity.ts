@@ -159,7 +159,10 @@ export function shopActivity(feed: FeedStore, options: { seed?: number } = {}): 
       return sum;
     },
     start(everyMs, onStep) {
-      timer = setInterval(() => onStep?.(step()), everyMs);
+      timer = setInterval(() => {
+        const done = step();
+        onStep?.(done);
+      }, everyMs);
       timer.unref();
     },
     stop() {
