@@ -4,7 +4,7 @@
  *
  *   BEGIN
  *   SELECT cursor FROM _convex_sync_state FOR UPDATE          -- must still be the batch's starting cursor
- *   per table: CREATE TABLE | ALTER TABLE ADD/ALTER TYPE jsonb; TRUNCATE; DELETE … USING unnest(ids, ts);
+ *   per table: CREATE TABLE | ALTER TABLE ADD (or reuse a column the mapping lacks)/ALTER TYPE jsonb; TRUNCATE; DELETE … USING unnest(ids, ts);
  *              COPY into a temp table; INSERT … ON CONFLICT (_id) DO UPDATE … WHERE cur._ts <= EXCLUDED._ts;
  *              _convex_tables / _convex_columns rows
  *   INSERT … ON CONFLICT (id) DO UPDATE the cursor in _convex_sync_state
@@ -13,6 +13,7 @@
 import { defaultValueRules } from "../import/mapping/plan.js";
 import type { ColumnType } from "../import/mapping/types.js";
 import { encodeRows } from "../import/load/postgres/encode.js";
+import { existingColumnTypes, hasPlannedType } from "../import/load/postgres/replace.js";
 import { PostgresConnection } from "../import/load/postgres/session.js";
 import {
   addColumnsSql,
@@ -226,7 +227,7 @@ export class PostgresChangeTarget implements ChangeTarget {
       await this.db.query(createTableSql(s, t.sqlTable, t.columns));
       await this.db.query(primaryKeySql(s, t.sqlTable));
     } else {
-      if (t.addedColumns.length > 0) await this.db.query(addColumnsSql(s, t.sqlTable, t.addedColumns));
+      if (t.addedColumns.length > 0) await this.addColumns(t);
       for (const { column, from } of t.widenedColumns) {
         const name = quoteIdent(column.sqlName);
         await this.db.query(
@@ -282,6 +283,39 @@ export class PostgresChangeTarget implements ChangeTarget {
 
     await this.recordTable(t, state, inserted - deleted);
     return { table: t.qualified, sqlTable: t.sqlTable, truncated: t.truncated, inserted, updated, deleted };
+  }
+
+  /**
+   * New columns of a known table. A column of that name may be there already though `_convex_columns` lacks it:
+   * a snapshot sync refills a table with dependents in place (replace.ts), keeping columns its plan lacks — an
+   * analyst's, or `_ts` and dropped fields' after the mapping tables were dropped. Such a column holds nothing of
+   * ours: it is emptied and given the planned type, as the refill itself reuses it, instead of added again (42701).
+   */
+  private async addColumns(t: TableApplyPlan): Promise<void> {
+    const target = qualifiedName(this.schema, t.sqlTable);
+    const existing = await existingColumnTypes(this.db, target);
+    const missing = t.addedColumns.filter((c) => !existing.has(c.sqlName));
+    const kept = t.addedColumns.filter((c) => existing.has(c.sqlName));
+    if (missing.length > 0) await this.db.query(addColumnsSql(this.schema, t.sqlTable, missing));
+    if (kept.length === 0) return;
+    const names = kept.map((c) => quoteIdent(c.sqlName));
+    await this.db.query(
+      `ALTER TABLE ${target} ${names.map((n) => `ALTER COLUMN ${n} DROP NOT NULL`).join(", ")}`,
+    );
+    const sameType = kept
+      .filter((c) => hasPlannedType(existing.get(c.sqlName)!, c))
+      .map((c) => quoteIdent(c.sqlName));
+    if (sameType.length > 0) {
+      await this.db.query(
+        `UPDATE ${target} SET ${sameType.map((n) => `${n} = NULL`).join(", ")} ` +
+          `WHERE ${sameType.map((n) => `${n} IS NOT NULL`).join(" OR ")}`,
+      );
+    }
+    for (const col of kept.filter((c) => !hasPlannedType(existing.get(c.sqlName)!, c))) {
+      await this.db.query(
+        `ALTER TABLE ${target} ALTER COLUMN ${quoteIdent(col.sqlName)} TYPE ${pgType(col.type)} USING NULL`,
+      );
+    }
   }
 
   private async recordTable(t: TableApplyPlan, state: SyncState, rowDelta: number): Promise<void> {
