@@ -15,7 +15,9 @@ export function banner(demo: Demo): string {
     `  Sign in as       ${demo.admin.email} / ${demo.admin.password}`,
     "",
     `  The app "Demo Shop" is set up in mode auto and syncs every minute: first a snapshot, then the change feed.`,
-    "  The shop commits a transaction every few seconds (new orders, shipments, cancellations, reviews); open",
+    demo.activityEveryMs > 0
+      ? `  The shop commits a transaction every ${demo.activityEveryMs / 1000} s (orders, shipments, cancellations, reviews); open`
+      : "  The shop's activity is off (--activity-seconds 0), so the runs find nothing to apply; open",
     "  Apps → Demo Shop to see each run's changes and the lag, or press Sync Now. To add it again by hand,",
     "  use New app with:",
     `    Deployment URL ${demo.source.url}`,

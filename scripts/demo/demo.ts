@@ -67,6 +67,7 @@ export interface Demo {
   feed: FeedDeployment;
   /** The shop's activity generator (running when `activityEveryMs` > 0). */
   activity: ShopActivity;
+  activityEveryMs: number;
   admin: { email: string; password: string };
   appId: string;
   /** `duckdb:<file>`: the warehouse the executor imports into. */
@@ -194,6 +195,7 @@ export async function startDemo(options: DemoOptions = {}): Promise<Demo> {
       source: { url: source.url, deployKey },
       feed,
       activity,
+      activityEveryMs,
       admin,
       appId,
       warehouseTarget,

@@ -3,11 +3,13 @@
  * in; Ctrl-C stops everything.
  *
  *   npm run demo -- [--dashboard-port 4173] [--cloud-port 3210] [--site-port 3211] [--executor-port 8787]
- *                   [--source-port 3220] [--data-dir .data]
+ *                   [--source-port 3220] [--data-dir .data] [--activity-seconds 5]
+ *
+ * `--activity-seconds`: how often the shop commits a transaction (0: never).
  */
 import { parseArgs } from "node:util";
 import { banner } from "./banner.js";
-import { startDemo } from "./demo.js";
+import { DEFAULT_ACTIVITY_MS, startDemo } from "./demo.js";
 
 const DEFAULT_PORTS = { dashboard: 4173, cloud: 3210, site: 3211, executor: 8787, source: 3220 };
 
@@ -28,8 +30,14 @@ async function main(): Promise<void> {
       "executor-port": { type: "string" },
       "source-port": { type: "string" },
       "data-dir": { type: "string" },
+      "activity-seconds": { type: "string" },
     },
   });
+  const activitySeconds = Number(values["activity-seconds"] ?? DEFAULT_ACTIVITY_MS / 1000);
+  if (!Number.isFinite(activitySeconds) || activitySeconds < 0)
+    throw new Error(
+      `--activity-seconds: "${values["activity-seconds"]}" is not a number of seconds (0 = none)`,
+    );
   const demo = await startDemo({
     ports: {
       dashboard: parsePort("dashboard-port", values["dashboard-port"], DEFAULT_PORTS.dashboard),
@@ -39,6 +47,7 @@ async function main(): Promise<void> {
       source: parsePort("source-port", values["source-port"], DEFAULT_PORTS.source),
     },
     ...(values["data-dir"] ? { dataDir: values["data-dir"] } : {}),
+    activityEveryMs: Math.round(activitySeconds * 1000),
   });
   process.stdout.write(banner(demo));
 
