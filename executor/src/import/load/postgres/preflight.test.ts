@@ -5,7 +5,12 @@ import pg from "pg";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { uniqueSchema } from "../../../../../test/fixtures/targets.js";
 import { preflightExitCode } from "../preflight.js";
-import { postgresPreflight } from "./preflight.js";
+import {
+  evaluateIncremental,
+  postgresPreflight,
+  type PgSchemaRights,
+  type PgServerFacts,
+} from "./preflight.js";
 
 const PG_URL = process.env.PG_URL;
 if (!PG_URL) console.warn("[tests] PG_URL not set: PostgreSQL preflight tests skipped");
@@ -38,7 +43,12 @@ describe.skipIf(!PG_URL)("PostgreSQL preflight (real server)", () => {
       { kind: "postgres", connectionString: PG_URL! },
       uniqueSchema("pf"),
     );
-    expect(verdicts(checks)).toEqual(["connection:ok", "server version:ok", "permissions:ok"]);
+    expect(verdicts(checks)).toEqual([
+      "connection:ok",
+      "server version:ok",
+      "permissions:ok",
+      "incremental:ok",
+    ]);
     expect(checks[1]!.detail).toMatch(/^PostgreSQL \d+/);
     expect(preflightExitCode(checks)).toBe(0);
   });
@@ -75,6 +85,32 @@ describe.skipIf(!PG_URL)("PostgreSQL preflight (real server)", () => {
     });
   });
 
+  it("warns an owner without UPDATE and DELETE on the schema's tables that incremental runs would fail", async () => {
+    const schema = uniqueSchema("pf");
+    for (const s of [schema, `${schema}__staging`]) {
+      await admin.query(`CREATE SCHEMA "${s}"`);
+      await admin.query(`GRANT USAGE, CREATE ON SCHEMA "${s}" TO ${role}`);
+    }
+    for (const t of ["users", "orders"]) {
+      await admin.query(`CREATE TABLE "${schema}".${t} (_id text)`);
+      await admin.query(`ALTER TABLE "${schema}".${t} OWNER TO ${role}`);
+    }
+    const owner = await postgresPreflight({ kind: "postgres", connectionString: asRole() }, schema);
+    expect(verdicts(owner).slice(-2)).toEqual(["permissions:ok", "incremental:ok"]);
+
+    await admin.query(`REVOKE UPDATE ON "${schema}".users, "${schema}".orders FROM ${role}`);
+    await admin.query(`REVOKE DELETE ON "${schema}".orders FROM ${role}`);
+    const checks = await postgresPreflight({ kind: "postgres", connectionString: asRole() }, schema);
+    expect(checks.find((c) => c.check === "permissions")!.status).toBe("ok"); // a snapshot sync can still work
+    const incremental = checks.find((c) => c.check === "incremental")!;
+    expect(incremental.status).toBe("warn");
+    expect(incremental.detail).toContain(`missing UPDATE on 2 table(s), DELETE on 1 table(s) in "${schema}"`);
+    expect(incremental.detail).toContain(
+      `GRANT UPDATE, DELETE ON ALL TABLES IN SCHEMA "${schema}" TO <user>`,
+    );
+    expect(preflightExitCode(checks)).toBe(0);
+  });
+
   it("without a schema (the executor at start-up) checks CREATE on the database", async () => {
     const owner = await postgresPreflight({ kind: "postgres", connectionString: PG_URL! });
     expect(owner.at(-1)).toMatchObject({ check: "permissions", status: "ok" });
@@ -98,7 +134,50 @@ describe("PGlite preflight", () => {
   it("opens the embedded warehouse and passes", async () => {
     const dir = await mkdtemp(path.join(os.tmpdir(), "preflight-pglite-"));
     const checks = await postgresPreflight({ kind: "pglite", dataDir: dir }, "convex");
-    expect(verdicts(checks)).toEqual(["connection:ok", "server version:ok", "permissions:ok"]);
+    expect(verdicts(checks)).toEqual([
+      "connection:ok",
+      "server version:ok",
+      "permissions:ok",
+      "incremental:ok",
+    ]);
     expect(checks[1]!.detail).toMatch(/^PGlite \(PostgreSQL \d+/);
+  });
+});
+
+describe("PostgreSQL preflight: what incremental runs need (recorded rows)", () => {
+  const server: PgServerFacts = {
+    server_version: "17.2",
+    server_version_num: 170002,
+    database_name: "dw",
+    create_schema: true,
+    temp_tables: true,
+  };
+  const rights: PgSchemaRights = {
+    schema_name: "convex",
+    schema_exists: true,
+    can_create: true,
+    foreign_tables: 0,
+    tables_lacking: {},
+  };
+
+  it("warns without TEMPORARY on the database, at start-up too, and says nothing at start-up otherwise", () => {
+    const noTemp = { ...server, temp_tables: false };
+    for (const lines of [evaluateIncremental(noTemp, rights), evaluateIncremental(noTemp)]) {
+      expect(lines).toEqual([
+        {
+          check: "incremental",
+          status: "warn",
+          detail: expect.stringContaining('GRANT TEMPORARY ON DATABASE "dw" TO <user>'),
+        },
+      ]);
+    }
+    expect(evaluateIncremental(server)).toEqual([]);
+  });
+
+  it("names each missing table privilege with its table count, in the order runs use them", () => {
+    const [line] = evaluateIncremental(server, { ...rights, tables_lacking: { TRUNCATE: 3, SELECT: 1 } });
+    expect(line).toMatchObject({ check: "incremental", status: "warn" });
+    expect(line!.detail).toContain('missing SELECT on 1 table(s), TRUNCATE on 3 table(s) in "convex"');
+    expect(line!.detail).toContain('GRANT SELECT, TRUNCATE ON ALL TABLES IN SCHEMA "convex" TO <user>');
   });
 });

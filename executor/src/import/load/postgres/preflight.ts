@@ -1,6 +1,8 @@
 /**
  * The PostgreSQL / PGlite preflight: connect, server version, and the rights an import needs (CREATE on the
- * database for missing schemas, USAGE and CREATE on existing ones, and ownership of the tables it replaces).
+ * database for missing schemas, USAGE and CREATE on existing ones, and ownership of the tables it replaces),
+ * then what incremental runs need beyond that (../../../incremental/postgres.ts): the DML privileges on the
+ * schema's tables and TEMPORARY on the database (each batch stages its changes in a temp table).
  */
 import { stagingSchemaName } from "../connection.js";
 import { checkLine, PREFLIGHT_TIMEOUT_MS, type PreflightCheck, redactMessage } from "../preflight.js";
@@ -12,14 +14,23 @@ export const MIN_SERVER_VERSION_NUM = 120000;
 export const serverFactsSql = `SELECT current_setting('server_version') AS server_version,
   current_setting('server_version_num')::int AS server_version_num,
   current_database() AS database_name,
-  has_database_privilege(current_database(), 'CREATE') AS create_schema`;
+  has_database_privilege(current_database(), 'CREATE') AS create_schema,
+  has_database_privilege(current_database(), 'TEMPORARY') AS temp_tables`;
+
+/** What an incremental run does to the tables it finds (an owner may have revoked some from itself). */
+export const INCREMENTAL_TABLE_PRIVILEGES = ["SELECT", "INSERT", "UPDATE", "DELETE", "TRUNCATE"] as const;
 
 /** Per schema: does it exist, may we use and create in it, how many of its tables belong to roles we are not in. */
 export const schemaRightsSql = `SELECT s.name AS schema_name,
   n.oid IS NOT NULL AS schema_exists,
   CASE WHEN n.oid IS NULL THEN NULL ELSE has_schema_privilege(n.oid, 'USAGE') AND has_schema_privilege(n.oid, 'CREATE') END AS can_create,
   (SELECT count(*)::int FROM pg_class AS c
-     WHERE c.relnamespace = n.oid AND c.relkind IN ('r', 'p') AND NOT pg_has_role(c.relowner, 'MEMBER')) AS foreign_tables
+     WHERE c.relnamespace = n.oid AND c.relkind IN ('r', 'p') AND NOT pg_has_role(c.relowner, 'MEMBER')) AS foreign_tables,
+  (SELECT COALESCE(jsonb_object_agg(m.privilege, m.n), '{}'::jsonb) FROM (
+     SELECT p.privilege, count(*)::int AS n FROM pg_class AS c
+       CROSS JOIN unnest(ARRAY['${INCREMENTAL_TABLE_PRIVILEGES.join("', '")}']) AS p(privilege)
+      WHERE c.relnamespace = n.oid AND c.relkind IN ('r', 'p') AND NOT has_table_privilege(c.oid, p.privilege)
+      GROUP BY p.privilege) AS m) AS tables_lacking
 FROM unnest($1::text[]) AS s(name)
 LEFT JOIN pg_namespace AS n ON n.nspname = s.name`;
 
@@ -28,6 +39,7 @@ export interface PgServerFacts {
   server_version_num: number;
   database_name: string;
   create_schema: boolean;
+  temp_tables: boolean;
 }
 
 export interface PgSchemaRights {
@@ -35,6 +47,8 @@ export interface PgSchemaRights {
   schema_exists: boolean;
   can_create: boolean | null;
   foreign_tables: number;
+  /** Per privilege an incremental run uses, how many of the schema's tables this user lacks it on. */
+  tables_lacking: Partial<Record<(typeof INCREMENTAL_TABLE_PRIVILEGES)[number], number>>;
 }
 
 export type PgPreflightTarget =
@@ -116,6 +130,49 @@ export function evaluatePgFacts(
   return out;
 }
 
+/**
+ * What an incremental run needs beyond an import. `target`: the schema's rights (undefined: no schema named,
+ * the executor at start-up, when only the database-wide need can be checked and a line is written only if it
+ * is missing). A warning, not a failure: the preflight does not know the apps' sync modes.
+ */
+export function evaluateIncremental(server: PgServerFacts, target?: PgSchemaRights): PreflightCheck[] {
+  const missing: string[] = [];
+  const fixes: string[] = [];
+  if (!server.temp_tables) {
+    missing.push(
+      `TEMPORARY on database ${ident(server.database_name)} (each run stages changes in a temp table)`,
+    );
+    fixes.push(`GRANT TEMPORARY ON DATABASE ${ident(server.database_name)} TO <user>`);
+  }
+  const lacking = INCREMENTAL_TABLE_PRIVILEGES.filter((p) => (target?.tables_lacking[p] ?? 0) > 0);
+  if (target && lacking.length > 0) {
+    const schema = ident(target.schema_name);
+    missing.push(
+      `${lacking.map((p) => `${p} on ${target.tables_lacking[p]} table(s)`).join(", ")} in ${schema}`,
+    );
+    fixes.push(`GRANT ${lacking.join(", ")} ON ALL TABLES IN SCHEMA ${schema} TO <user>`);
+  }
+  if (missing.length > 0)
+    return [
+      checkLine(
+        "incremental",
+        "warn",
+        `missing ${missing.join("; ")}: incremental runs (sync mode incremental or auto) would fail; ` +
+          `as an administrator: ${fixes.join("; ")}`,
+      ),
+    ];
+  if (!target) return [];
+  return [
+    checkLine(
+      "incremental",
+      "ok",
+      target.schema_exists
+        ? `${INCREMENTAL_TABLE_PRIVILEGES.join(", ")} on the tables of ${ident(target.schema_name)}, and temp tables`
+        : `temp tables; the tables of ${ident(target.schema_name)} will be this user's`,
+    ),
+  ];
+}
+
 type Queryable = Pick<PgTransport, "query" | "close">;
 
 async function open(target: PgPreflightTarget): Promise<Queryable> {
@@ -192,6 +249,10 @@ export async function postgresPreflight(
         target.kind === "pglite" ? `opened ${whereOf(target)}` : `reached ${whereOf(target)}`,
       ),
       ...evaluatePgFacts(target.kind, server!, schemas),
+      ...evaluateIncremental(
+        server!,
+        schemas.find((s) => s.schema_name === schema),
+      ),
     ];
   } catch (error) {
     return [
