@@ -22,6 +22,7 @@ import {
   type SchemaPermissions,
   type ServerFacts,
 } from "./preflightSql.js";
+import { incrementalLine } from "./preflightIncremental.js";
 import { tsqlSyntaxErrors } from "./testing/tsql-grammar.js";
 
 const conn = parseMssqlConnectionString(
@@ -54,6 +55,9 @@ const creator = (name: string): SchemaPermissions => ({
   can_insert: null,
   can_select: null,
   can_delete: null,
+  can_update: null,
+  tables_without_update: 0,
+  tables_without_delete: 0,
 });
 const schemas = ["convex", "convex__staging"];
 
@@ -125,6 +129,9 @@ describe("SQL Server preflight verdicts (recorded rows, UNVERIFIED against a ser
             can_insert: 1,
             can_select: 1,
             can_delete: 0,
+            can_update: 1,
+            tables_without_update: 0,
+            tables_without_delete: 0,
           },
           creator("convex__staging"),
         ],
@@ -146,6 +153,9 @@ describe("SQL Server preflight verdicts (recorded rows, UNVERIFIED against a ser
       can_insert: 1,
       can_select: 1,
       can_delete: 1,
+      can_update: 1,
+      tables_without_update: 0,
+      tables_without_delete: 0,
     });
     const checks = evaluateMssqlFacts(
       conn,
@@ -251,6 +261,52 @@ describe("SQL Server preflight verdicts (recorded rows, UNVERIFIED against a ser
     expect(
       line(evaluateMssqlFacts(conn, facts({ server: { collation_available: 0 } })), "collation")!.status,
     ).toBe("fail");
+  });
+});
+
+describe("SQL Server preflight: what incremental runs need (recorded rows, UNVERIFIED against a server)", () => {
+  const granted: SchemaPermissions = {
+    schema_name: "convex",
+    schema_exists: 1,
+    can_alter: 1,
+    can_insert: 1,
+    can_select: 1,
+    can_delete: 1,
+    can_update: 1,
+    tables_without_update: 0,
+    tables_without_delete: 0,
+  };
+
+  it("warns a login without UPDATE on the schema, naming the GRANT; an import's rights alone still pass", () => {
+    const checks = incrementalLine({ ...granted, can_update: 0, tables_without_update: 4 });
+    expect(checks).toEqual([
+      {
+        check: "incremental",
+        status: "warn",
+        detail: expect.stringMatching(/^missing UPDATE on schema \[convex\]: incremental runs .*would fail/),
+      },
+    ]);
+    expect(checks[0]!.detail).toContain("GRANT UPDATE ON SCHEMA::[convex] TO <user>");
+    expect(checks[0]!.detail).not.toContain("4 table(s)"); // the schema grant covers them: one fix, not two
+    expect(preflightExitCode(checks)).toBe(0);
+    expect(incrementalLine(granted)).toEqual([
+      { check: "incremental", status: "ok", detail: expect.stringContaining("UPDATE on schema [convex]") },
+    ]);
+  });
+
+  it("names tables that deny UPDATE or DELETE though the schema grants them, and how to lift the DENY", () => {
+    const [line] = incrementalLine({ ...granted, tables_without_update: 2, tables_without_delete: 1 });
+    expect(line!.status).toBe("warn");
+    expect(line!.detail).toContain("UPDATE on 2 table(s) of [convex] (denied on the table)");
+    expect(line!.detail).toContain("DELETE on 1 table(s) of [convex] (denied on the table)");
+    expect(line!.detail).toContain("REVOKE UPDATE ON [convex].<table> FROM <user>");
+  });
+
+  it("has no line without a schema (start-up), and defers a schema the first snapshot sync creates", () => {
+    expect(incrementalLine(undefined)).toEqual([]);
+    expect(incrementalLine(creator("convex"))).toEqual([
+      { check: "incremental", status: "ok", detail: expect.stringContaining("does not exist yet") },
+    ]);
   });
 });
 

@@ -1,6 +1,7 @@
 /**
  * The SQL Server preflight: connection and TLS, login, database, server version, compatibility level,
- * collation, permissions, recovery model and free log space, each a line saying what to change.
+ * collation, permissions, recovery model and free log space, each a line saying what to change; then what
+ * incremental runs need beyond an import (./preflightIncremental.ts).
  *
  * UNVERIFIED against a live SQL Server: the catalog queries and error numbers are from Microsoft's documentation
  * (HAS_PERMS_BY_NAME, sys.databases, sys.database_files, sys.dm_db_log_space_usage, SERVERPROPERTY; login errors
@@ -11,6 +12,7 @@ import sql from "mssql";
 import { stagingSchemaName } from "../connection.js";
 import { checkLine, PREFLIGHT_TIMEOUT_MS, type PreflightCheck, redactMessage } from "../preflight.js";
 import { mssqlPoolConfig } from "./config.js";
+import { incrementalLine } from "./preflightIncremental.js";
 import { type MssqlConnectionSpec, mssqlSecrets } from "./connection-string.js";
 import { MSSQL_COLLATION } from "./sql.js";
 import {
@@ -451,13 +453,16 @@ export async function mssqlPreflight(c: MssqlConnectionSpec, schema?: string): P
       (error: Error) => ({ error: error.message }),
     );
     const logFiles = await run<LogFile>(logFilesSql);
-    return evaluateMssqlFacts(c, {
-      server,
-      databaseRights: databaseRights ?? { create_schema: null, create_table: null },
-      schemas,
-      logSpace,
-      logFiles,
-    });
+    return [
+      ...evaluateMssqlFacts(c, {
+        server,
+        databaseRights: databaseRights ?? { create_schema: null, create_table: null },
+        schemas,
+        logSpace,
+        logFiles,
+      }),
+      ...incrementalLine(schemas.find((s) => s.schema_name === schema)),
+    ];
   } catch (error) {
     return [
       ...connectedChecks(c),

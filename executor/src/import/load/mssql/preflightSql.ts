@@ -27,14 +27,27 @@ export const databaseRightsSql = `SELECT
   HAS_PERMS_BY_NAME(DB_NAME(), 'DATABASE', 'CREATE SCHEMA') AS create_schema,
   HAS_PERMS_BY_NAME(DB_NAME(), 'DATABASE', 'CREATE TABLE') AS create_table;`;
 
-/** Per schema the import uses (target and staging): does it exist, and the rights on it. */
+/**
+ * Per schema the import uses (target and staging): does it exist, and the rights on it. UPDATE and the per-table
+ * counts are what incremental runs add (../../../incremental/mssql.ts: UPDATE … FROM and DELETE … JOIN on the
+ * tables it finds); a table-level DENY does not show in the schema's rights, hence the counts.
+ */
 export const schemaRightsSql = `SELECT
   s.name AS schema_name,
   CASE WHEN SCHEMA_ID(s.name) IS NULL THEN 0 ELSE 1 END AS schema_exists,
   HAS_PERMS_BY_NAME(s.name, 'SCHEMA', 'ALTER') AS can_alter,
   HAS_PERMS_BY_NAME(s.name, 'SCHEMA', 'INSERT') AS can_insert,
   HAS_PERMS_BY_NAME(s.name, 'SCHEMA', 'SELECT') AS can_select,
-  HAS_PERMS_BY_NAME(s.name, 'SCHEMA', 'DELETE') AS can_delete
+  HAS_PERMS_BY_NAME(s.name, 'SCHEMA', 'DELETE') AS can_delete,
+  HAS_PERMS_BY_NAME(s.name, 'SCHEMA', 'UPDATE') AS can_update,
+  (SELECT COUNT(*) FROM sys.tables AS t
+    WHERE t.schema_id = SCHEMA_ID(s.name)
+      AND HAS_PERMS_BY_NAME(QUOTENAME(s.name) + N'.' + QUOTENAME(t.name), N'OBJECT', N'UPDATE') = 0)
+    AS tables_without_update,
+  (SELECT COUNT(*) FROM sys.tables AS t
+    WHERE t.schema_id = SCHEMA_ID(s.name)
+      AND HAS_PERMS_BY_NAME(QUOTENAME(s.name) + N'.' + QUOTENAME(t.name), N'OBJECT', N'DELETE') = 0)
+    AS tables_without_delete
 FROM (VALUES (@schema), (@staging)) AS s(name);`;
 
 /** Needs VIEW SERVER STATE (VIEW SERVER PERFORMANCE STATE on 2022; VIEW DATABASE STATE on Azure SQL Database). */
@@ -80,6 +93,10 @@ export interface SchemaPermissions {
   can_insert: number | null;
   can_select: number | null;
   can_delete: number | null;
+  can_update: number | null;
+  /** Tables of the schema this user may not UPDATE / DELETE from (0 when the schema does not exist). */
+  tables_without_update: number;
+  tables_without_delete: number;
 }
 
 export interface LogSpace {
