@@ -1,5 +1,5 @@
 /**
- * npm run bench:incremental [-- --targets duckdb,postgres,pglite --pages 4]
+ * npm run bench:incremental [-- --targets duckdb,postgres,pglite --kinds small,large --pages 4 --duckdb-memory 64MB]
  *
  * Changes applied per second and peak RSS of the incremental apply (executor/src/incremental/), per target, for
  * feed pages of small documents (16,384 per page, ~150 B: the feed's page size limit) and of large ones (4,096 per
@@ -94,10 +94,28 @@ async function one(target: string, kind: CaseName, pages: number, duckdbMemory?:
   );
 }
 
+const HELP = `npm run bench:incremental [-- options]   (or: npx tsx scripts/bench/incremental.ts [options])
+
+Changes applied per second and peak RSS of the incremental apply, one transaction per feed page.
+
+  --targets <list>       duckdb,postgres,pglite (default: all three; postgres is PG_URL or the local server)
+  --kinds <list>         small,large (default: both): ${Object.entries(CASES)
+    .map(
+      ([k, c]) =>
+        `${k} = ${c.docsPerPage.toLocaleString("en")} docs/page with a ${c.padBytes.toLocaleString("en")} B string`,
+    )
+    .join(", ")}
+  --pages <n>            pages of inserts, then as many of updates, per case (default 4)
+  --duckdb-memory <size> DuckDB's memory_limit (default the executor's, ${DEFAULT_DUCKDB_SETTINGS.memoryLimit})
+  --help                 this text
+`;
+
 async function main(): Promise<void> {
   const { values } = parseArgs({
     options: {
+      help: { type: "boolean", default: false },
       targets: { type: "string", default: "duckdb,postgres,pglite" },
+      kinds: { type: "string", default: Object.keys(CASES).join(",") },
       pages: { type: "string", default: "4" },
       one: { type: "string" },
       kind: { type: "string" },
@@ -105,7 +123,14 @@ async function main(): Promise<void> {
       "duckdb-memory": { type: "string" },
     },
   });
+  if (values.help) return void process.stdout.write(HELP);
   const pages = Number(values.pages);
+  if (!Number.isInteger(pages) || pages < 1)
+    throw new Error(`--pages: "${values.pages}" is not a positive integer`);
+  const kinds = values.kinds.split(",") as CaseName[];
+  for (const kind of kinds)
+    if (!(kind in CASES))
+      throw new Error(`--kinds: "${kind}" is not one of ${Object.keys(CASES).join(", ")}`);
   const duckdbMemory = values["duckdb-memory"];
   if (values.one) return one(values.one, values.kind as CaseName, pages, duckdbMemory);
 
@@ -118,7 +143,7 @@ async function main(): Promise<void> {
     const pgUrl = process.env.PG_URL ?? "postgres://postgres@127.0.0.1:5432/test";
     // Creating a PGlite directory (its initdb) peaks near 700 MB: done here, so the cases measure the apply only.
     if (name === "pglite") await (await openPglite(dir)).close();
-    for (const kind of Object.keys(CASES) as CaseName[]) {
+    for (const kind of kinds) {
       const target =
         name === "duckdb"
           ? `duckdb:${path.join(dir, `${kind}.duckdb`)}`

@@ -7,20 +7,19 @@
  *   BEGIN TRANSACTION
  *   SELECT cursor FROM _convex_sync_state                     -- must still be the batch's starting cursor
  *   per table: CREATE TABLE | ALTER TABLE ADD COLUMN / ALTER COLUMN TYPE JSON (values re-encoded, see widen);
- *              DELETE (truncate); appender → temp table of deletes, DELETE … USING;
- *              appender → temp table of changes; DELETE the older versions, INSERT the rows not (any more) there;
+ *              DELETE (truncate); per slice: appender → temp table of deletes, DELETE … USING;
+ *              per slice: appender → temp table of changes, DELETE the older versions, INSERT the rows not there;
  *              _convex_tables / _convex_columns rows
  *   DELETE + INSERT the cursor row of _convex_sync_state
  *   COMMIT
  *
  * DuckDB tables have no primary key (sql.ts says why), so the upsert is a delete of every row the change
- * supersedes (`_ts` NULL or not newer) followed by an insert of the changes whose `_id` is then absent.
+ * supersedes followed by an insert of the changes whose `_id` is then absent; the changes go in slices bounded by
+ * bytes so that a page of large documents fits the memory_limit (duckdbRows.ts).
  */
 import type { DuckDBConnection, DuckDBValue } from "@duckdb/node-api";
 import { defaultValueRules } from "../import/mapping/plan.js";
-import type { PlannedColumn } from "../import/mapping/types.js";
 import { groupPriorRows, priorRowsSql, type PriorRow, type PriorTable } from "../import/load/connection.js";
-import { appendRows } from "../import/load/duckdb/append.js";
 import { inTransaction } from "../import/load/steps.js";
 import {
   DEFAULT_DUCKDB_SETTINGS,
@@ -30,7 +29,6 @@ import {
 } from "../import/load/duckdb/instance.js";
 import {
   addColumnSql,
-  columnDefinition,
   columnTypeFromDuckdb,
   createTableSql,
   duckdbIdentifierRules,
@@ -40,7 +38,7 @@ import {
   quoteIdent,
   tablesInSchemaSql,
 } from "../import/load/duckdb/sql.js";
-import { toExportJson, type ConvexValue } from "../import/values.js";
+import { toExportJson, type ConvexObject, type ConvexValue } from "../import/values.js";
 import {
   applyPlanSteps,
   SYNC_STATE_TABLE,
@@ -51,13 +49,7 @@ import {
   type TableApplyPlan,
   type TableApplyResult,
 } from "./apply.js";
-
-/** Temp tables live in the connection's own catalog: never in the warehouse file, gone with the connection. */
-const CHANGES_TABLE = "_convex_changes";
-const DELETES_TABLE = "_convex_deletes";
-const temp = (table: string) => `temp.main.${quoteIdent(table)}`;
-/** Rows per appender write: bounds the values converted at once for pages of large documents. */
-const APPEND_ROWS_PER_WRITE = 500;
+import { DuckdbRowWriter, sliceBytesFor } from "./duckdbRows.js";
 
 export function syncStateTableSql(schema: string): string {
   // One row (id = 1); no key, like the mapping tables (sql.ts): writeState deletes, then inserts.
@@ -83,12 +75,21 @@ export interface DuckdbChangeTargetOptions {
 export class DuckdbChangeTarget implements ChangeTarget {
   readonly identifierRules = duckdbIdentifierRules;
   readonly valueRules = defaultValueRules;
+  private readonly rowWriter: DuckdbRowWriter;
 
   private constructor(
     private readonly opened: OpenedDuckdb,
     private readonly schema: string,
     private readonly onStatement: (sql: string) => void,
-  ) {}
+    memoryLimit: string,
+  ) {
+    this.rowWriter = new DuckdbRowWriter(
+      opened.connection,
+      (sql) => this.run(sql),
+      onStatement,
+      sliceBytesFor(memoryLimit),
+    );
+  }
 
   /** Opens the file for writing: refused (WarehouseInUseError) while any other writer holds it. */
   static async open(
@@ -96,8 +97,14 @@ export class DuckdbChangeTarget implements ChangeTarget {
     schema: string,
     options: DuckdbChangeTargetOptions = {},
   ): Promise<DuckdbChangeTarget> {
-    const opened = await openDuckdb(file, options.settings ?? DEFAULT_DUCKDB_SETTINGS);
-    const target = new DuckdbChangeTarget(opened, schema, options.onStatement ?? (() => {}));
+    const settings = options.settings ?? DEFAULT_DUCKDB_SETTINGS;
+    const opened = await openDuckdb(file, settings);
+    const target = new DuckdbChangeTarget(
+      opened,
+      schema,
+      options.onStatement ?? (() => {}),
+      settings.memoryLimit,
+    );
     try {
       await target.run(`CREATE SCHEMA IF NOT EXISTS ${quoteIdent(schema)}`);
     } catch (err) {
@@ -217,69 +224,41 @@ export class DuckdbChangeTarget implements ChangeTarget {
     );
   }
 
-  /** Fills a temp table through the appender, in slices. */
-  private async fillTemp(
-    table: string,
-    columns: readonly PlannedColumn[],
-    rows: readonly Record<string, ConvexValue>[],
-  ): Promise<void> {
-    await this.run(
-      `CREATE OR REPLACE TEMP TABLE ${quoteIdent(table)} (${columns.map(columnDefinition).join(", ")})`,
-    );
-    this.onStatement(`APPEND ${table}`);
-    const appender = await this.db.createAppender(table, "main", "temp");
-    try {
-      for (let i = 0; i < rows.length; i += APPEND_ROWS_PER_WRITE)
-        appendRows(appender, columns, rows.slice(i, i + APPEND_ROWS_PER_WRITE));
-    } finally {
-      appender.closeSync(); // flushes; on failure the transaction's rollback discards the rows
-    }
-  }
-
   /**
    * Turns columns into JSON holding exactly what the import writes for their values (append.ts: toExportJson):
    * the values are read back and re-encoded here rather than in SQL, whose number formatting is not
    * JavaScript's. DuckDB refuses to commit a transaction that alters a table after changing its rows ("another
-   * transaction has altered this table"), so every ALTER comes first, then one UPDATE. Reads the widened
-   * columns' non-null values into memory: widening is rare.
+   * transaction has altered this table"), so every ALTER comes first, then the UPDATEs (in slices). Reads
+   * the widened columns' non-null values into the process's memory (not DuckDB's): widening is rare.
    */
   private async widen(t: TableApplyPlan): Promise<void> {
     if (t.widenedColumns.length === 0) return;
     const target = qualifiedName(this.schema, t.sqlTable);
     const names = t.widenedColumns.map(({ column }) => quoteIdent(column.sqlName));
-    const values = await this.rows<Record<string, unknown>>(
-      `SELECT "_id" AS id, ${names.map((n, i) => `${n} AS v${i}`).join(", ")} FROM ${target} ` +
-        `WHERE ${names.map((n) => `${n} IS NOT NULL`).join(" OR ")}`,
-    );
+    // Streamed, one chunk at a time re-encoded: a materialized result of large values would not fit DuckDB's
+    // memory_limit ("failed to pin block", seen with 64 MiB of strings at 64MB). A truncated table keeps none.
+    const json: ConvexObject[] = [];
+    if (!t.truncated) {
+      const sql =
+        `SELECT "_id" AS id, ${names.map((n, i) => `${n} AS v${i}`).join(", ")} FROM ${target} ` +
+        `WHERE ${names.map((n) => `${n} IS NOT NULL`).join(" OR ")}`;
+      this.onStatement(sql);
+      for await (const chunk of (await this.db.stream(sql)).yieldRowObjectJs()) {
+        for (const r of chunk) {
+          const row: ConvexObject = { _id: r.id as string };
+          names.forEach((_, i) => {
+            const v = r[`v${i}`];
+            if (v !== null && v !== undefined) row[`v${i}`] = toExportJson(convexValueOf(v));
+          });
+          json.push(row);
+        }
+      }
+    }
     for (const [i, { column }] of t.widenedColumns.entries())
       await this.run(
         `ALTER TABLE ${target} ALTER COLUMN ${names[i]} SET DATA TYPE ${duckdbType(column.type)} USING CAST(NULL AS JSON)`,
       );
-    if (values.length === 0) return;
-    const temps: PlannedColumn[] = names.map((_, i) => ({
-      field: `v${i}`,
-      sqlName: `v${i}`,
-      type: "string",
-      required: false,
-    }));
-    const json = values.map((r) => {
-      const row: Record<string, ConvexValue> = { _id: r.id as string };
-      names.forEach((_, i) => {
-        const v = r[`v${i}`];
-        if (v !== null && v !== undefined) row[`v${i}`] = toExportJson(convexValueOf(v));
-      });
-      return row;
-    });
-    await this.fillTemp(
-      CHANGES_TABLE,
-      [{ field: "_id", sqlName: "_id", type: "id", required: true }, ...temps],
-      json,
-    );
-    await this.run(
-      `UPDATE ${target} SET ${names.map((n, i) => `${n} = CAST(w.v${i} AS JSON)`).join(", ")} ` +
-        `FROM ${temp(CHANGES_TABLE)} AS w WHERE ${target}."_id" = w."_id"`,
-    );
-    await this.run(`DROP TABLE ${temp(CHANGES_TABLE)}`);
+    await this.rowWriter.updateColumns(target, names, json);
   }
 
   private async applyTable(t: TableApplyPlan, state: SyncState): Promise<TableApplyResult> {
@@ -294,40 +273,8 @@ export class DuckdbChangeTarget implements ChangeTarget {
       if (t.truncated) await this.run(`DELETE FROM ${target}`);
     }
 
-    let deleted = 0;
-    if (t.deletes.length > 0) {
-      await this.fillTemp(
-        DELETES_TABLE,
-        [
-          { field: "id", sqlName: "id", type: "id", required: true },
-          { field: "ts", sqlName: "ts", type: "int64", required: true },
-        ],
-        t.deletes.map((d) => ({ id: d.id, ts: d.ts })),
-      );
-      deleted = await this.run(
-        `DELETE FROM ${target} USING ${temp(DELETES_TABLE)} AS x ` +
-          `WHERE ${target}."_id" = x.id AND (${target}.${ts} IS NULL OR ${target}.${ts} <= x.ts)`,
-      );
-      await this.run(`DROP TABLE ${temp(DELETES_TABLE)}`);
-    }
-
-    let inserted = 0;
-    let updated = 0;
-    if (t.upserts.length > 0) {
-      await this.fillTemp(CHANGES_TABLE, t.columns, t.upserts);
-      const names = t.columns.map((c) => quoteIdent(c.sqlName)).join(", ");
-      updated = await this.run(
-        `DELETE FROM ${target} USING ${temp(CHANGES_TABLE)} AS c ` +
-          `WHERE ${target}."_id" = c."_id" AND (${target}.${ts} IS NULL OR ${target}.${ts} <= c.${ts})`,
-      );
-      const written = await this.run(
-        `INSERT INTO ${target} (${names}) SELECT ${names} FROM ${temp(CHANGES_TABLE)} AS c ` +
-          `WHERE NOT EXISTS (SELECT 1 FROM ${target} AS cur WHERE cur."_id" = c."_id")`,
-      );
-      await this.run(`DROP TABLE ${temp(CHANGES_TABLE)}`);
-      inserted = written - updated;
-    }
-
+    const deleted = await this.rowWriter.deleteRows(target, ts, t.deletes);
+    const { inserted, updated } = await this.rowWriter.upsertRows(target, ts, t.columns, t.upserts);
     await this.recordTable(t, state, inserted - deleted);
     return { table: t.qualified, sqlTable: t.sqlTable, truncated: t.truncated, inserted, updated, deleted };
   }
