@@ -62,6 +62,7 @@ async function one(target: string, kind: CaseName, pages: number, duckdbMemory?:
     status: "stale",
     snapshotTs: 1n,
     appliedAt: new Date(),
+    detachedTables: [],
   });
   let cursor = "start";
   const timings: Record<string, number> = {};

@@ -294,6 +294,49 @@ for (const target of targets) {
       }
     });
 
+    it("keeps the detached tables across batches (an older state table gains the column) and forgets one the feed brings back", async () => {
+      const url = await target.fresh();
+      const w = await syncedWarehouse(url, (d) =>
+        d.transaction((tx) => {
+          tx.insert("users", { name: "Ada" });
+          tx.insert("old", { v: 1n });
+        }),
+      );
+      try {
+        // A state table written before detached_tables existed.
+        await target.query(url, `ALTER TABLE "${w.schema}"._convex_sync_state DROP COLUMN detached_tables`);
+        const t = await openChangeTarget(url, w.schema);
+        try {
+          const state = (await t.readState())!;
+          expect(state.detachedTables).toEqual([]);
+          await t.initialize({ ...state, detachedTables: ["old", "gone"] });
+          expect((await t.readState())!.detachedTables).toEqual(["gone", "old"]);
+        } finally {
+          await t.close();
+        }
+
+        d(w).transaction((tx) => void tx.insert("users", { name: "Bob" }));
+        expect((await w.sync()).outcome).toBe("upToDate");
+        expect(await detached(url, w.schema)).toEqual(["gone", "old"]);
+
+        d(w).dropTable("old");
+        d(w).transaction((tx) => void tx.insert("old", { v: 2n })); // the source has "old" again: a new table
+        const back = await w.sync();
+        expect(back.tables).toContainEqual({
+          table: "old",
+          inserted: 1,
+          updated: 0,
+          deleted: 0,
+          truncated: true,
+        });
+        expect(await detached(url, w.schema)).toEqual(["gone"]);
+        const { warehouse, source } = await w.compareWithSource();
+        expect(warehouse).toEqual(source);
+      } finally {
+        await w.close();
+      }
+    });
+
     it("refuses a batch fetched from a cursor the warehouse has moved past, changing nothing", async () => {
       const url = await target.fresh();
       let id = "";
@@ -325,6 +368,15 @@ for (const target of targets) {
       }
     });
   });
+}
+
+async function detached(url: string, schema: string): Promise<string[]> {
+  const t = await openChangeTarget(url, schema);
+  try {
+    return (await t.readState())!.detachedTables;
+  } finally {
+    await t.close();
+  }
 }
 
 function d(w: { deployment: import("../../../test/standins/dataSyncFeed.js").FeedDeployment }) {

@@ -17,6 +17,7 @@ import { TablePlan, type ValueRules } from "../import/mapping/plan.js";
 import type { ColumnType, PlannedColumn } from "../import/mapping/types.js";
 import type { PriorTable } from "../import/load/connection.js";
 import type { ConvexObject } from "../import/values.js";
+import { z } from "zod";
 import { collectChanges } from "./changes.js";
 import type { FeedPage } from "./feedClient.js";
 
@@ -35,6 +36,34 @@ export interface SyncState {
   /** The snapshot the warehouse equals (the last consistent page's), ns. */
   snapshotTs: bigint | null;
   appliedAt: Date;
+  /**
+   * Qualified names (`table`, `component/table`) of warehouse tables the feed does not maintain: tables dropped
+   * in the source that a snapshot sync left in the warehouse as they were. The feed says nothing of drops, so
+   * only the start after a snapshot knows them; a name leaves the list when the feed brings that table back.
+   */
+  detachedTables: string[];
+}
+
+const detachedTablesSchema = z.array(z.string());
+
+/** The state table's `detached_tables` text: a JSON array of qualified names. */
+export function detachedTablesText(tables: readonly string[] | undefined): string {
+  return JSON.stringify([...(tables ?? [])].sort());
+}
+
+/** Reads `detached_tables` back; NULL or a missing column (a state row written before it existed) is none. */
+export function parseDetachedTables(text: string | null | undefined, where: string): string[] {
+  if (text === null || text === undefined) return [];
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch {
+    value = undefined;
+  }
+  const parsed = detachedTablesSchema.safeParse(value);
+  if (!parsed.success)
+    throw new Error(`${where}: detached_tables is not a JSON array of table names: ${text}`);
+  return parsed.data;
 }
 
 export interface TableApplyPlan {
@@ -197,6 +226,8 @@ export function planBatch(
   }
 
   const status = statusOf(last, batch.consistent);
+  // A truncate or a value for a detached table: the source has that table again and the feed now maintains it.
+  const detachedTables = (previous?.detachedTables ?? []).filter((name) => !changes.has(name));
   return {
     fromCursor: batch.fromCursor,
     state: {
@@ -206,6 +237,7 @@ export function planBatch(
       // A snapshotting page leaves the last consistent snapshot as the one to report.
       snapshotTs: status.snapshotTs ?? previous?.snapshotTs ?? null,
       appliedAt: now,
+      detachedTables,
     },
     tables,
   };

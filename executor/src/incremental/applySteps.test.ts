@@ -23,7 +23,14 @@ const table = (name: string): TableApplyPlan => ({
 
 const plan = (fromCursor: string | null): ApplyPlan => ({
   fromCursor,
-  state: { cursor: "c2", syncId: "s", status: "upToDate", snapshotTs: 1n, appliedAt: new Date(0) },
+  state: {
+    cursor: "c2",
+    syncId: "s",
+    status: "upToDate",
+    snapshotTs: 1n,
+    appliedAt: new Date(0),
+    detachedTables: [],
+  },
   tables: [table("users"), table("messages")],
 });
 

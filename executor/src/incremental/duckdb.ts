@@ -41,6 +41,8 @@ import {
 import { toExportJson, type ConvexObject, type ConvexValue } from "../import/values.js";
 import {
   applyPlanSteps,
+  detachedTablesText,
+  parseDetachedTables,
   SYNC_STATE_TABLE,
   TS_FIELD,
   type ApplyPlan,
@@ -56,8 +58,13 @@ export function syncStateTableSql(schema: string): string {
   return (
     `CREATE TABLE IF NOT EXISTS ${qualifiedName(schema, SYNC_STATE_TABLE)} (` +
     `id SMALLINT NOT NULL CHECK (id = 1), cursor VARCHAR NOT NULL, sync_id VARCHAR NOT NULL, status VARCHAR NOT NULL, ` +
-    `snapshot_ts BIGINT, applied_at TIMESTAMPTZ NOT NULL)`
+    `snapshot_ts BIGINT, applied_at TIMESTAMPTZ NOT NULL, detached_tables VARCHAR)`
   );
+}
+
+/** A state table created before `detached_tables` existed gains it (NULL: none detached). */
+export function syncStateColumnsSql(schema: string): string {
+  return `ALTER TABLE ${qualifiedName(schema, SYNC_STATE_TABLE)} ADD COLUMN IF NOT EXISTS detached_tables VARCHAR`;
 }
 
 /** A DuckDB value read back (getRowObjectsJS) as the Convex value the import had appended. */
@@ -142,15 +149,16 @@ export class DuckdbChangeTarget implements ChangeTarget {
 
   async readState(): Promise<SyncState | null> {
     if (!(await this.tableNames()).has(SYNC_STATE_TABLE)) return null;
+    const table = qualifiedName(this.schema, SYNC_STATE_TABLE);
+    // `*`: a state table written before detached_tables existed lacks it (createBookkeeping adds it).
     const [row] = await this.rows<{
       cursor: string;
       sync_id: string;
       status: SyncState["status"];
       snapshot_ts: bigint | null;
       applied_at: Date;
-    }>(
-      `SELECT cursor, sync_id, status, snapshot_ts, applied_at FROM ${qualifiedName(this.schema, SYNC_STATE_TABLE)} WHERE id = 1`,
-    );
+      detached_tables?: string | null;
+    }>(`SELECT * FROM ${table} WHERE id = 1`);
     if (!row) return null;
     return {
       cursor: row.cursor,
@@ -158,6 +166,7 @@ export class DuckdbChangeTarget implements ChangeTarget {
       status: row.status,
       snapshotTs: row.snapshot_ts,
       appliedAt: new Date(row.applied_at),
+      detachedTables: parseDetachedTables(row.detached_tables, table),
     };
   }
 
@@ -206,20 +215,23 @@ export class DuckdbChangeTarget implements ChangeTarget {
   private async createBookkeeping(): Promise<void> {
     for (const sql of metadataTablesSql(this.schema)) await this.run(sql);
     await this.run(syncStateTableSql(this.schema));
+    // Before any row change of the transaction: DuckDB refuses to commit an ALTER after its table's rows changed.
+    await this.run(syncStateColumnsSql(this.schema));
   }
 
   private async writeState(state: SyncState): Promise<void> {
     const table = qualifiedName(this.schema, SYNC_STATE_TABLE);
     await this.run(`DELETE FROM ${table}`);
     await this.run(
-      `INSERT INTO ${table} (id, cursor, sync_id, status, snapshot_ts, applied_at) ` +
-        `VALUES (1, $1, $2, $3, $4::BIGINT, $5::TIMESTAMPTZ)`,
+      `INSERT INTO ${table} (id, cursor, sync_id, status, snapshot_ts, applied_at, detached_tables) ` +
+        `VALUES (1, $1, $2, $3, $4::BIGINT, $5::TIMESTAMPTZ, $6)`,
       [
         state.cursor,
         state.syncId,
         state.status,
         state.snapshotTs?.toString() ?? null,
         state.appliedAt.toISOString(),
+        detachedTablesText(state.detachedTables),
       ],
     );
   }

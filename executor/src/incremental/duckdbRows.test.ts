@@ -60,6 +60,7 @@ async function warehouse(settings: DuckdbSettings, onStatement?: (sql: string) =
     status: "upToDate",
     snapshotTs: 1n,
     appliedAt: new Date(),
+    detachedTables: [],
   });
   return { url, target: t, open };
 }

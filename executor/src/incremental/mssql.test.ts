@@ -32,6 +32,8 @@ interface ServerState {
   cursor: string | null;
   snapshotTs?: string | null;
   appliedAt?: Date;
+  /** The state row's detached_tables; absent: a state table from before that column. */
+  detachedTables?: string | null;
   prior: PriorRow[];
   widened: Record<string, unknown>[];
   /** sp_getapplock's answers, first to last (then 0: granted). */
@@ -65,16 +67,19 @@ function server(state: ServerState): CapturingWire {
     if (text === lockHeldSql) return [{ mode: "Exclusive" }];
     if (text.includes("WITH (UPDLOCK, HOLDLOCK)"))
       return state.cursor === null ? [] : [{ cursor: state.cursor }];
-    if (text.startsWith("IF OBJECT_ID(@stateTable, N'U') IS NOT NULL\nSELECT [cursor]"))
+    if (text.startsWith("IF OBJECT_ID(@stateTable, N'U') IS NOT NULL\nSELECT *"))
       return state.cursor === null
         ? []
         : [
             {
+              id: 1,
               cursor: state.cursor,
               sync_id: "sync",
               status: "upToDate",
               snapshot_ts: state.snapshotTs ?? null,
               applied_at: state.appliedAt ?? new Date(0),
+              ...(state.detachedTables === undefined ? {} : { detached_tables: state.detachedTables }),
+              snapshot_text: state.snapshotTs ?? null,
             },
           ];
     if (text.startsWith("IF OBJECT_ID(@metaTables, N'U') IS NOT NULL AND")) return state.prior;
@@ -228,7 +233,7 @@ describe("SQL Server change target (recording wire, T-SQL grammar)", () => {
     expect(texts(outside)).toEqual([
       lockSql,
       expect.stringMatching(/^IF OBJECT_ID\(@metaTables, N'U'\) IS NOT NULL AND/),
-      expect.stringMatching(/^IF OBJECT_ID\(@stateTable, N'U'\) IS NOT NULL\nSELECT \[cursor\]/),
+      expect.stringMatching(/^IF OBJECT_ID\(@stateTable, N'U'\) IS NOT NULL\nSELECT \*/),
       unlockSql,
     ]);
 
@@ -279,6 +284,7 @@ describe("SQL Server change target (recording wire, T-SQL grammar)", () => {
       status: "upToDate",
       snapshotTs: TS,
       appliedAt: new Date(5),
+      detachedTables: [],
     };
     await t.initialize(start);
     const write = wire.sent.find((s) => s.text.includes("SET [cursor] = @cursor"))!;
@@ -318,9 +324,47 @@ describe("SQL Server change target (recording wire, T-SQL grammar)", () => {
       status: "upToDate",
       snapshotTs: TS,
       appliedAt: new Date(7),
+      detachedTables: [], // a state row from before detached_tables existed
     });
     expect(await t.readPrior()).toEqual(new Map());
     expectAllParse(wire);
+  });
+
+  it("stores the detached tables, adds their column to an older state table, and drops a name the feed brings back", async () => {
+    const state: ServerState = {
+      cursor: null,
+      prior: prior("users", [["n", "BIGINT"]]),
+      widened: [],
+      lockResults: [],
+      rowCount: 1,
+    };
+    const wire = server(state);
+    const t = await target(wire);
+    await t.initialize({
+      cursor: "c1",
+      syncId: "",
+      status: "stale",
+      snapshotTs: TS,
+      appliedAt: new Date(5),
+      detachedTables: ["users", "chat/old"],
+    });
+    const migrate = wire.sent.filter((s) => s.text.includes("ADD detached_tables"));
+    expect(migrate).toHaveLength(1);
+    expect(migrate[0]!.text).toMatch(
+      /^IF NOT EXISTS \(SELECT 1 FROM sys\.columns WHERE object_id = OBJECT_ID\(@stateTable/,
+    );
+    const writes = () => wire.sent.filter((s) => s.text.includes("SET [cursor] = @cursor"));
+    expect(writes()[0]!.params.detachedTables).toBe('["chat/old","users"]');
+
+    state.cursor = "c1";
+    state.detachedTables = '["chat/old","users"]';
+    expect((await t.readState())?.detachedTables).toEqual(["chat/old", "users"]);
+    await applyBatch(t, { fromCursor: "c1", pages: [page([doc("users", "u1", TS, { n: 1n })])] });
+    expect(writes()[1]!.params.detachedTables).toBe('["chat/old"]');
+    expectAllParse(wire);
+
+    state.detachedTables = "{}";
+    await expect(t.readState()).rejects.toThrow(/_convex_sync_state.*detached_tables is not a JSON array/);
   });
 
   it("refuses a batch fetched from a cursor the warehouse has moved past: rolled back before any change", async () => {

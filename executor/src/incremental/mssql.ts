@@ -12,7 +12,7 @@
  *              DELETE (truncate); INSERT BULK into #convex_deletes, DELETE … JOIN with the _ts guard;
  *              INSERT BULK into #convex_changes, UPDATE … FROM with the _ts guard, INSERT … WHERE NOT EXISTS;
  *              _convex_tables / _convex_columns rows
- *   UPDATE (or INSERT) the state row of _convex_sync_state
+ *   UPDATE (or INSERT) the state row of _convex_sync_state (cursor, detached tables)
  *   COMMIT TRANSACTION
  *
  * No MERGE (its documented defects; the guarded UPDATE + INSERT says the same). Counts come from @@ROWCOUNT.
@@ -39,6 +39,8 @@ import type { MssqlConnectionSpec } from "../import/load/target.js";
 import { PoolWire, type MssqlWire, type Params } from "../import/load/mssql/wire.js";
 import {
   applyPlanSteps,
+  detachedTablesText,
+  parseDetachedTables,
   type ApplyPlan,
   type ChangeTarget,
   type SyncState,
@@ -51,6 +53,7 @@ import {
   rollbackSql,
   stateTable,
   storedCursorSql,
+  syncStateColumnsSql,
   syncStateTableSql,
   tablesLoadedAfterSql,
   writeStateSql,
@@ -165,16 +168,18 @@ export class MssqlChangeTarget implements ChangeTarget {
       cursor: string;
       sync_id: string;
       status: SyncState["status"];
-      snapshot_ts: string | null;
+      snapshot_text: string | null;
       applied_at: Date;
+      detached_tables?: string | null;
     }>(readStateSql(this.schema), this.params());
     if (!row) return null;
     return {
       cursor: row.cursor,
       syncId: row.sync_id,
       status: row.status,
-      snapshotTs: row.snapshot_ts === null ? null : BigInt(row.snapshot_ts),
+      snapshotTs: row.snapshot_text === null ? null : BigInt(row.snapshot_text),
       appliedAt: new Date(row.applied_at),
+      detachedTables: parseDetachedTables(row.detached_tables, stateTable(this.schema)),
     };
   }
 
@@ -239,6 +244,7 @@ export class MssqlChangeTarget implements ChangeTarget {
   private async createBookkeeping(): Promise<void> {
     await this.wire.query(metadataTablesSql(this.schema), this.params(), LONG);
     await this.wire.query(syncStateTableSql(this.schema), this.params(), LONG);
+    await this.wire.query(syncStateColumnsSql(this.schema), this.params(), LONG);
   }
 
   private async writeState(state: SyncState): Promise<void> {
@@ -248,6 +254,7 @@ export class MssqlChangeTarget implements ChangeTarget {
       status: state.status,
       snapshotTs: { type: "bigint", value: state.snapshotTs },
       appliedAt: { type: "datetime2", value: state.appliedAt },
+      detachedTables: detachedTablesText(state.detachedTables),
     });
   }
 

@@ -57,13 +57,25 @@ export function syncStateTableSql(schema: string): string {
   return `IF OBJECT_ID(@stateTable, N'U') IS NULL CREATE TABLE ${stateTable(schema)} (
   id SMALLINT NOT NULL PRIMARY KEY CHECK (id = 1), [cursor] NVARCHAR(MAX)${COLLATED} NOT NULL,
   sync_id NVARCHAR(MAX)${COLLATED} NOT NULL, status NVARCHAR(20)${COLLATED} NOT NULL,
-  snapshot_ts BIGINT NULL, applied_at DATETIME2(3) NOT NULL);`;
+  snapshot_ts BIGINT NULL, applied_at DATETIME2(3) NOT NULL, detached_tables NVARCHAR(MAX)${COLLATED} NULL);`;
 }
 
-/** `@stateTable`: the state row, none when the table does not exist. snapshot_ts as text: beyond 2^53. */
+/**
+ * `@stateTable`: a state table created before `detached_tables` existed gains it (NULL: none detached). A batch
+ * of its own: a statement naming the new column compiles only in a later batch.
+ */
+export function syncStateColumnsSql(schema: string): string {
+  return `IF NOT EXISTS (SELECT 1 FROM sys.columns WHERE object_id = OBJECT_ID(@stateTable, N'U') AND name = N'detached_tables')
+  ALTER TABLE ${stateTable(schema)} ADD detached_tables NVARCHAR(MAX)${COLLATED} NULL;`;
+}
+
+/**
+ * `@stateTable`: the state row, none when the table does not exist. snapshot_ts as text: beyond 2^53. `*`: a
+ * state table written before detached_tables existed lacks it (createBookkeeping adds it).
+ */
 export function readStateSql(schema: string): string {
   return `IF OBJECT_ID(@stateTable, N'U') IS NOT NULL
-SELECT [cursor], sync_id, status, CAST(snapshot_ts AS VARCHAR(20)) AS snapshot_ts, applied_at
+SELECT *, CAST(snapshot_ts AS VARCHAR(20)) AS snapshot_text
   FROM ${stateTable(schema)} WHERE id = 1;`;
 }
 
@@ -76,14 +88,17 @@ export function storedCursorSql(schema: string): string {
   return `SELECT [cursor] FROM ${stateTable(schema)} WITH (UPDLOCK, HOLDLOCK) WHERE id = 1;`;
 }
 
-/** `@cursor`, `@syncId`, `@status`, `@snapshotTs`, `@appliedAt`. No MERGE (its known defects); the row is ours. */
+/**
+ * `@cursor`, `@syncId`, `@status`, `@snapshotTs`, `@appliedAt`, `@detachedTables`. No MERGE (its known defects);
+ * the row is ours.
+ */
 export function writeStateSql(schema: string): string {
   const table = stateTable(schema);
   return `UPDATE ${table} SET [cursor] = @cursor, sync_id = @syncId, status = @status, snapshot_ts = @snapshotTs,
-  applied_at = @appliedAt WHERE id = 1;
+  applied_at = @appliedAt, detached_tables = @detachedTables WHERE id = 1;
 IF @@ROWCOUNT = 0
-  INSERT INTO ${table} (id, [cursor], sync_id, status, snapshot_ts, applied_at)
-  VALUES (1, @cursor, @syncId, @status, @snapshotTs, @appliedAt);`;
+  INSERT INTO ${table} (id, [cursor], sync_id, status, snapshot_ts, applied_at, detached_tables)
+  VALUES (1, @cursor, @syncId, @status, @snapshotTs, @appliedAt, @detachedTables);`;
 }
 
 /** `@metaTables`, `@appliedAt`: tables a load wrote after the stored feed position. */

@@ -7,7 +7,7 @@
  *   per table: CREATE TABLE | ALTER TABLE ADD (or reuse a column the mapping lacks)/ALTER TYPE jsonb; TRUNCATE; DELETE … USING unnest(ids, ts);
  *              COPY into a temp table; INSERT … ON CONFLICT (_id) DO UPDATE … WHERE cur._ts <= EXCLUDED._ts;
  *              _convex_tables / _convex_columns rows
- *   INSERT … ON CONFLICT (id) DO UPDATE the cursor in _convex_sync_state
+ *   INSERT … ON CONFLICT (id) DO UPDATE the cursor (and the detached tables) in _convex_sync_state
  *   COMMIT
  */
 import { defaultValueRules } from "../import/mapping/plan.js";
@@ -33,6 +33,8 @@ import { inTransaction } from "../import/load/steps.js";
 import { float64ToBase64 } from "../import/values.js";
 import {
   applyPlanSteps,
+  detachedTablesText,
+  parseDetachedTables,
   SYNC_STATE_TABLE,
   TS_FIELD,
   type ApplyPlan,
@@ -50,8 +52,13 @@ export function syncStateTableSql(schema: string): string {
   return (
     `CREATE TABLE IF NOT EXISTS ${qualifiedName(schema, SYNC_STATE_TABLE)} (` +
     `id smallint PRIMARY KEY CHECK (id = 1), cursor text NOT NULL, sync_id text NOT NULL, status text NOT NULL, ` +
-    `snapshot_ts bigint, applied_at timestamptz NOT NULL)`
+    `snapshot_ts bigint, applied_at timestamptz NOT NULL, detached_tables text)`
   );
+}
+
+/** A state table created before `detached_tables` existed gains it (NULL: none detached). */
+export function syncStateColumnsSql(schema: string): string {
+  return `ALTER TABLE ${qualifiedName(schema, SYNC_STATE_TABLE)} ADD COLUMN IF NOT EXISTS detached_tables text`;
 }
 
 const FLOAT_MARKERS = {
@@ -136,22 +143,23 @@ export class PostgresChangeTarget implements ChangeTarget {
       table,
     ]);
     if (!exists?.ok) return null;
+    // `*`: a state table written before detached_tables existed lacks it (createBookkeeping adds it).
     const [row] = await this.db.query<{
       cursor: string;
       sync_id: string;
       status: SyncState["status"];
-      snapshot_ts: string | null;
+      snapshot_text: string | null;
       applied_at: Date | string;
-    }>(
-      `SELECT cursor, sync_id, status, snapshot_ts::text AS snapshot_ts, applied_at FROM ${table} WHERE id = 1`,
-    );
+      detached_tables?: string | null;
+    }>(`SELECT *, snapshot_ts::text AS snapshot_text FROM ${table} WHERE id = 1`);
     if (!row) return null;
     return {
       cursor: row.cursor,
       syncId: row.sync_id,
       status: row.status,
-      snapshotTs: row.snapshot_ts === null ? null : BigInt(row.snapshot_ts),
+      snapshotTs: row.snapshot_text === null ? null : BigInt(row.snapshot_text),
       appliedAt: new Date(row.applied_at),
+      detachedTables: parseDetachedTables(row.detached_tables, table),
     };
   }
 
@@ -202,19 +210,22 @@ export class PostgresChangeTarget implements ChangeTarget {
   private async createBookkeeping(): Promise<void> {
     for (const sql of metadataTablesSql(this.schema)) await this.db.query(sql);
     await this.db.query(syncStateTableSql(this.schema));
+    await this.db.query(syncStateColumnsSql(this.schema));
   }
 
   private async writeState(state: SyncState): Promise<void> {
     await this.db.query(
-      `INSERT INTO ${qualifiedName(this.schema, SYNC_STATE_TABLE)} (id, cursor, sync_id, status, snapshot_ts, applied_at) ` +
-        `VALUES (1, $1, $2, $3, $4, $5) ON CONFLICT (id) DO UPDATE SET cursor = EXCLUDED.cursor, ` +
-        `sync_id = EXCLUDED.sync_id, status = EXCLUDED.status, snapshot_ts = EXCLUDED.snapshot_ts, applied_at = EXCLUDED.applied_at`,
+      `INSERT INTO ${qualifiedName(this.schema, SYNC_STATE_TABLE)} (id, cursor, sync_id, status, snapshot_ts, applied_at, detached_tables) ` +
+        `VALUES (1, $1, $2, $3, $4, $5, $6) ON CONFLICT (id) DO UPDATE SET cursor = EXCLUDED.cursor, ` +
+        `sync_id = EXCLUDED.sync_id, status = EXCLUDED.status, snapshot_ts = EXCLUDED.snapshot_ts, ` +
+        `applied_at = EXCLUDED.applied_at, detached_tables = EXCLUDED.detached_tables`,
       [
         state.cursor,
         state.syncId,
         state.status,
         state.snapshotTs?.toString() ?? null,
         state.appliedAt.toISOString(),
+        detachedTablesText(state.detachedTables),
       ],
     );
   }
