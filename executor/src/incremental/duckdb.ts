@@ -6,7 +6,8 @@
  *
  *   BEGIN TRANSACTION
  *   SELECT cursor FROM _convex_sync_state                     -- must still be the batch's starting cursor
- *   per table: CREATE TABLE | ALTER TABLE ADD COLUMN / ALTER COLUMN TYPE JSON (values re-encoded, see widen);
+ *   per table: CREATE TABLE | ALTER TABLE ADD COLUMN (or reuse a column the mapping lacks) / ALTER COLUMN TYPE
+ *              JSON (values re-encoded, see widen);
  *              DELETE (truncate); per slice: appender → temp table of deletes, DELETE … USING;
  *              per slice: appender → temp table of changes, DELETE the older versions, INSERT the rows not there;
  *              _convex_tables / _convex_columns rows
@@ -273,6 +274,38 @@ export class DuckdbChangeTarget implements ChangeTarget {
     await this.rowWriter.updateColumns(target, names, json);
   }
 
+  /**
+   * New columns of a known table. A column of that name may be there already though `_convex_columns` lacks it:
+   * an analyst's (DuckDB's snapshot loads replace tables, so none of ours is left that way). It holds nothing of
+   * ours: it is emptied and given the planned type, as on PostgreSQL and SQL Server, instead of added again
+   * ("Column with name … already exists"). By ALTERs only — `SET DATA TYPE … USING NULL` empties it even at the
+   * same type — since DuckDB refuses to commit a transaction that alters a table after changing its rows.
+   */
+  private async addColumns(t: TableApplyPlan): Promise<void> {
+    if (t.addedColumns.length === 0) return;
+    const target = qualifiedName(this.schema, t.sqlTable);
+    const existing = await this.rows<{ name: string; nullable: boolean }>(
+      `SELECT column_name AS name, is_nullable AS nullable FROM duckdb_columns() ` +
+        `WHERE database_name = current_database() AND schema_name = $1 AND table_name = $2`,
+      [this.schema, t.sqlTable],
+    );
+    // DuckDB's names are case-insensitive: "Rank" is the column "rank" would be.
+    const byName = new Map(existing.map((c) => [c.name.toLowerCase(), c]));
+    for (const column of t.addedColumns) {
+      const kept = byName.get(column.sqlName.toLowerCase());
+      if (!kept) {
+        await this.run(addColumnSql(this.schema, t.sqlTable, column));
+        continue;
+      }
+      const name = quoteIdent(kept.name);
+      if (!kept.nullable) await this.run(`ALTER TABLE ${target} ALTER COLUMN ${name} DROP NOT NULL`);
+      const type = duckdbType(column.type);
+      await this.run(
+        `ALTER TABLE ${target} ALTER COLUMN ${name} SET DATA TYPE ${type} USING CAST(NULL AS ${type})`,
+      );
+    }
+  }
+
   private async applyTable(t: TableApplyPlan, state: SyncState): Promise<TableApplyResult> {
     const s = this.schema;
     const target = qualifiedName(s, t.sqlTable);
@@ -280,7 +313,7 @@ export class DuckdbChangeTarget implements ChangeTarget {
     if (t.isNew) {
       await this.run(createTableSql(s, t.sqlTable, t.columns));
     } else {
-      for (const column of t.addedColumns) await this.run(addColumnSql(s, t.sqlTable, column));
+      await this.addColumns(t);
       await this.widen(t);
       if (t.truncated) await this.run(`DELETE FROM ${target}`);
     }
