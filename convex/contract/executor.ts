@@ -172,6 +172,11 @@ export const feedStartResult = z.object({
   /** The snapshot's timestamp, where the feed continues from (ns). */
   position: sourceTs,
   error: z.string().max(2000).optional(),
+  /**
+   * Stored: warehouse tables this snapshot did not load (dropped in the source, or outside the app's table
+   * selection), kept as they were; the feed does not maintain them. Absent = none.
+   */
+  detachedTables: z.array(qualifiedTableName).max(10_000).optional(),
 });
 export type FeedStartResult = z.infer<typeof feedStartResult>;
 

@@ -64,6 +64,48 @@ describe("FeedClient", () => {
     await expect(client().testConnection()).rejects.toBeInstanceOf(StreamingExportNotEnabledError);
   });
 
+  it("takes any other 403 for a refused deploy key, like a 401, and does not retry it", async () => {
+    const { served } = await setup();
+    const calls: string[] = [];
+    const forbidden: typeof fetch = async (input) => {
+      calls.push(String(input));
+      return new Response(JSON.stringify({ code: "Forbidden", message: "key rejected" }), { status: 403 });
+    };
+    const client = new FeedClient({
+      deploymentUrl: served.url,
+      deployKey: "prod:x|revoked",
+      retry: FAST_RETRY,
+      fetch: forbidden,
+    });
+    await expect(client.page(undefined)).rejects.toMatchObject({
+      constructor: FeedAuthError,
+      status: 403,
+      code: "Forbidden",
+    });
+    await expect(client.testConnection()).rejects.toBeInstanceOf(FeedAuthError);
+    expect(calls).toHaveLength(2);
+  });
+
+  it("tells the size of each page as received", async () => {
+    const { deployment, served, client } = await setup();
+    deployment.transaction((tx) => void tx.insert("users", { name: "x".repeat(10_000) }));
+    const sizes: number[] = [];
+    const measuring: typeof fetch = async (input, init) => {
+      const response = await fetch(input, init);
+      const text = await response.text();
+      sizes.push(text.length);
+      return new Response(text, { status: response.status });
+    };
+    const page = await new FeedClient({
+      deploymentUrl: served.url,
+      deployKey: deployment.deployKey,
+      fetch: measuring,
+    }).page(undefined);
+    expect(page.bytes).toBe(sizes[0]);
+    expect(page.bytes).toBeGreaterThan(10_000);
+    expect((await client().page(page.pagination.nextCursor)).bytes).toBeLessThan(1_000);
+  });
+
   it("retries transient failures and gives up after its attempts; a refusal is not retried", async () => {
     const { deployment, served, client } = await setup();
     served.failNext(2, 503);

@@ -27,6 +27,11 @@ import { EXECUTOR_VERSION } from "../service/version.js";
 /** A page whose document values are decoded Convex values. */
 export type FeedPage = Omit<DataSyncResponse, "values"> & {
   values: (Omit<DataSyncResponse["values"][number], "value"> & { value: ConvexObject })[];
+  /**
+   * The answer's length as received (characters of its text): what holding the page costs, roughly (the decoded
+   * values take a few times that). Absent on pages built in memory (tests).
+   */
+  bytes?: number;
 };
 
 export class FeedError extends Error {
@@ -39,7 +44,10 @@ export class FeedError extends Error {
     this.name = new.target.name;
   }
 }
-/** 401: the deploy key is not valid for this deployment. */
+/**
+ * 401, or a 403 other than the plan's and the permission's: the source refused the deploy key (Convex cloud may
+ * answer a key it rejects with 403, as the control plane's probe assumes: convex/lib/sourceFeed.ts).
+ */
 export class FeedAuthError extends FeedError {}
 /** 403 StreamingExportNotEnabled: the deployment's plan has no streaming export; use snapshots. */
 export class StreamingExportNotEnabledError extends FeedError {}
@@ -96,7 +104,7 @@ export class FeedClient {
         undefined,
       );
     }
-    return parsed.data as FeedPage;
+    return { ...(parsed.data as FeedPage), bytes: text.length };
   }
 
   /**
@@ -181,6 +189,7 @@ export function refusal(status: number, text: string, route: string): Error {
     return new StreamingExportNotEnabledError(message, status, code);
   if (code === dataSyncErrorCodes.operationNotPermitted)
     return new FeedPermissionError(message, status, code);
+  if (status === 403) return new FeedAuthError(message, status, code);
   if (code === dataSyncErrorCodes.cursorExpired) return new CursorExpiredError(message, status, code);
   if (code === dataSyncErrorCodes.invalidCursor) return new InvalidCursorError(message, status, code);
   return new FeedError(message, status, code);

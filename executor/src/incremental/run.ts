@@ -10,23 +10,30 @@
  * empty (or partial) until later pages bring the import's rows (data_sync.rs `by_id_page` reads at `synced_ts`;
  * found by the kill -9 test). Such pages are held back and applied together, in one transaction, with the next
  * `upToDate` page (or, without a truncate pending, the next `stale` one), so every commit leaves the warehouse
- * equal to the source at one timestamp. Past `maxHeldEntries` they are applied anyway (bounded memory); the state
- * table then says `snapshotting` until the feed is consistent again.
+ * equal to the source at one timestamp. Past `maxHeldEntries` entries or `maxHeldBytes` of answers they are applied
+ * anyway (bounded memory); the state table then says `snapshotting` until the feed is consistent again.
  */
 import type { DataSyncSelection } from "../../../convex/contract/dataSync.js";
 import { applyBatch, type ChangeTarget, type TableApplyResult } from "./apply.js";
 import { CursorExpiredError, InvalidCursorError, type FeedPage } from "./feedClient.js";
 
 export const DEFAULT_MAX_HELD_ENTRIES = 100_000;
+/** Held pages' answers past this many bytes are applied: 100,000 large documents would not fit in memory. */
+export const DEFAULT_MAX_HELD_BYTES = 128 * 1024 * 1024;
 
 export interface IncrementalRunOptions {
   target: ChangeTarget;
   feed: { page(cursor: string | undefined, selection?: DataSyncSelection): Promise<FeedPage> };
   selection?: DataSyncSelection;
   maxHeldEntries?: number;
+  /** Applies held pages once their answers (FeedPage.bytes) add up to this. Default 128 MiB. */
+  maxHeldBytes?: number;
   /** Stop after this many pages even if the feed has more (the next run continues). */
   maxPages?: number;
-  /** Qualified names of the source's tables now; with it, tables the source dropped are reported. */
+  /**
+   * Qualified names of the source's tables now (the control plane's list: no system tables); with it, tables the
+   * source dropped are reported.
+   */
   sourceTables?: () => Promise<readonly string[]>;
   /** Aborts the run (an abort during a step leaves that step uncommitted): the signal's reason is thrown. */
   signal?: AbortSignal;
@@ -52,7 +59,10 @@ export interface IncrementalRunResult {
   pages: number;
   transactions: number;
   tables: TableTotals[];
-  /** Tables the warehouse holds that the source no longer has (the feed says nothing about drops). */
+  /**
+   * Tables the warehouse held at the start that the source no longer has (the feed says nothing about drops),
+   * except those the stored state lists as detached (a snapshot left them as they were) and system tables.
+   */
   droppedTables: string[];
   /** The snapshot the warehouse equals after the run (ns). */
   snapshotTs: bigint | null;
@@ -69,6 +79,7 @@ function msBehind(now: Date, ts: bigint | null): number | null {
 export async function runIncremental(options: IncrementalRunOptions): Promise<IncrementalRunResult> {
   const now = options.now ?? (() => new Date());
   const maxHeld = options.maxHeldEntries ?? DEFAULT_MAX_HELD_ENTRIES;
+  const maxHeldBytes = options.maxHeldBytes ?? DEFAULT_MAX_HELD_BYTES;
   const totals = new Map<string, TableTotals>();
   const result: IncrementalRunResult = {
     outcome: "stopped",
@@ -102,6 +113,8 @@ export async function runIncremental(options: IncrementalRunOptions): Promise<In
       reason: `a snapshot sync loaded ${reloaded.join(", ")} after the stored feed position: start the feed again from that snapshot`,
     });
   }
+  // Before the first page: a table the feed creates during the run is not one the source dropped.
+  const tablesAtStart = options.sourceTables ? [...(await options.target.readPrior()).keys()] : [];
   result.cursorAgeMs = msBehind(now(), start.snapshotTs);
   result.snapshotTs = start.snapshotTs;
 
@@ -109,6 +122,7 @@ export async function runIncremental(options: IncrementalRunOptions): Promise<In
   let heldFrom = cursor;
   let held: FeedPage[] = [];
   let heldEntries = 0;
+  let heldBytes = 0;
   /** A truncate was applied or is held whose table may still lack rows: consistent again at `upToDate`. */
   let truncatePending = start.status === "snapshotting";
   const flush = async (consistent: boolean) => {
@@ -131,6 +145,7 @@ export async function runIncremental(options: IncrementalRunOptions): Promise<In
     options.onBatch?.({ pages: held.length, tables, snapshotTs: result.snapshotTs });
     held = [];
     heldEntries = 0;
+    heldBytes = 0;
     heldFrom = cursor;
   };
 
@@ -161,13 +176,15 @@ export async function runIncremental(options: IncrementalRunOptions): Promise<In
     result.pages++;
     held.push(page);
     heldEntries += page.values.length;
+    heldBytes += page.bytes ?? 0;
     cursor = page.pagination.nextCursor;
     if (page.truncates.length > 0) truncatePending = true;
     if (page.status.type === "upToDate") truncatePending = false;
     const consistent = page.status.type !== "snapshotting" && !truncatePending;
     if (consistent && page.status.type !== "snapshotting") result.snapshotTs = page.status.snapshotTs;
     const lastPage = page.status.type === "upToDate" || result.pages === options.maxPages;
-    if (consistent || heldEntries >= maxHeld || lastPage) await flush(consistent);
+    const overBudget = heldEntries >= maxHeld || heldBytes >= maxHeldBytes;
+    if (consistent || overBudget || lastPage) await flush(consistent);
     if (page.status.type === "upToDate") {
       result.outcome = "upToDate";
       break;
@@ -177,15 +194,31 @@ export async function runIncremental(options: IncrementalRunOptions): Promise<In
   result.lagMs = msBehind(now(), result.snapshotTs);
 
   if (options.sourceTables) {
-    const source = new Set(await options.sourceTables());
-    const warehouse = await options.target.readPrior();
-    result.droppedTables = [...warehouse.keys()].filter((t) => !source.has(t)).sort();
+    result.droppedTables = droppedTables(tablesAtStart, await options.sourceTables(), start.detachedTables);
     if (result.droppedTables.length > 0) {
       result.outcome = "needsSnapshot";
       result.reason = `tables dropped in the source: ${result.droppedTables.join(", ")}`;
     }
   }
   return finish(result);
+}
+
+/** The control plane lists no system table (convex/lib/sourceDeployment.ts `tablesOf`), nor does the feed. */
+function isSystemTable(qualified: string): boolean {
+  return (qualified.split("/").at(-1) ?? "").startsWith("_");
+}
+
+/**
+ * Warehouse tables the source no longer lists, leaving out system tables (`_storage`, `<component>/_storage`,
+ * loaded by includeStorage) and tables a snapshot detached (dropped before it, kept as they were).
+ */
+export function droppedTables(
+  warehouse: readonly string[],
+  source: readonly string[],
+  detached: readonly string[],
+): string[] {
+  const kept = new Set([...source, ...detached]);
+  return warehouse.filter((t) => !kept.has(t) && !isSystemTable(t)).sort();
 }
 
 /**
@@ -197,7 +230,12 @@ export async function startAfterSnapshot(
   target: ChangeTarget,
   feed: { cursorFromSnapshot(snapshotTs: bigint, selection?: DataSyncSelection): Promise<string> },
   snapshotTs: bigint,
-  options: { selection?: DataSyncSelection; now?: () => Date } = {},
+  options: {
+    selection?: DataSyncSelection;
+    now?: () => Date;
+    /** Warehouse tables the snapshot did not load (dropped in the source): the feed does not maintain them. */
+    detachedTables?: readonly string[];
+  } = {},
 ): Promise<void> {
   const cursor = await feed.cursorFromSnapshot(snapshotTs, options.selection);
   await target.initialize({
@@ -206,5 +244,6 @@ export async function startAfterSnapshot(
     status: "stale",
     snapshotTs,
     appliedAt: (options.now ?? (() => new Date()))(),
+    detachedTables: [...(options.detachedTables ?? [])].sort(),
   });
 }

@@ -16,6 +16,7 @@ describe("describeIncrementalFailure", () => {
       [refusal(403, body("StreamingExportNotEnabled"), "/api/v1/data/sync"), "feed_not_enabled"],
       [refusal(403, body("OperationNotPermitted"), "/api/v1/data/sync"), "feed_permission"],
       [refusal(401, body("BadAdminKey"), "/api/v1/data/sync"), "source_unauthorized"],
+      [refusal(403, body("Forbidden"), "/api/v1/data/sync"), "source_unauthorized"],
       [refusal(400, body("InvalidDataSyncSelection"), "/api/v1/data/sync"), "feed_refused"],
     ];
     for (const [error, code] of cases) {
@@ -23,6 +24,20 @@ describe("describeIncrementalFailure", () => {
       expect(failure).toMatchObject({ outcome: "failed", error: { code, retryable: false } });
       expect(failure.error.message).not.toContain(KEY);
       expect(jobError.safeParse(failure.error).success).toBe(true);
+    }
+  });
+
+  it("words a refused deploy key like the control plane's probe, with the status and code", () => {
+    for (const [status, code] of [
+      [401, "BadAdminKey"],
+      [403, "Forbidden"],
+    ] as const) {
+      const failure = describeIncrementalFailure(refusal(status, body(code), "/api/v1/data/sync"), live, [
+        KEY,
+      ]);
+      expect(failure.error.message).toMatch(
+        new RegExp(`^the source refused the deploy key \\(${status} ${code}\\): check the app's deploy key`),
+      );
     }
   });
 

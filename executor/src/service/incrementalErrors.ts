@@ -41,7 +41,8 @@ function feedFailure(error: FeedError): { code: string; retryable: boolean; expl
     return {
       code: "source_unauthorized",
       retryable: false,
-      explanation: "the source deployment refused the deploy key: check the app's deploy key",
+      // Worded like the control plane's probe (convex/lib/sourceFeed.ts FEED_REASONS.key).
+      explanation: `the source refused the deploy key (${error.status}${error.code ? ` ${error.code}` : ""}): check the app's deploy key`,
     };
   if (error instanceof FeedProtocolError)
     return {

@@ -4,6 +4,10 @@
  * (phase `applying`) and the run's figures in the completion. `needsSnapshot` is a successful run whose figures
  * say a snapshot is needed (the control plane schedules it). A failed, cancelled or interrupted run also reports
  * the figures of the steps it committed: those stay, and the next run continues from them.
+ *
+ * The run stops a margin before the attempt's deadline (`stopTime`): the control plane's watchdog fails the
+ * attempt at that deadline, and a run stopped exactly then would race it. Feed cursors, like the deploy key, are
+ * redacted from every error reported (a driver error echoing the state row would show one).
  */
 import { selectionOfTables, type DataSyncSelection } from "../../../convex/contract/dataSync.js";
 import type { IncrementalFigures, TableChanges } from "../../../convex/contract/executor.js";
@@ -23,6 +27,17 @@ const log = createLogger("incremental");
 /** setTimeout's longest delay; a later deadline is checked again when the timer fires. */
 const MAX_TIMER_MS = 2 ** 31 - 1;
 const MAX_REASON = 2000;
+/** The longest margin a run keeps before its deadline; shorter attempts keep a tenth of their length. */
+export const STOP_MARGIN_MS = 2 * 60_000;
+
+/**
+ * When the run stops taking pages: min(2 min, a tenth of the attempt) before the deadline, so that it ends
+ * `stopped` (and its completion is on its way) before the control plane's watchdog fails the attempt.
+ */
+export function stopTime(job: { receivedAt: number; deadline: number }): number {
+  const attempt = Math.max(0, job.deadline - job.receivedAt);
+  return job.deadline - Math.min(STOP_MARGIN_MS, Math.floor(attempt / 10));
+}
 
 /** Adds a step's changes to the running totals (sorted by table, as runIncremental reports them). */
 export function addChanges(
@@ -65,7 +80,7 @@ function figuresOf(result: IncrementalRunResult, reason: string | undefined): In
   };
 }
 
-/** Fires `stop` at the job's deadline: the run ends before its next page, at a committed step. */
+/** Fires `stop` at `deadline`: the run ends before its next page, at a committed step. */
 export function deadlineSignal(deadline: number): { signal: AbortSignal; clear(): void } {
   const controller = new AbortController();
   let timer: NodeJS.Timeout | undefined;
@@ -89,6 +104,8 @@ export async function runIncrementalJob(
   /** What the steps committed so far add up to (kept apart from the result, which a failure never returns). */
   const committed = { pages: 0, transactions: 0, position: null as bigint | null };
   let startState: SyncState | null | undefined;
+  /** The cursors a failure's message could echo: the stored one, the last committed, the last fetched. */
+  const cursors = { stored: "", committed: "", latest: "" };
   record.changes = [];
   const reporter = new ProgressReporter(deps, record, () => ({
     phase: record.phase,
@@ -98,14 +115,14 @@ export async function runIncrementalJob(
   Object.assign(record, { state: "running", phase: "applying", startedAt: started });
   log.info("job started", { jobId: record.jobId, attempt: record.attempt, app: record.app.slug });
   reporter.start();
-  const deadline = deadlineSignal(record.deadline);
+  const deadline = deadlineSignal(stopTime(record));
   let target: ChangeTarget | undefined;
   let ending: () => Promise<void>;
   try {
     await deps.journal.save(record);
     if (started > record.deadline) throw new DeadlinePassedError(record.deadline);
     await reporter.sendNow();
-    const feed = new FeedClient({
+    const client = new FeedClient({
       deploymentUrl: record.source.deploymentUrl,
       deployKey,
       signal,
@@ -115,6 +132,14 @@ export async function runIncrementalJob(
       ...(deps.duckdb ? { duckdb: deps.duckdb } : {}),
     });
     startState = await target.readState();
+    cursors.stored = startState?.cursor ?? "";
+    const feed: Pick<FeedClient, "page"> = {
+      page: async (cursor, pageSelection) => {
+        const page = await client.page(cursor, pageSelection);
+        cursors.latest = page.pagination.nextCursor;
+        return page;
+      },
+    };
     committed.position = startState?.snapshotTs ?? null;
     const selection: DataSyncSelection | undefined = record.tables
       ? selectionOfTables(record.tables)
@@ -129,6 +154,7 @@ export async function runIncrementalJob(
       signal,
       stop: deadline.signal,
       onBatch: (batch) => {
+        cursors.committed = cursors.latest; // a step commits right after the page that ends it
         committed.pages += batch.pages;
         committed.transactions++;
         committed.position = batch.snapshotTs;
@@ -139,7 +165,7 @@ export async function runIncrementalJob(
     });
     const stoppedAtDeadline =
       result.outcome === "stopped" && deadline.signal.aborted
-        ? "the job's deadline passed; the next run continues from the stored feed position"
+        ? "the job's deadline was near; the next run continues from the stored feed position"
         : undefined;
     const figures = figuresOf(result, stoppedAtDeadline);
     const totalRows = figures.tables.reduce((n, t) => n + t.inserted + t.updated + t.deleted, 0);
@@ -169,7 +195,13 @@ export async function runIncrementalJob(
       });
     };
   } catch (thrown) {
-    const { outcome, error } = describeIncrementalFailure(thrown, signal, [deployKey, ...deps.targetSecrets]);
+    const { outcome, error } = describeIncrementalFailure(thrown, signal, [
+      deployKey,
+      cursors.stored,
+      cursors.committed,
+      cursors.latest,
+      ...deps.targetSecrets,
+    ]);
     const finishedAt = Date.now();
     // Only a run that got as far as reading the stored position has figures to report.
     const figures: IncrementalFigures | undefined =

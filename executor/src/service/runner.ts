@@ -117,7 +117,12 @@ export async function runSnapshotJob(
     if (secrets.feedCursor !== undefined) {
       feedStart = await storeFeedStart(
         deps,
-        { jobId: record.jobId, targetSchema: record.targetSchema, snapshotTs: record.snapshot.snapshotTs },
+        {
+          jobId: record.jobId,
+          targetSchema: record.targetSchema,
+          snapshotTs: record.snapshot.snapshotTs,
+          loadedTables: result.tables.map((t) => t.table),
+        },
         secrets.feedCursor,
         [deployKey],
       );
