@@ -60,6 +60,7 @@ describe("the sync mode of an app", () => {
     const other = await admin.action(api.apps.create, {
       ...fields,
       slug: "free",
+      targetSchema: "free",
       deploymentUrl: free.url,
       deployKey: KEY,
     });

@@ -29,6 +29,7 @@ import { appView, toAppView, type AppView } from "./lib/appView";
 import { effectiveSyncMode } from "./lib/jobKind";
 import { feedAfterUpdate, feedOnSave, probeFeedLater } from "./feeds";
 import { appFeed, appSchedule, retryPolicy, type AppFeed } from "./schema";
+import { assertSchemaShareable } from "./targetSchemas";
 import { nextRunsOf, syncAppSchedule, unregisterAppSchedule } from "./schedules";
 
 /** The job an app row points to as its last: one read by id (the app keeps `lastJobId` current). */
@@ -124,6 +125,7 @@ export const insertApp = internalMutation({
   handler: async (ctx, args): Promise<Id<"apps">> => {
     const fields = checkedFields(args.fields);
     await assertSlugFree(ctx, fields.slug);
+    await assertSchemaShareable(ctx, fields);
     const now = Date.now();
     const appId = await ctx.db.insert("apps", {
       ...fields,
@@ -168,6 +170,11 @@ export const create = adminAction({
     const fields = checkedFields({ ...rest, syncMode: rest.syncMode ?? "auto" });
     const owner = await ctx.runQuery(internal.apps.slugOwner, { slug: fields.slug });
     if (owner) throw conflict(`"${fields.slug}" is already used by app ${owner.name}`, "slug");
+    const shared = await ctx.runQuery(internal.targetSchemas.conflictFor, {
+      targetSchema: fields.targetSchema,
+      syncMode: effectiveSyncMode(fields),
+    });
+    if (shared) throw conflict(shared, "targetSchema");
     const source = { url: fields.deploymentUrl, deployKey: key, allowInsecureHttp: fields.allowInsecureHttp };
     await checkSourceForSaving(source);
     const feed = effectiveSyncMode(fields) === "snapshot" ? undefined : await feedOnSave(source);
@@ -206,6 +213,7 @@ export const update = adminMutation({
         "the source deployment changes through apps.setSource, which tests the connection before saving",
       );
     await assertSlugFree(ctx, fields.slug, appId);
+    await assertSchemaShareable(ctx, fields, app);
     const feed = feedAfterUpdate(app, fields);
     await ctx.db.patch(appId, { ...fields, ...(feed ? { feed } : {}), updatedAt: Date.now() });
     await syncAppSchedule(ctx, appId);

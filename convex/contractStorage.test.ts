@@ -108,7 +108,12 @@ const fullCompletion = (jobId: string): CompletionCallback => ({
     lagMs: 1500,
     cursorAgeMs: 60_000,
   },
-  feedStart: { stored: false, position: "1764000000000000000", error: "cursor refused" },
+  feedStart: {
+    stored: false,
+    position: "1764000000000000000",
+    error: "cursor refused",
+    detachedTables: ["old_orders"],
+  },
 });
 
 const fullHeartbeat: Heartbeat = {

@@ -29,7 +29,7 @@ async function finish(t: T, appId: Id<"apps">, at: number, ms: number, status: J
 }
 
 describe("per-day job counts for the daily chart", () => {
-  test("every finished job is counted once per day, per app and over all apps; the chart adds earlier jobs from the jobs table", async () => {
+  test("every finished job is counted once per day and app; the chart adds earlier jobs from the jobs table", async () => {
     const t = newTest();
     vi.setSystemTime(T0);
     const a = await createApp(t, { slug: "a" });
@@ -43,7 +43,7 @@ describe("per-day job counts for the daily chart", () => {
     await finish(t, b, T0 + DAY_MS + 9_000, 1_000, "cancelled");
 
     const rows = await t.run((ctx) => ctx.db.query("dailyJobStats").collect());
-    expect(rows).toHaveLength(4); // day 1: a and all; day 2: b and all
+    expect(rows).toHaveLength(2); // day 1: a; day 2: b (no all-apps row)
     expect(rows.find((r) => r.appId === a && r.day === T0)).toMatchObject({
       succeeded: 27,
       failed: 3,
@@ -90,5 +90,43 @@ describe("per-day job counts for the daily chart", () => {
     await insertJob(t, a, { status: "succeeded", finishedAt: T0 + 120_000, totalRows: 500 });
     const chart = await (await asAdmin(t)).query(api.stats.daily, { from: T0, to: T0 + DAY_MS });
     expect(chart.days[0]).toMatchObject({ succeeded: 1, rows: 1 });
+  });
+
+  test("apps finishing on the same day write only their own rows; the all-apps chart sums them, skipping old all-apps rows", async () => {
+    const t = newTest();
+    vi.setSystemTime(T0);
+    const a = await createApp(t, { slug: "a" });
+    const b = await createApp(t, { slug: "b", targetSchema: "b" });
+    await finish(t, a, T0 + 60_000, 1_000, "succeeded", 5);
+    await finish(t, b, T0 + 120_000, 3_000, "succeeded", 7);
+    await finish(t, b, T0 + 180_000, 1_000, "failed");
+    const rows = await t.run((ctx) => ctx.db.query("dailyJobStats").collect());
+    // No row both apps' jobs patch: jobs of different apps ending together do not conflict.
+    expect(rows.map((r) => r.appId).sort()).toEqual([a, b].sort());
+    // An all-apps row from before: its jobs are in the app rows too, so it is not added again.
+    await t.run((ctx) =>
+      ctx.db.insert("dailyJobStats", {
+        day: T0,
+        succeeded: 2,
+        failed: 1,
+        cancelled: 0,
+        rows: 12,
+        durationSumMs: 4_000,
+        durationCount: 2,
+        maxDurationMs: 3_000,
+      }),
+    );
+    const chart = await (await asAdmin(t)).query(api.stats.daily, { from: T0, to: T0 + DAY_MS });
+    expect(chart.days).toEqual([
+      {
+        day: T0,
+        succeeded: 2,
+        failed: 1,
+        cancelled: 0,
+        rows: 12,
+        avgDurationMs: 2_000,
+        maxDurationMs: 3_000,
+      },
+    ]);
   });
 });

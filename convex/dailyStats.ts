@@ -1,11 +1,14 @@
 /**
  * Per-day counts of finished jobs (`dailyJobStats`), kept as each job ends, for the daily chart (stats.ts). One
- * row per (UTC day, app) and one per day over all apps, so a chart reads at most a row a day whatever the number
- * of jobs: an app syncing every minute finishes 1,440 a day, far more than a chart could read job by job. Jobs that
- * finished before the counts began (`dailyJobStatsSince`) are still read from the jobs table.
+ * row per (UTC day, app): a chart of one app reads at most a row a day whatever the number of jobs (an app syncing
+ * every minute finishes 1,440 a day), a chart of all apps sums the day's app rows (at most one per app). There is
+ * no row over all apps: every finished job would patch it, a write conflict between apps finishing at once. Rows
+ * without an app written before are left out of the sums (the app rows hold the same jobs). Jobs that finished
+ * before the counts began (`dailyJobStatsSince`) are still read from the jobs table.
  */
 import type { Doc, Id } from "./_generated/dataModel";
 import type { MutationCtx, QueryCtx } from "./_generated/server";
+import { MAX_APPS } from "./lib/limits";
 
 export const DAY_MS = 24 * 60 * 60_000;
 
@@ -60,7 +63,7 @@ export function addTotals(a: DayTotals, b: DayTotals): DayTotals {
   };
 }
 
-async function addToRow(ctx: MutationCtx, day: number, appId: Id<"apps"> | undefined, job: FinishedJob) {
+async function addToRow(ctx: MutationCtx, day: number, appId: Id<"apps">, job: FinishedJob) {
   const row = await ctx.db
     .query("dailyJobStats")
     .withIndex("by_app_day", (q) => q.eq("appId", appId).eq("day", day))
@@ -68,8 +71,7 @@ async function addToRow(ctx: MutationCtx, day: number, appId: Id<"apps"> | undef
   if (row) {
     const { _id, _creationTime, day: _day, appId: _app, ...totals } = row;
     await ctx.db.patch(_id, addJob(totals, job));
-  } else
-    await ctx.db.insert("dailyJobStats", { day, ...(appId ? { appId } : {}), ...addJob(emptyTotals(), job) });
+  } else await ctx.db.insert("dailyJobStats", { day, appId, ...addJob(emptyTotals(), job) });
 }
 
 /** Counts a job that reached a final state (jobs.ts transitionJob). */
@@ -79,7 +81,6 @@ export async function countFinishedJob(ctx: MutationCtx, job: Doc<"jobs">): Prom
     await ctx.db.insert("dailyJobStatsSince", { since: job.finishedAt });
   const day = Math.floor(job.finishedAt / DAY_MS) * DAY_MS;
   await addToRow(ctx, day, job.appId, job);
-  await addToRow(ctx, day, undefined, job);
 }
 
 /** When the counts began (jobs finished earlier are read from `jobs`); null before any job was counted. */
@@ -87,18 +88,30 @@ export async function countedSince(ctx: QueryCtx): Promise<number | null> {
   return (await ctx.db.query("dailyJobStatsSince").first())?.since ?? null;
 }
 
-/** The counted days in [fromDay, toDay) of one app, or of all apps. At most one row a day. */
+/** The counted days in [fromDay, toDay) of one app (a row a day), or of all apps (the day's app rows summed). */
 export async function countedDays(
   ctx: QueryCtx,
   appId: Id<"apps"> | undefined,
   fromDay: number,
   toDay: number,
 ): Promise<Map<number, DayTotals>> {
-  const rows = await ctx.db
-    .query("dailyJobStats")
-    .withIndex("by_app_day", (q) => q.eq("appId", appId).gte("day", fromDay).lt("day", toDay))
-    .take(Math.ceil((toDay - fromDay) / DAY_MS));
-  return new Map(
-    rows.map(({ _id, _creationTime, day, appId: _app, ...totals }) => [day, totals satisfies DayTotals]),
-  );
+  const days = new Map<number, DayTotals>();
+  if (appId !== undefined) {
+    const rows = await ctx.db
+      .query("dailyJobStats")
+      .withIndex("by_app_day", (q) => q.eq("appId", appId).gte("day", fromDay).lt("day", toDay))
+      .take(Math.ceil((toDay - fromDay) / DAY_MS));
+    for (const { _id, _creationTime, day, appId: _app, ...totals } of rows) days.set(day, totals);
+    return days;
+  }
+  for (let day = fromDay; day < toDay; day += DAY_MS) {
+    // A day's rows: one per app that finished a job that day (and a legacy all-apps row, skipped).
+    const rows = await ctx.db
+      .query("dailyJobStats")
+      .withIndex("by_day", (q) => q.eq("day", day))
+      .take(MAX_APPS + 1);
+    for (const { _id, _creationTime, day: _day, appId: app, ...totals } of rows)
+      if (app !== undefined) days.set(day, addTotals(days.get(day) ?? emptyTotals(), totals));
+  }
+  return days;
 }

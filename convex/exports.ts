@@ -4,7 +4,7 @@
  */
 import { v } from "convex/values";
 import { internal } from "./_generated/api";
-import type { Doc } from "./_generated/dataModel";
+import type { Doc, Id } from "./_generated/dataModel";
 import { internalAction, internalMutation, type MutationCtx } from "./_generated/server";
 import { appendEvent, failAttempt, jobForStep, transitionJob } from "./jobs";
 import { scheduleStep, stepArgs } from "./lib/jobSteps";
@@ -150,9 +150,10 @@ export const checkExport = internalAction({
       if (isStale(state, step.job.export?.requestedAt ?? 0))
         request =
           (await requestExport(source, step.app.includeStorage)) === "requested" ? "requested" : "blocked";
-      // Ours completed: start the feed at its snapshot now, before anything else can change the source.
-      else if (state.state === "completed" && step.job.feedStart && !step.job.feedStart.cursor)
-        feedStart = await mintFeedStart(source, state.startTs, step.app.tables);
+      else {
+        const at = mintAt(step.job.feedStart, state);
+        if (at) feedStart = await mintFeedStart(source, at, step.app.tables);
+      }
     } catch (error) {
       const failure = errorOf(error, "export_check");
       // A blip while polling is not worth an attempt: keep checking until the wait limit.
@@ -176,16 +177,41 @@ export const checkExport = internalAction({
   },
 });
 
+/** Transient minting failures (unreachable, 5xx) retried at the following export checks before giving up. */
+export const MAX_MINT_TRIES = 5;
+
+/**
+ * Where a job that starts the feed mints its cursor, or undefined (not now). As soon as the export is seen
+ * in_progress, at its `start_ts`: `cursor_from_deltas` takes the set of tables from the source's latest snapshot
+ * when it is called (crates/streaming_export/src/lib.rs `data_sync_cursor_from_deltas`), not at the timestamp, so
+ * a table replaced (`npx convex import`) between that timestamp and the call would never get its truncate: the
+ * sooner the call, the smaller that window. The in_progress `start_ts` is at or before the snapshot the export
+ * takes (lib/sourceDeployment.ts): the feed then replays from a little before the snapshot, which converges to the
+ * same rows. Never seen in progress (it went by between two checks): at completion, at the snapshot's timestamp.
+ * A cursor minted later than the completed snapshot (not expected) is minted again at the snapshot.
+ */
+export function mintAt(feedStart: Doc<"jobs">["feedStart"], state: ExportState): string | undefined {
+  if (!feedStart || feedStart.error !== undefined) return undefined;
+  if (state.state === "in_progress") return feedStart.cursor ? undefined : state.startTs;
+  if (state.state !== "completed") return undefined;
+  if (!feedStart.cursor) return state.startTs;
+  return feedStart.ts !== undefined && BigInt(feedStart.ts) > BigInt(state.startTs)
+    ? state.startTs
+    : undefined;
+}
+
 const mintedFeedStart = v.object({
   ts: v.string(),
   cursor: v.optional(v.string()),
   error: v.optional(v.string()),
   /** The source refused the feed itself (plan, permission): the app's feed is unavailable. */
   unavailable: v.optional(v.boolean()),
+  /** A transient failure (unreachable, 5xx): minting is tried again at the next check. */
+  retry: v.optional(v.string()),
 });
 type MintedFeedStart = typeof mintedFeedStart.type;
 
-/** cursor_from_deltas at the snapshot's timestamp, or why not (the snapshot then loads without starting the feed). */
+/** cursor_from_deltas at `ts`, or why not (the snapshot then loads without starting the feed). */
 async function mintFeedStart(
   source: SourceDeployment,
   ts: string,
@@ -194,20 +220,23 @@ async function mintFeedStart(
   try {
     return { ts, cursor: await cursorFromSnapshot(source, ts, tables) };
   } catch (error) {
-    const message = error instanceof Error ? error.message : String(error);
+    const message = (error instanceof Error ? error.message : String(error)).slice(0, 1000);
+    if (error instanceof SourceDeploymentError && error.retryable) return { ts, retry: message };
     const refused =
       error instanceof SourceDeploymentError &&
       (error.kind === "missing_permission" ||
         (error.kind === "feed_unavailable" && message === FEED_REASONS.plan));
-    return { ts, error: message.slice(0, 1000), ...(refused ? { unavailable: true } : {}) };
+    return { ts, error: message, ...(refused ? { unavailable: true } : {}) };
   }
 }
 
 export const exportStateValidator = v.union(
   v.object({ state: v.literal("none") }),
+  v.object({ state: v.literal("requested"), progress: v.optional(v.string()) }),
   v.object({
-    state: v.union(v.literal("requested"), v.literal("in_progress")),
+    state: v.literal("in_progress"),
     progress: v.optional(v.string()),
+    startTs: v.optional(v.string()),
   }),
   v.object({
     state: v.literal("completed"),
@@ -230,7 +259,7 @@ export const recordCheck = internalMutation({
     state: exportStateValidator,
     /** The check found nothing of ours and asked again: accepted, or refused as ExportInProgress. */
     request: v.optional(v.union(v.literal("requested"), v.literal("blocked"))),
-    /** Ours completed and the job starts the feed: the cursor minted at its snapshot, or why not. */
+    /** The job starts the feed and ours is in progress or completed: the cursor minted, or why not. */
     feedStart: v.optional(mintedFeedStart),
   },
   handler: async (ctx, args): Promise<null> => {
@@ -248,6 +277,13 @@ export const recordCheck = internalMutation({
         });
         return null;
       }
+      const minted = job.feedStart && args.feedStart;
+      if (minted && minted.retry !== undefined && (job.feedStart?.mintTries ?? 0) + 1 < MAX_MINT_TRIES) {
+        await mintFailedOnce(ctx, job, minted.retry, "dispatching once it is minted");
+        await ctx.db.patch(job._id, { export: exp, lastSignOfLifeAt: now, updatedAt: now });
+        await scheduleNextCheck(ctx, args);
+        return null;
+      }
       await ctx.db.patch(job._id, {
         export: { ...exp, snapshotTs: s.startTs, exportId: s.exportId, progress: undefined },
         lastSignOfLifeAt: now,
@@ -256,7 +292,7 @@ export const recordCheck = internalMutation({
       await appendEvent(ctx, job._id, "info", `snapshot ready (start_ts ${s.startTs})`, {
         kind: "exportReady",
       });
-      if (job.feedStart && args.feedStart) await recordMintedFeedStart(ctx, job, args.feedStart);
+      if (minted) await recordMintedFeedStart(ctx, job, minted, "snapshot");
       await scheduleStep(ctx, job._id, 0, internal.dispatch.dispatchJob, {
         jobId: job._id,
         attempt: job.attempt,
@@ -293,21 +329,61 @@ export const recordCheck = internalMutation({
       lastSignOfLifeAt: now,
       updatedAt: now,
     });
-    await scheduleStep(ctx, args.jobId, checkDelay(args.check + 1), internal.exports.checkExport, {
-      jobId: args.jobId,
-      attempt: args.attempt,
-      check: args.check + 1,
-    });
+    if (job.feedStart && args.feedStart && s.state === "in_progress") {
+      if (args.feedStart.retry === undefined) await recordMintedFeedStart(ctx, job, args.feedStart, "start");
+      else await mintFailedOnce(ctx, job, args.feedStart.retry, "trying again at the next check");
+    }
+    await scheduleNextCheck(ctx, args);
     return null;
   },
 });
 
+async function scheduleNextCheck(
+  ctx: MutationCtx,
+  args: { jobId: Id<"jobs">; attempt: number; check: number },
+): Promise<void> {
+  await scheduleStep(ctx, args.jobId, checkDelay(args.check + 1), internal.exports.checkExport, {
+    jobId: args.jobId,
+    attempt: args.attempt,
+    check: args.check + 1,
+  });
+}
+
+/** A transient minting failure: counted, said on the job, and tried again at the next check (not an attempt). */
+async function mintFailedOnce(ctx: MutationCtx, job: Doc<"jobs">, message: string, then: string) {
+  const tries = (job.feedStart?.mintTries ?? 0) + 1;
+  await ctx.db.patch(job._id, { feedStart: { ...job.feedStart, mintTries: tries } });
+  await appendEvent(
+    ctx,
+    job._id,
+    "warn",
+    `could not mint the change feed cursor (try ${tries} of ${MAX_MINT_TRIES}): ${message}; ${then}`,
+  );
+}
+
 /** Keeps the minted cursor on the job for dispatch; a refusal of the feed itself marks the app's feed unavailable. */
-async function recordMintedFeedStart(ctx: MutationCtx, job: Doc<"jobs">, minted: MintedFeedStart) {
-  const { unavailable, ...feedStart } = minted;
+async function recordMintedFeedStart(
+  ctx: MutationCtx,
+  job: Doc<"jobs">,
+  minted: MintedFeedStart,
+  where: "start" | "snapshot",
+) {
+  const { unavailable, retry, ...result } = minted;
+  // Minting gave up after MAX_MINT_TRIES transient failures: the snapshot loads without starting the feed.
+  const feedStart = {
+    ...(job.feedStart?.mintTries !== undefined ? { mintTries: job.feedStart.mintTries } : {}),
+    ...result,
+    ...(retry !== undefined && !result.cursor
+      ? { error: `gave up after ${MAX_MINT_TRIES} tries: ${retry}` }
+      : {}),
+  };
   await ctx.db.patch(job._id, { feedStart });
   if (feedStart.cursor) {
-    await appendEvent(ctx, job._id, "info", `change feed cursor minted at the snapshot (${feedStart.ts})`);
+    const at =
+      where === "start"
+        ? `the export's start (${feedStart.ts}, at or before its snapshot)`
+        : `the snapshot (${feedStart.ts})`;
+    await appendEvent(ctx, job._id, "info", `change feed cursor minted at ${at}`);
     return;
   }
   await appendEvent(

@@ -267,14 +267,24 @@ export async function recordSnapshotLoad(
     await patchFeed(ctx, job.appId, {
       position: { ts: result.position, appliedAt: Date.now() },
       needsSnapshot: undefined,
+      storeFailures: undefined,
     });
     await appendEvent(ctx, job._id, "info", `change feed started at the snapshot (${result.position})`);
+    const detached = result.detachedTables ?? [];
+    if (detached.length > 0)
+      await appendEvent(
+        ctx,
+        job._id,
+        "info",
+        `warehouse tables this snapshot did not load (dropped in the source, or outside the app's table ` +
+          `selection) are kept as they were; the change feed does not maintain them: ${detached.join(", ")}`,
+      );
     return;
   }
   const why =
     result?.error ??
     job.feedStart.error ??
-    (job.feedStart.cursor
+    (job.feedStart.cursor || job.feedStart.minted
       ? "the executor did not report storing the feed position"
       : "no feed cursor was minted");
   await patchFeed(ctx, job.appId, {
@@ -282,4 +292,41 @@ export async function recordSnapshotLoad(
     needsSnapshot: `the last snapshot could not start the change feed: ${why}`,
   });
   await appendEvent(ctx, job._id, "warn", `the change feed was not started: ${why}`);
+  if (result && !result.stored) await countStoreFailure(ctx, job, why);
+}
+
+/** Consecutive snapshots whose feed position the warehouse could not store before the feed counts as unavailable. */
+export const FEED_START_MAX_FAILURES = 3;
+
+/**
+ * The executor loaded a snapshot but could not store its feed position. Each such job would start the feed again
+ * with another full snapshot, forever; after FEED_START_MAX_FAILURES in a row the feed is marked unavailable with
+ * the reason: auto then loads plain snapshots (the feed is asked again after FEED_PROBE_MAX_AGE_MS), incremental
+ * mode fails its next job naming it (feeds.ts settleJobFeed).
+ */
+async function countStoreFailure(ctx: MutationCtx, job: Doc<"jobs">, why: string): Promise<void> {
+  const app = await ctx.db.get(job.appId);
+  if (!app) return;
+  const failures = (app.feed?.storeFailures ?? 0) + 1;
+  if (failures < FEED_START_MAX_FAILURES) {
+    await patchFeed(ctx, app._id, { storeFailures: failures });
+    return;
+  }
+  const reason =
+    `the warehouse could not store the change feed's position after ${failures} snapshots in a row ` +
+    `(last: ${why.slice(0, 500)})`;
+  await patchFeed(ctx, app._id, {
+    availability: "unavailable",
+    reason,
+    checkedAt: Date.now(),
+    storeFailures: undefined,
+  });
+  await appendEvent(
+    ctx,
+    job._id,
+    "error",
+    effectiveSyncMode(app) === "incremental"
+      ? `${reason}: incremental sync stops here; its next run fails until this is fixed (or switch the app to auto)`
+      : `${reason}: the app syncs by plain snapshots and asks about the feed again in a day`,
+  );
 }

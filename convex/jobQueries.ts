@@ -41,8 +41,8 @@ export type JobView = Omit<Doc<"jobs">, "feedStart"> & {
 export function toJobView(job: Doc<"jobs">): JobView {
   const { feedStart, ...rest } = job;
   if (!feedStart) return rest;
-  const { cursor, ...start } = feedStart;
-  return { ...rest, feedStart: { ...start, minted: cursor !== undefined } };
+  const { cursor, minted, mintTries: _tries, ...start } = feedStart;
+  return { ...rest, feedStart: { ...start, minted: cursor !== undefined || minted === true } };
 }
 
 function viewPage(result: PaginationResult<Doc<"jobs">>): PaginationResult<JobView> {

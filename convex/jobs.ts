@@ -6,7 +6,7 @@
 import { ConvexError, v } from "convex/values";
 import { internal } from "./_generated/api";
 import type { Doc, Id } from "./_generated/dataModel";
-import { internalMutation, type MutationCtx } from "./_generated/server";
+import { internalMutation, type MutationCtx, type QueryCtx } from "./_generated/server";
 import { adminActor, adminMutation } from "./access";
 import { recordAudit } from "./audit";
 import { countFinishedJob } from "./dailyStats";
@@ -52,7 +52,7 @@ export async function appendEvent(
   });
 }
 
-export async function activeJobOf(ctx: MutationCtx, appId: Id<"apps">): Promise<Doc<"jobs"> | null> {
+export async function activeJobOf(ctx: QueryCtx, appId: Id<"apps">): Promise<Doc<"jobs"> | null> {
   return ctx.db
     .query("jobs")
     .withIndex("by_app_active", (q) => q.eq("appId", appId).eq("active", true))
@@ -167,10 +167,22 @@ export async function transitionJob(
       await ctx.db.patch(app._id, { failureStreak: 0 });
     }
   }
+  if (final) await clearFeedCursor(ctx, job._id);
   const updated = await ctx.db.get(job._id);
   if (!updated) throw new Error(`job ${job._id} vanished during a transition`);
   if (final) await countFinishedJob(ctx, updated);
   return updated;
+}
+
+/**
+ * A final job's minted feed cursor has done its work (the executor stored it, or it never will): it is not kept in
+ * plaintext until retention prunes the job. `minted` keeps that one was. (A new attempt starts from `{}`.)
+ */
+async function clearFeedCursor(ctx: MutationCtx, jobId: Id<"jobs">): Promise<void> {
+  const job = await ctx.db.get(jobId);
+  if (!job?.feedStart?.cursor) return;
+  const { cursor: _cleared, ...rest } = job.feedStart;
+  await ctx.db.patch(jobId, { feedStart: { ...rest, minted: true } });
 }
 
 /**

@@ -7,10 +7,11 @@ import { Crons } from "@convex-dev/crons";
 import { v } from "convex/values";
 import { components, internal } from "./_generated/api";
 import type { Doc, Id } from "./_generated/dataModel";
-import { internalMutation, type MutationCtx } from "./_generated/server";
+import { internalMutation, type MutationCtx, type QueryCtx } from "./_generated/server";
 import { adminQuery } from "./access";
 import { recordAudit } from "./audit";
-import { AppDisabledError, startJob } from "./jobs";
+import { activeJobOf, AppDisabledError, startJob } from "./jobs";
+import { chooseJobKind, effectiveSyncMode, MIN_SCHEDULED_SNAPSHOT_INTERVAL_MS } from "./lib/jobKind";
 import { nextRuns, runDensity, validateSchedule } from "./lib/cron";
 import { MAX_APPS } from "./lib/limits";
 
@@ -58,6 +59,17 @@ export const runScheduled = internalMutation({
       return null;
     }
     try {
+      const held = await snapshotHeldBack(ctx, app, Date.now());
+      if (held) {
+        await recordAudit(ctx, {
+          actor: "system",
+          action: "schedule.run",
+          outcome: "ignored",
+          target: app.slug,
+          detail: `skipped: ${held}`,
+        });
+        return null;
+      }
       const result = await startJob(ctx, app, "schedule", "system:schedule");
       await recordAudit(ctx, {
         actor: "system",
@@ -73,6 +85,34 @@ export const runScheduled = internalMutation({
     return null;
   },
 });
+
+/**
+ * Why a scheduled run of an app in auto/incremental mode is skipped, or null: its next job would be a snapshot
+ * and the app's previous snapshot started less than MIN_SCHEDULED_SNAPSHOT_INTERVAL_MS ago. In snapshot mode the
+ * user chose the cadence (the app form warns when it is more often than hourly). An active job is left to
+ * startJob (the run is skipped as "already active").
+ */
+export async function snapshotHeldBack(ctx: QueryCtx, app: Doc<"apps">, now: number): Promise<string | null> {
+  if (effectiveSyncMode(app) === "snapshot" || !app.enabled) return null;
+  if (chooseJobKind(app, now).kind !== "snapshot") return null;
+  if (await activeJobOf(ctx, app._id)) return null;
+  // At most one job a minute is scheduled, so the window holds at most ~60 jobs.
+  const previous = await ctx.db
+    .query("jobs")
+    .withIndex("by_app_created", (q) =>
+      q.eq("appId", app._id).gt("createdAt", now - MIN_SCHEDULED_SNAPSHOT_INTERVAL_MS),
+    )
+    .order("desc")
+    .filter((q) => q.neq(q.field("kind"), "incremental"))
+    .first();
+  if (!previous) return null;
+  const minutes = Math.round(MIN_SCHEDULED_SNAPSHOT_INTERVAL_MS / 60_000);
+  const ago = Math.max(0, Math.round((now - previous.createdAt) / 60_000));
+  return (
+    `the next run would be a full snapshot and the last one started ${ago} min ago (job ${previous._id}); ` +
+    `scheduled snapshots of an app in ${effectiveSyncMode(app)} mode run at most every ${minutes} min`
+  );
+}
 
 /** Registers missing schedules and removes stray ones. Returns how many it changed. */
 export async function repairSchedules(ctx: MutationCtx): Promise<number> {

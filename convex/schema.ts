@@ -62,6 +62,11 @@ export const appFeed = v.object({
   /** The source timestamp (ns, decimal string) the warehouse equals, and when that was committed (epoch ms). */
   position: v.optional(v.object({ ts: v.string(), appliedAt: v.number() })),
   needsSnapshot: v.optional(v.string()),
+  /**
+   * Consecutive snapshot jobs whose executor could not store the feed position (`feedStart.stored` false); reset by
+   * a stored one. At FEED_START_MAX_FAILURES the feed is marked unavailable with the reason (feeds.ts).
+   */
+  storeFailures: v.optional(v.number()),
 });
 export type AppFeed = Infer<typeof appFeed>;
 
@@ -141,7 +146,9 @@ export default defineSchema({
     failureStreak: v.number(),
   })
     .index("by_slug", ["slug"])
-    .index("by_name", ["name"]),
+    .index("by_name", ["name"])
+    // Apps sharing a target schema (apps.ts assertSchemaShareable): only snapshot-mode apps may.
+    .index("by_target_schema", ["targetSchema"]),
 
   jobs: defineTable({
     appId: v.id("apps"),
@@ -187,11 +194,19 @@ export default defineSchema({
     incremental: v.optional(zodOutputToConvex(incrementalFigures)),
     /**
      * Snapshot jobs that start the change feed: present from the start; `cursor` is minted (cursor_from_deltas) at
-     * the export's snapshot timestamp `ts` as soon as the export completes, or `error` says why it could not be.
-     * The cursor is opaque and useless without the deploy key; the job lists leave it out all the same.
+     * the export's `start_ts` `ts` as soon as the export is seen in progress (else at completion), or `error` says
+     * why it could not be; `mintTries` counts transient minting failures (retried at the next export check). The
+     * cursor is opaque and useless without the deploy key; the job lists leave it out, and it is cleared once the
+     * job is final (`minted` then says one was).
      */
     feedStart: v.optional(
-      v.object({ ts: v.optional(v.string()), cursor: v.optional(v.string()), error: v.optional(v.string()) }),
+      v.object({
+        ts: v.optional(v.string()),
+        cursor: v.optional(v.string()),
+        error: v.optional(v.string()),
+        mintTries: v.optional(v.number()),
+        minted: v.optional(v.boolean()),
+      }),
     ),
     error: v.optional(jobErrorValidator),
     /**
@@ -213,9 +228,9 @@ export default defineSchema({
     .index("by_app_finished", ["appId", "finishedAt"]),
 
   /**
-   * Finished jobs counted per UTC day, per app and (appId absent) over all apps, written as each job ends
-   * (dailyStats.ts): the daily chart reads these instead of the jobs, since an app syncing every minute finishes
-   * 1,440 jobs a day.
+   * Finished jobs counted per UTC day and app, written as each job ends (dailyStats.ts): the daily chart reads
+   * these instead of the jobs, since an app syncing every minute finishes 1,440 jobs a day; the all-apps chart sums
+   * a day's app rows. `appId` absent: an all-apps row written before that, no longer read or written.
    */
   dailyJobStats: defineTable({
     day: v.number(),

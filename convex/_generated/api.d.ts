@@ -67,6 +67,7 @@ import type * as settings from "../settings.js";
 import type * as signupGate from "../signupGate.js";
 import type * as sources from "../sources.js";
 import type * as stats from "../stats.js";
+import type * as targetSchemas from "../targetSchemas.js";
 import type * as tokens from "../tokens.js";
 
 import type {
@@ -135,6 +136,7 @@ declare const fullApi: ApiFromModules<{
   signupGate: typeof signupGate;
   sources: typeof sources;
   stats: typeof stats;
+  targetSchemas: typeof targetSchemas;
   tokens: typeof tokens;
 }>;
 

@@ -18,6 +18,14 @@ export const INCREMENTAL_ATTEMPT_DEADLINE_MS = 60 * 60_000;
  */
 export const INCREMENTAL_RETRY: RetryPolicy = { maxAttempts: 2, baseDelayMs: 5_000, maxDelayMs: 60_000 };
 
+/**
+ * A scheduled snapshot of an app in auto/incremental mode waits this long after the app's previous snapshot
+ * started: a feed that cannot start (a plan without it, a start that keeps failing) must not turn a per-minute
+ * schedule into back-to-back exports of the whole deployment, which block the source's own backups
+ * (ExportInProgress). Manual and API triggers are not held back.
+ */
+export const MIN_SCHEDULED_SNAPSHOT_INTERVAL_MS = 60 * 60_000;
+
 export type JobKind = "snapshot" | "incremental";
 
 /** Apps from before sync modes have none: they keep snapshot syncs. */

@@ -240,7 +240,9 @@ export async function requestExport(
 
 export type ExportState =
   | { state: "none" }
-  | { state: "requested" | "in_progress"; progress?: string }
+  | { state: "requested"; progress?: string }
+  /** `startTs`: when the export worker began (`now_ts_for_reads`), at or before the snapshot it will take. */
+  | { state: "in_progress"; progress?: string; startTs?: string }
   | { state: "completed"; exportId: string; startTs: string; completeTs: string; expirationTs?: string }
   | { state: "failed" | "canceled"; exportId?: string; endedTs?: string };
 
@@ -252,7 +254,10 @@ function int64String(value: unknown): string | undefined {
 /**
  * Interprets the `_exports` document from `_system/cli/exports:getLatest` (crates/model/src/exports/types.rs
  * `SerializedExport`): states requested | in_progress | completed | failed | canceled (older documents say
- * `cancelled`, with `cancelled_ts`); `start_ts` of a completed export is the snapshot's timestamp.
+ * `cancelled`, with `cancelled_ts`). `start_ts` of an in_progress export is when the worker began it
+ * (crates/application/src/exports/worker.rs: `now_ts_for_reads()` then `Export::in_progress(ts)`); the worker
+ * then takes `latest_database_snapshot()`, and `Export::completed` replaces `start_ts` with that snapshot's
+ * timestamp — so a completed export's `start_ts` is the snapshot's, at or after the in_progress one.
  */
 export function parseExportDocument(doc: unknown): ExportState {
   if (doc === null || doc === undefined) return { state: "none" };
@@ -260,11 +265,18 @@ export function parseExportDocument(doc: unknown): ExportState {
   const exportId = typeof d._id === "string" ? { exportId: d._id } : {};
   switch (d.state) {
     case "requested":
-    case "in_progress":
       return {
         state: d.state,
         ...(typeof d.progress_message === "string" ? { progress: d.progress_message } : {}),
       };
+    case "in_progress": {
+      const startTs = int64String(d.start_ts);
+      return {
+        state: d.state,
+        ...(typeof d.progress_message === "string" ? { progress: d.progress_message } : {}),
+        ...(startTs ? { startTs } : {}),
+      };
+    }
     case "completed": {
       const startTs = int64String(d.start_ts);
       const completeTs = int64String(d.complete_ts);
