@@ -133,4 +133,19 @@ describe("app schedules (@convex-dev/crons)", () => {
       ok: false,
     });
   });
+
+  test("preview says whether a schedule runs more often than hourly (the form warns snapshot-mode apps)", async () => {
+    const t = newTest();
+    const admin = await asAdmin(t);
+    const often = async (cron: string) => {
+      const preview = await admin.query(api.schedules.preview, { cron, timeZone: "Europe/Rome" });
+      return preview.ok ? preview.moreOftenThanHourly : preview.error;
+    };
+    expect(await often("* * * * *")).toBe(true);
+    expect(await often("*/30 * * * *")).toBe(true);
+    expect(await often("0,30 9 * * *")).toBe(true);
+    expect(await often("0 * * * *")).toBe(false);
+    expect(await often("0 9-17 * * 1-5")).toBe(false);
+    expect(await often("0 2 * * *")).toBe(false);
+  });
 });

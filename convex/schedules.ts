@@ -12,7 +12,7 @@ import { adminQuery } from "./access";
 import { recordAudit } from "./audit";
 import { activeJobOf, AppDisabledError, startJob } from "./jobs";
 import { chooseJobKind, effectiveSyncMode, MIN_SCHEDULED_SNAPSHOT_INTERVAL_MS } from "./lib/jobKind";
-import { nextRuns, runDensity, validateSchedule } from "./lib/cron";
+import { nextRuns, runDensity, runsMoreOftenThanHourly, validateSchedule } from "./lib/cron";
 import { MAX_APPS } from "./lib/limits";
 
 export const crons = new Crons(components.crons);
@@ -195,15 +195,22 @@ export const nextRunsByApp = adminQuery({
 export const preview = adminQuery({
   args: { cron: v.string(), timeZone: v.string(), count: v.optional(v.number()) },
   returns: v.union(
-    v.object({ ok: v.literal(true), nextRuns: v.array(v.number()) }),
+    v.object({
+      ok: v.literal(true),
+      nextRuns: v.array(v.number()),
+      /** Two runs less than an hour apart: the app form warns a snapshot-mode app about it. */
+      moreOftenThanHourly: v.boolean(),
+    }),
     v.object({ ok: v.literal(false), error: v.string() }),
   ),
   handler: async (_ctx, args) => {
     const check = validateSchedule(args.cron, args.timeZone);
     if (!check.ok) return check;
+    const now = Date.now();
     return {
       ok: true as const,
-      nextRuns: nextRuns(args.cron, args.timeZone, Date.now(), Math.min(args.count ?? 5, 20)),
+      nextRuns: nextRuns(args.cron, args.timeZone, now, Math.min(args.count ?? 5, 20)),
+      moreOftenThanHourly: runsMoreOftenThanHourly(args.cron, args.timeZone, now),
     };
   },
 });

@@ -81,6 +81,20 @@ export function nextRuns(cron: string, timeZone: string, fromMs: number, count: 
   return out;
 }
 
+export const HOUR_MS = 60 * 60_000;
+/** Runs looked at by {@link runsMoreOftenThanHourly}: a day of hourly runs, so a sub-hourly gap shows within it. */
+const CADENCE_RUNS = 25;
+
+/**
+ * Whether two of the schedule's next runs are less than an hour apart. A snapshot-mode app exports and reloads the
+ * whole deployment each run, so the app form warns about such a schedule (an export then blocks the source's own
+ * backups while it runs).
+ */
+export function runsMoreOftenThanHourly(cron: string, timeZone: string, fromMs: number): boolean {
+  const runs = nextRuns(cron, timeZone, fromMs, CADENCE_RUNS);
+  return runs.some((run, i) => i > 0 && run - runs[i - 1]! < HOUR_MS);
+}
+
 /** Which 15-minute windows of a span hold at least one run of a schedule, and how many runs the span holds. */
 export interface RunDensity {
   /** Indexes of the windows (from the span's start) that hold a run, ascending. */

@@ -31,6 +31,12 @@ export const PLAN_REQUIREMENT =
   "The change feed (streaming export) comes with Convex's paid plans, and the deploy key must be allowed to read " +
   "data. On a plan without it, auto falls back to snapshots.";
 
+/** Shown by the schedule form when a snapshot-mode app would run more often than hourly. */
+export const SNAPSHOT_CADENCE_WARNING =
+  "This schedule runs more often than hourly, and in snapshot mode every run exports and reloads the whole " +
+  "deployment: while an export runs, the deployment's own backups cannot start. Consider auto or incremental " +
+  "mode (only changes), or an hourly or slower schedule.";
+
 /** Apps saved before sync modes existed have none: they sync by snapshot. */
 export function modeOf(app: { syncMode?: SyncMode | undefined }): SyncMode {
   return app.syncMode ?? "snapshot";
