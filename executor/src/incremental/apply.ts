@@ -51,6 +51,30 @@ export function detachedTablesText(tables: readonly string[] | undefined): strin
   return JSON.stringify([...(tables ?? [])].sort());
 }
 
+/** The state table's row as every dialect reads it back. */
+export interface SyncStateRow {
+  cursor: string;
+  sync_id: string;
+  status: SyncState["status"];
+  /** `snapshot_ts` as text (PostgreSQL, SQL Server: beyond a JS number) or as DuckDB's BIGINT. */
+  snapshot_text: string | bigint | null;
+  applied_at: Date | string;
+  /** Missing from a state row written before the column existed. */
+  detached_tables?: string | null;
+}
+
+/** A state row as a SyncState; `where` (the state table's name) goes into a parse error. */
+export function syncStateOfRow(row: SyncStateRow, where: string): SyncState {
+  return {
+    cursor: row.cursor,
+    syncId: row.sync_id,
+    status: row.status,
+    snapshotTs: row.snapshot_text === null ? null : BigInt(row.snapshot_text),
+    appliedAt: new Date(row.applied_at),
+    detachedTables: parseDetachedTables(row.detached_tables, where),
+  };
+}
+
 /** Reads `detached_tables` back; NULL or a missing column (a state row written before it existed) is none. */
 export function parseDetachedTables(text: string | null | undefined, where: string): string[] {
   if (text === null || text === undefined) return [];
@@ -157,6 +181,27 @@ export async function applyPlanSteps(steps: ApplySteps, plan: ApplyPlan): Promis
   }
   await steps.writeState(plan.state);
   return results;
+}
+
+/** A dialect's transaction: `body` between its BEGIN and COMMIT, rolled back when `body` throws. */
+export type InTransaction = <T>(body: () => Promise<T>) => Promise<T>;
+
+/**
+ * ChangeTarget's writes, the same in every dialect: `apply` runs a batch's steps (applyPlanSteps) and `initialize`
+ * creates the bookkeeping tables and stores the first state, each in one transaction of the dialect's.
+ */
+export function transactionalWrites(
+  transaction: InTransaction,
+  steps: ApplySteps,
+): Pick<ChangeTarget, "apply" | "initialize"> {
+  return {
+    apply: (plan) => transaction(() => applyPlanSteps(steps, plan)),
+    initialize: (state) =>
+      transaction(async () => {
+        await steps.createBookkeeping();
+        await steps.writeState(state);
+      }),
+  };
 }
 
 export interface Batch {

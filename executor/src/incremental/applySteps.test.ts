@@ -2,6 +2,7 @@ import { describe, expect, it } from "vitest";
 import {
   applyPlanSteps,
   CursorMovedError,
+  transactionalWrites,
   type ApplyPlan,
   type ApplySteps,
   type TableApplyPlan,
@@ -85,5 +86,34 @@ describe("applyPlanSteps", () => {
     expect(err.message).toBe('table messages ("w"."messages"): boom');
     expect((err.cause as Error).message).toBe("boom");
     expect(calls).not.toContain("state c2");
+  });
+});
+
+describe("transactionalWrites", () => {
+  function recordingTransaction(calls: string[]) {
+    return async <T>(body: () => Promise<T>): Promise<T> => {
+      calls.push("begin");
+      try {
+        const result = await body();
+        calls.push("commit");
+        return result;
+      } catch (err) {
+        calls.push("rollback");
+        throw err;
+      }
+    };
+  }
+
+  it("initializes by creating the bookkeeping tables and storing the state, in one transaction", async () => {
+    const { steps, calls } = recordingSteps(null);
+    await transactionalWrites(recordingTransaction(calls), steps).initialize(plan(null).state);
+    expect(calls).toEqual(["begin", "bookkeeping", "state c2", "commit"]);
+  });
+
+  it("applies a batch's steps in one transaction, rolled back when a table fails", async () => {
+    const { steps, calls } = recordingSteps("c1", "messages");
+    const writes = transactionalWrites(recordingTransaction(calls), steps);
+    await expect(writes.apply(plan("c1"))).rejects.toThrow("table messages");
+    expect(calls).toEqual(["begin", "bookkeeping", "cursor", "table users", "table messages", "rollback"]);
   });
 });

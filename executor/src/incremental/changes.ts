@@ -3,6 +3,7 @@
  * version of each document (an upsert, or a delete for a tombstone). A truncate drops everything before it in
  * the same table, including earlier pages of the batch (lib.rs: truncates apply before the page's values).
  */
+import { qualify } from "../import/reader/layout.js";
 import type { ConvexObject } from "../import/values.js";
 import type { FeedPage } from "./feedClient.js";
 
@@ -18,16 +19,12 @@ export interface TableChanges {
   deletes: Map<string, bigint>;
 }
 
-export function qualifiedName(component: string, table: string): string {
-  return component ? `${component}/${table}` : table;
-}
-
 export function collectChanges(
   pages: readonly Pick<FeedPage, "truncates" | "values">[],
 ): Map<string, TableChanges> {
   const tables = new Map<string, TableChanges>();
   const tableOf = (component: string, table: string) => {
-    const qualified = qualifiedName(component, table);
+    const qualified = qualify(component, table);
     let t = tables.get(qualified);
     if (!t) {
       t = { qualified, component, table, truncated: false, upserts: new Map(), deletes: new Map() };

@@ -20,7 +20,13 @@
  */
 import type { DuckDBConnection, DuckDBValue } from "@duckdb/node-api";
 import { defaultValueRules } from "../import/mapping/plan.js";
-import { groupPriorRows, priorRowsSql, type PriorRow, type PriorTable } from "../import/load/connection.js";
+import {
+  groupPriorRows,
+  priorRowsSql,
+  qualifiedOf,
+  type PriorRow,
+  type PriorTable,
+} from "../import/load/connection.js";
 import { inTransaction } from "../import/load/steps.js";
 import {
   DEFAULT_DUCKDB_SETTINGS,
@@ -41,14 +47,15 @@ import {
 } from "../import/load/duckdb/sql.js";
 import { toExportJson, type ConvexObject, type ConvexValue } from "../import/values.js";
 import {
-  applyPlanSteps,
   detachedTablesText,
-  parseDetachedTables,
   SYNC_STATE_TABLE,
+  syncStateOfRow,
+  transactionalWrites,
   TS_FIELD,
   type ApplyPlan,
   type ChangeTarget,
   type SyncState,
+  type SyncStateRow,
   type TableApplyPlan,
   type TableApplyResult,
 } from "./apply.js";
@@ -84,6 +91,19 @@ export class DuckdbChangeTarget implements ChangeTarget {
   readonly identifierRules = duckdbIdentifierRules;
   readonly valueRules = defaultValueRules;
   private readonly rowWriter: DuckdbRowWriter;
+  private readonly writes = transactionalWrites((body) => this.transaction(body), {
+    createBookkeeping: () => this.createBookkeeping(),
+    // No row locks in DuckDB; none needed: instance.ts lets one writer at a time open the file.
+    storedCursor: async () => {
+      const [row] = await this.rows<{ cursor: string }>(
+        `SELECT cursor FROM ${qualifiedName(this.schema, SYNC_STATE_TABLE)} WHERE id = 1`,
+      );
+      return row?.cursor ?? null;
+    },
+    applyTable: (t, state) => this.applyTable(t, state),
+    writeState: (state) => this.writeState(state),
+    sqlName: (t) => qualifiedName(this.schema, t.sqlTable),
+  });
 
   private constructor(
     private readonly opened: OpenedDuckdb,
@@ -152,23 +172,10 @@ export class DuckdbChangeTarget implements ChangeTarget {
     if (!(await this.tableNames()).has(SYNC_STATE_TABLE)) return null;
     const table = qualifiedName(this.schema, SYNC_STATE_TABLE);
     // `*`: a state table written before detached_tables existed lacks it (createBookkeeping adds it).
-    const [row] = await this.rows<{
-      cursor: string;
-      sync_id: string;
-      status: SyncState["status"];
-      snapshot_ts: bigint | null;
-      applied_at: Date;
-      detached_tables?: string | null;
-    }>(`SELECT * FROM ${table} WHERE id = 1`);
-    if (!row) return null;
-    return {
-      cursor: row.cursor,
-      syncId: row.sync_id,
-      status: row.status,
-      snapshotTs: row.snapshot_ts,
-      appliedAt: new Date(row.applied_at),
-      detachedTables: parseDetachedTables(row.detached_tables, table),
-    };
+    const [row] = await this.rows<SyncStateRow>(
+      `SELECT *, snapshot_ts AS snapshot_text FROM ${table} WHERE id = 1`,
+    );
+    return row ? syncStateOfRow(row, table) : null;
   }
 
   async tablesLoadedAfter(appliedAt: Date): Promise<string[]> {
@@ -178,35 +185,15 @@ export class DuckdbChangeTarget implements ChangeTarget {
         `WHERE loaded_at > $1::TIMESTAMPTZ ORDER BY component, convex_table`,
       [appliedAt.toISOString()],
     );
-    return rows.map((r) => (r.component ? `${r.component}/${r.convex_table}` : r.convex_table));
+    return rows.map(qualifiedOf);
   }
 
-  async initialize(state: SyncState): Promise<void> {
-    await this.transaction(async () => {
-      await this.createBookkeeping();
-      await this.writeState(state);
-    });
+  apply(plan: ApplyPlan): Promise<TableApplyResult[]> {
+    return this.writes.apply(plan);
   }
 
-  async apply(plan: ApplyPlan): Promise<TableApplyResult[]> {
-    return this.transaction(() =>
-      applyPlanSteps(
-        {
-          createBookkeeping: () => this.createBookkeeping(),
-          // No row locks in DuckDB; none needed: instance.ts lets one writer at a time open the file.
-          storedCursor: async () => {
-            const [row] = await this.rows<{ cursor: string }>(
-              `SELECT cursor FROM ${qualifiedName(this.schema, SYNC_STATE_TABLE)} WHERE id = 1`,
-            );
-            return row?.cursor ?? null;
-          },
-          applyTable: (t, state) => this.applyTable(t, state),
-          writeState: (state) => this.writeState(state),
-          sqlName: (t) => qualifiedName(this.schema, t.sqlTable),
-        },
-        plan,
-      ),
-    );
+  initialize(state: SyncState): Promise<void> {
+    return this.writes.initialize(state);
   }
 
   private transaction<T>(body: () => Promise<T>): Promise<T> {

@@ -21,7 +21,7 @@
  * has one): everything here has only run against the import's recording wire and the T-SQL grammar.
  */
 import sql from "mssql";
-import { groupPriorRows, type PriorRow, type PriorTable } from "../import/load/connection.js";
+import { groupPriorRows, qualifiedOf, type PriorRow, type PriorTable } from "../import/load/connection.js";
 import { mssqlPoolConfig } from "../import/load/mssql/config.js";
 import { mssqlValueRules } from "../import/load/mssql/encode.js";
 import { SESSION_POOL_SETTINGS } from "../import/load/mssql/session.js";
@@ -38,12 +38,13 @@ import {
 import type { MssqlConnectionSpec } from "../import/load/target.js";
 import { PoolWire, type MssqlWire, type Params } from "../import/load/mssql/wire.js";
 import {
-  applyPlanSteps,
   detachedTablesText,
-  parseDetachedTables,
+  syncStateOfRow,
+  transactionalWrites,
   type ApplyPlan,
   type ChangeTarget,
   type SyncState,
+  type SyncStateRow,
   type TableApplyResult,
 } from "./apply.js";
 import {
@@ -100,6 +101,16 @@ const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve,
 export class MssqlChangeTarget implements ChangeTarget {
   readonly identifierRules = mssqlIdentifierRules;
   readonly valueRules = mssqlValueRules;
+  private readonly writes = transactionalWrites((body) => this.transaction(body), {
+    createBookkeeping: () => this.createBookkeeping(),
+    storedCursor: async () => {
+      const [row] = await this.wire.query<{ cursor: string }>(storedCursorSql(this.schema), {}, LONG);
+      return row?.cursor ?? null;
+    },
+    applyTable: (t, state) => new MssqlTableApplier(this.wire, this.schema).applyTable(t, state),
+    writeState: (state) => this.writeState(state),
+    sqlName: (t) => qualifiedName(this.schema, t.sqlTable),
+  });
 
   private constructor(
     /** Every statement of the target's work goes here (counted when onStatement is given)… */
@@ -164,23 +175,8 @@ export class MssqlChangeTarget implements ChangeTarget {
   }
 
   async readState(): Promise<SyncState | null> {
-    const [row] = await this.wire.query<{
-      cursor: string;
-      sync_id: string;
-      status: SyncState["status"];
-      snapshot_text: string | null;
-      applied_at: Date;
-      detached_tables?: string | null;
-    }>(readStateSql(this.schema), this.params());
-    if (!row) return null;
-    return {
-      cursor: row.cursor,
-      syncId: row.sync_id,
-      status: row.status,
-      snapshotTs: row.snapshot_text === null ? null : BigInt(row.snapshot_text),
-      appliedAt: new Date(row.applied_at),
-      detachedTables: parseDetachedTables(row.detached_tables, stateTable(this.schema)),
-    };
+    const [row] = await this.wire.query<SyncStateRow>(readStateSql(this.schema), this.params());
+    return row ? syncStateOfRow(row, stateTable(this.schema)) : null;
   }
 
   async tablesLoadedAfter(appliedAt: Date): Promise<string[]> {
@@ -188,32 +184,15 @@ export class MssqlChangeTarget implements ChangeTarget {
       tablesLoadedAfterSql(this.schema),
       { ...this.params(), appliedAt: { type: "datetime2", value: appliedAt } },
     );
-    return rows.map((r) => (r.component ? `${r.component}/${r.convex_table}` : r.convex_table));
+    return rows.map(qualifiedOf);
   }
 
-  async initialize(state: SyncState): Promise<void> {
-    await this.transaction(async () => {
-      await this.createBookkeeping();
-      await this.writeState(state);
-    });
+  apply(plan: ApplyPlan): Promise<TableApplyResult[]> {
+    return this.writes.apply(plan);
   }
 
-  async apply(plan: ApplyPlan): Promise<TableApplyResult[]> {
-    return this.transaction(() =>
-      applyPlanSteps(
-        {
-          createBookkeeping: () => this.createBookkeeping(),
-          storedCursor: async () => {
-            const [row] = await this.wire.query<{ cursor: string }>(storedCursorSql(this.schema), {}, LONG);
-            return row?.cursor ?? null;
-          },
-          applyTable: (t, state) => new MssqlTableApplier(this.wire, this.schema).applyTable(t, state),
-          writeState: (state) => this.writeState(state),
-          sqlName: (t) => qualifiedName(this.schema, t.sqlTable),
-        },
-        plan,
-      ),
-    );
+  initialize(state: SyncState): Promise<void> {
+    return this.writes.initialize(state);
   }
 
   /**

@@ -5,13 +5,13 @@
  * UNVERIFIED against a live SQL Server (see mssql.ts).
  */
 import type { PlannedColumn } from "../import/mapping/types.js";
+import { checkColumnNames } from "../import/load/mssql/columnNames.js";
 import { encodeRow } from "../import/load/mssql/encode.js";
 import {
   addColumnsSql,
   alterColumnSql,
   clearColumnsSql,
   COLUMN_ROWS_PER_STATEMENT,
-  equalNamesSql,
   existingColumnsSql,
   hasSqlType,
   primaryKeySql,
@@ -40,8 +40,6 @@ import {
 } from "./mssqlSql.js";
 import { widenColumns } from "./mssqlWiden.js";
 
-/** Columns per table (non-wide tables; Microsoft's "Maximum capacity specifications for SQL Server"). */
-const MAX_COLUMNS = 1024;
 const LONG = { noTimeout: true };
 
 async function* encodedRows(columns: readonly PlannedColumn[], docs: readonly ConvexObject[]) {
@@ -53,26 +51,6 @@ export class MssqlTableApplier {
     private readonly wire: MssqlWire,
     private readonly schema: string,
   ) {}
-
-  /** Fails, naming them, when two column names are equal under the database's collation (as the import does). */
-  private async checkDistinct(sqlTable: string, columns: readonly PlannedColumn[]): Promise<void> {
-    if (columns.length > MAX_COLUMNS) {
-      throw new Error(
-        `table ${sqlTable} needs ${columns.length} columns; a SQL Server table holds at most ${MAX_COLUMNS}`,
-      );
-    }
-    const params: Params = {};
-    columns.forEach((c, i) => (params[`n${i}`] = c.sqlName));
-    const rows = await this.wire.query<{ i: number; first_i: number }>(equalNamesSql(columns.length), params);
-    const clash = rows.find((r) => r.first_i !== r.i);
-    if (clash) {
-      const a = columns[clash.first_i]!;
-      const b = columns[clash.i]!;
-      throw new Error(
-        `columns "${a.sqlName}" and "${b.sqlName}" are the same name under this database's collation`,
-      );
-    }
-  }
 
   /** Fills a session temp table through INSERT BULK (the import's bulk path), inside the transaction. */
   private async fillTemp(
@@ -93,7 +71,7 @@ export class MssqlTableApplier {
     const s = this.schema;
     const ts = t.columns.find((c) => c.field === TS_FIELD)!.sqlName;
     if (t.isNew) {
-      await this.checkDistinct(t.sqlTable, t.columns);
+      await checkColumnNames(this.wire, t.sqlTable, t.columns);
       await this.wire.query(createTableSql(s, t.sqlTable, t.columns), {}, LONG);
       await this.wire.query(primaryKeySql(s, t.sqlTable), {}, LONG);
     } else {
@@ -139,7 +117,7 @@ export class MssqlTableApplier {
    */
   private async addColumns(t: TableApplyPlan): Promise<void> {
     const s = this.schema;
-    await this.checkDistinct(t.sqlTable, t.columns);
+    await checkColumnNames(this.wire, t.sqlTable, t.columns);
     const existing = new Map(
       (
         await this.wire.query<ExistingColumn>(

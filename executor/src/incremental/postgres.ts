@@ -28,18 +28,19 @@ import {
   recordColumnsQueries,
 } from "../import/load/postgres/sql.js";
 import type { PgTransport } from "../import/load/postgres/transport.js";
-import type { PriorTable } from "../import/load/connection.js";
+import { qualifiedOf, type PriorTable } from "../import/load/connection.js";
 import { inTransaction } from "../import/load/steps.js";
 import { float64ToBase64 } from "../import/values.js";
 import {
-  applyPlanSteps,
   detachedTablesText,
-  parseDetachedTables,
   SYNC_STATE_TABLE,
+  syncStateOfRow,
+  transactionalWrites,
   TS_FIELD,
   type ApplyPlan,
   type ChangeTarget,
   type SyncState,
+  type SyncStateRow,
   type TableApplyPlan,
   type TableApplyResult,
 } from "./apply.js";
@@ -108,6 +109,18 @@ export class PostgresChangeTarget implements ChangeTarget {
   readonly identifierRules = pgIdentifierRules;
   readonly valueRules = defaultValueRules;
   private readonly session: PostgresConnection;
+  private readonly writes = transactionalWrites((body) => this.transaction(body), {
+    createBookkeeping: () => this.createBookkeeping(),
+    storedCursor: async () => {
+      const [row] = await this.db.query<{ cursor: string }>(
+        `SELECT cursor FROM ${qualifiedName(this.schema, SYNC_STATE_TABLE)} WHERE id = 1 FOR UPDATE`,
+      );
+      return row?.cursor ?? null;
+    },
+    applyTable: (t, state) => this.applyTable(t, state),
+    writeState: (state) => this.writeState(state),
+    sqlName: (t) => qualifiedName(this.schema, t.sqlTable),
+  });
 
   private constructor(
     private readonly db: PgTransport,
@@ -144,23 +157,10 @@ export class PostgresChangeTarget implements ChangeTarget {
     ]);
     if (!exists?.ok) return null;
     // `*`: a state table written before detached_tables existed lacks it (createBookkeeping adds it).
-    const [row] = await this.db.query<{
-      cursor: string;
-      sync_id: string;
-      status: SyncState["status"];
-      snapshot_text: string | null;
-      applied_at: Date | string;
-      detached_tables?: string | null;
-    }>(`SELECT *, snapshot_ts::text AS snapshot_text FROM ${table} WHERE id = 1`);
-    if (!row) return null;
-    return {
-      cursor: row.cursor,
-      syncId: row.sync_id,
-      status: row.status,
-      snapshotTs: row.snapshot_text === null ? null : BigInt(row.snapshot_text),
-      appliedAt: new Date(row.applied_at),
-      detachedTables: parseDetachedTables(row.detached_tables, table),
-    };
+    const [row] = await this.db.query<SyncStateRow>(
+      `SELECT *, snapshot_ts::text AS snapshot_text FROM ${table} WHERE id = 1`,
+    );
+    return row ? syncStateOfRow(row, table) : null;
   }
 
   async tablesLoadedAfter(appliedAt: Date): Promise<string[]> {
@@ -173,34 +173,15 @@ export class PostgresChangeTarget implements ChangeTarget {
       `SELECT component, convex_table FROM ${tables} WHERE loaded_at > $1 ORDER BY component, convex_table`,
       [appliedAt.toISOString()],
     );
-    return rows.map((r) => (r.component ? `${r.component}/${r.convex_table}` : r.convex_table));
+    return rows.map(qualifiedOf);
   }
 
-  async initialize(state: SyncState): Promise<void> {
-    await this.transaction(async () => {
-      await this.createBookkeeping();
-      await this.writeState(state);
-    });
+  apply(plan: ApplyPlan): Promise<TableApplyResult[]> {
+    return this.writes.apply(plan);
   }
 
-  async apply(plan: ApplyPlan): Promise<TableApplyResult[]> {
-    return this.transaction(() =>
-      applyPlanSteps(
-        {
-          createBookkeeping: () => this.createBookkeeping(),
-          storedCursor: async () => {
-            const [row] = await this.db.query<{ cursor: string }>(
-              `SELECT cursor FROM ${qualifiedName(this.schema, SYNC_STATE_TABLE)} WHERE id = 1 FOR UPDATE`,
-            );
-            return row?.cursor ?? null;
-          },
-          applyTable: (t, state) => this.applyTable(t, state),
-          writeState: (state) => this.writeState(state),
-          sqlName: (t) => qualifiedName(this.schema, t.sqlTable),
-        },
-        plan,
-      ),
-    );
+  initialize(state: SyncState): Promise<void> {
+    return this.writes.initialize(state);
   }
 
   private async transaction<T>(run: () => Promise<T>): Promise<T> {

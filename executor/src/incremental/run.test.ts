@@ -2,7 +2,8 @@
  * runIncremental's ways of ending early that the executor relies on: `stop` (a job's deadline) ends the run at
  * the last committed step; a stored cursor the source cannot use ends it needing a snapshot; the held pages'
  * byte budget; and tables dropped in the source, through the snapshot that follows and the runs after it. On
- * DuckDB (the default target); the apply itself is covered on every target by apply.test.ts.
+ * DuckDB (the default target); the apply itself is covered on every target by apply.test.ts. Also the fold of
+ * each step's changes into the run's totals (the executor's progress reports use it too).
  */
 import { mkdtemp } from "node:fs/promises";
 import os from "node:os";
@@ -13,11 +14,33 @@ import { testTargets } from "../../../test/fixtures/targets.js";
 import { importSnapshot } from "../import/index.js";
 import { storeFeedStart } from "../service/feedStart.js";
 import { openChangeTarget } from "./openTarget.js";
-import { droppedTables, runIncremental } from "./run.js";
+import { addTableTotals, droppedTables, runIncremental } from "./run.js";
 import { syncedWarehouse, type SyncedWarehouse } from "./testing.js";
 
 const duckdb = testTargets().find((t) => t.name === "duckdb")!;
 const SMALL_PAGES = { limits: { pageSizeLimit: 2, maxRowsRead: 4 } };
+
+const step = (table: string, inserted: number, updated = 0, deleted = 0, truncated = false) => ({
+  table,
+  sqlTable: table,
+  inserted,
+  updated,
+  deleted,
+  truncated,
+});
+
+describe("addTableTotals", () => {
+  it("sums each table's changes over the steps, sorted by table, a truncate sticking", () => {
+    const first = addTableTotals([], [step("users", 2, 1), step("chat/messages", 0, 0, 0, true)]);
+    const second = addTableTotals(first, [step("users", 1, 0, 3), step("admins", 1)]);
+    expect(second).toEqual([
+      { table: "admins", inserted: 1, updated: 0, deleted: 0, truncated: false },
+      { table: "chat/messages", inserted: 0, updated: 0, deleted: 0, truncated: true },
+      { table: "users", inserted: 3, updated: 1, deleted: 3, truncated: false },
+    ]);
+    expect(first.find((t) => t.table === "users")!.inserted).toBe(2); // the earlier totals are not changed
+  });
+});
 
 describe("runIncremental ending early", () => {
   it("stops before the next page once `stop` fires, keeping the steps committed so far", async () => {

@@ -72,6 +72,29 @@ export interface IncrementalRunResult {
   cursorAgeMs: number | null;
 }
 
+/** Adds a step's changes to running totals: a new array sorted by table, `totals` left as it was. */
+export function addTableTotals(
+  totals: readonly TableTotals[],
+  step: readonly TableApplyResult[],
+): TableTotals[] {
+  const byTable = new Map(totals.map((t) => [t.table, { ...t }]));
+  for (const t of step) {
+    const sum = byTable.get(t.table) ?? {
+      table: t.table,
+      inserted: 0,
+      updated: 0,
+      deleted: 0,
+      truncated: false,
+    };
+    sum.inserted += t.inserted;
+    sum.updated += t.updated;
+    sum.deleted += t.deleted;
+    sum.truncated ||= t.truncated;
+    byTable.set(t.table, sum);
+  }
+  return [...byTable.values()].sort((a, b) => (a.table < b.table ? -1 : 1));
+}
+
 function msBehind(now: Date, ts: bigint | null): number | null {
   return ts === null ? null : Math.max(0, now.getTime() - Number(ts / 1_000_000n));
 }
@@ -80,7 +103,7 @@ export async function runIncremental(options: IncrementalRunOptions): Promise<In
   const now = options.now ?? (() => new Date());
   const maxHeld = options.maxHeldEntries ?? DEFAULT_MAX_HELD_ENTRIES;
   const maxHeldBytes = options.maxHeldBytes ?? DEFAULT_MAX_HELD_BYTES;
-  const totals = new Map<string, TableTotals>();
+  let totals: TableTotals[] = [];
   const result: IncrementalRunResult = {
     outcome: "stopped",
     pages: 0,
@@ -91,10 +114,7 @@ export async function runIncremental(options: IncrementalRunOptions): Promise<In
     lagMs: null,
     cursorAgeMs: null,
   };
-  const finish = (r: IncrementalRunResult) => ({
-    ...r,
-    tables: [...totals.values()].sort((a, b) => (a.table < b.table ? -1 : 1)),
-  });
+  const finish = (r: IncrementalRunResult) => ({ ...r, tables: totals });
 
   const start = await options.target.readState();
   if (!start) {
@@ -128,20 +148,7 @@ export async function runIncremental(options: IncrementalRunOptions): Promise<In
   const flush = async (consistent: boolean) => {
     const tables = await applyBatch(options.target, { fromCursor: heldFrom, pages: held, consistent });
     result.transactions++;
-    for (const t of tables) {
-      const sum = totals.get(t.table) ?? {
-        table: t.table,
-        inserted: 0,
-        updated: 0,
-        deleted: 0,
-        truncated: false,
-      };
-      sum.inserted += t.inserted;
-      sum.updated += t.updated;
-      sum.deleted += t.deleted;
-      sum.truncated ||= t.truncated;
-      totals.set(t.table, sum);
-    }
+    totals = addTableTotals(totals, tables);
     options.onBatch?.({ pages: held.length, tables, snapshotTs: result.snapshotTs });
     held = [];
     heldEntries = 0;

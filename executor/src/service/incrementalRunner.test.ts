@@ -7,40 +7,12 @@ import { makeIncrementalPayload, SECRET, tempDir } from "../../test/harness.js";
 import { openChangeTarget } from "../incremental/openTarget.js";
 import { syncedWarehouse, type SyncedWarehouse } from "../incremental/testing.js";
 import { CallbackOutbox } from "./callbacks.js";
-import {
-  addChanges,
-  deadlineSignal,
-  runIncrementalJob,
-  STOP_MARGIN_MS,
-  stopTime,
-} from "./incrementalRunner.js";
+import { deadlineSignal, runIncrementalJob, STOP_MARGIN_MS, stopTime } from "./incrementalRunner.js";
 import { JobJournal, recordOfPayload, type IncrementalJobRecord } from "./journal.js";
 import { setLogLevel } from "./log.js";
 import type { RunnerDeps } from "./runner.js";
 
 setLogLevel(process.env.TEST_LOG ? "debug" : "silent");
-
-const step = (table: string, inserted: number, updated = 0, deleted = 0, truncated = false) => ({
-  table,
-  sqlTable: table,
-  inserted,
-  updated,
-  deleted,
-  truncated,
-});
-
-describe("addChanges", () => {
-  it("sums each table's changes over the steps, sorted by table, a truncate sticking", () => {
-    const first = addChanges([], [step("users", 2, 1), step("chat/messages", 0, 0, 0, true)]);
-    const second = addChanges(first, [step("users", 1, 0, 3), step("admins", 1)]);
-    expect(second).toEqual([
-      { table: "admins", inserted: 1, updated: 0, deleted: 0, truncated: false },
-      { table: "chat/messages", inserted: 0, updated: 0, deleted: 0, truncated: true },
-      { table: "users", inserted: 3, updated: 1, deleted: 3, truncated: false },
-    ]);
-    expect(first.find((t) => t.table === "users")!.inserted).toBe(2); // the earlier totals are not changed
-  });
-});
 
 describe("deadlineSignal", () => {
   afterEach(() => vi.useRealTimers());

@@ -10,11 +10,11 @@
  * redacted from every error reported (a driver error echoing the state row would show one).
  */
 import { selectionOfTables, type DataSyncSelection } from "../../../convex/contract/dataSync.js";
-import type { IncrementalFigures, TableChanges } from "../../../convex/contract/executor.js";
-import type { ChangeTarget, SyncState, TableApplyResult } from "../incremental/apply.js";
+import type { IncrementalFigures } from "../../../convex/contract/executor.js";
+import type { ChangeTarget, SyncState } from "../incremental/apply.js";
 import { FeedClient } from "../incremental/feedClient.js";
 import { openChangeTarget } from "../incremental/openTarget.js";
-import { runIncremental, type IncrementalRunResult } from "../incremental/run.js";
+import { addTableTotals, runIncremental, type IncrementalRunResult } from "../incremental/run.js";
 import { describeIncrementalFailure } from "./incrementalErrors.js";
 import { DeadlinePassedError, redact } from "./jobErrors.js";
 import type { IncrementalJobRecord } from "./journal.js";
@@ -37,29 +37,6 @@ export const STOP_MARGIN_MS = 2 * 60_000;
 export function stopTime(job: { receivedAt: number; deadline: number }): number {
   const attempt = Math.max(0, job.deadline - job.receivedAt);
   return job.deadline - Math.min(STOP_MARGIN_MS, Math.floor(attempt / 10));
-}
-
-/** Adds a step's changes to the running totals (sorted by table, as runIncremental reports them). */
-export function addChanges(
-  totals: readonly TableChanges[],
-  step: readonly TableApplyResult[],
-): TableChanges[] {
-  const byTable = new Map(totals.map((t) => [t.table, { ...t }]));
-  for (const t of step) {
-    const sum = byTable.get(t.table) ?? {
-      table: t.table,
-      inserted: 0,
-      updated: 0,
-      deleted: 0,
-      truncated: false,
-    };
-    sum.inserted += t.inserted;
-    sum.updated += t.updated;
-    sum.deleted += t.deleted;
-    sum.truncated ||= t.truncated;
-    byTable.set(t.table, sum);
-  }
-  return [...byTable.values()].sort((a, b) => (a.table < b.table ? -1 : 1));
 }
 
 const msBehind = (ts: bigint | null): number | null =>
@@ -158,7 +135,7 @@ export async function runIncrementalJob(
         committed.pages += batch.pages;
         committed.transactions++;
         committed.position = batch.snapshotTs;
-        record.changes = addChanges(record.changes ?? [], batch.tables);
+        record.changes = addTableTotals(record.changes ?? [], batch.tables);
         reporter.changed();
         void deps.journal.save(record).catch(() => {});
       },

@@ -13,6 +13,7 @@ import {
   type PlannedColumn,
 } from "../mapping/types.js";
 import type { ConvexObject, ConvexValue } from "../values.js";
+import { qualify } from "../reader/layout.js";
 
 /** What an earlier load recorded in `_convex_tables` / `_convex_columns`. */
 export interface PriorTable {
@@ -29,6 +30,11 @@ export interface PriorRow {
   convex_field: string | null;
   sql_column: string | null;
   sql_type: string | null;
+}
+
+/** The qualified name (`table`, `component/table`) of a `_convex_tables` row. */
+export function qualifiedOf(row: { component: string; convex_table: string }): string {
+  return qualify(row.component, row.convex_table);
 }
 
 /** The query whose rows are PriorRows: the same SQL in every dialect, names quoted by the dialect's `qualifiedName`. */
@@ -49,7 +55,7 @@ export function groupPriorRows(
 ): Map<string, PriorTable> {
   const prior = new Map<string, PriorTable>();
   for (const row of rows) {
-    const qualified = row.component ? `${row.component}/${row.convex_table}` : row.convex_table;
+    const qualified = qualifiedOf(row);
     let table = prior.get(qualified);
     if (!table) prior.set(qualified, (table = { qualified, sqlTable: row.sql_table, columns: [] }));
     if (row.convex_field === null || row.sql_column === null || row.sql_type === null) continue;

@@ -66,6 +66,19 @@ export function checkLine(check: string, status: PreflightCheck["status"], detai
   return { check, status, detail: detail.length > 500 ? `${detail.slice(0, 499)}…` : detail };
 }
 
+/**
+ * The "incremental" warning of every dialect's preflight: rights an incremental run needs are missing, and the
+ * statements an administrator runs to grant them. A warning: the preflight does not know the apps' sync modes.
+ */
+export function incrementalMissingLine(missing: readonly string[], fixes: readonly string[]): PreflightCheck {
+  return checkLine(
+    "incremental",
+    "warn",
+    `missing ${missing.join("; ")}: incremental runs (sync mode incremental or auto) would fail; ` +
+      `as an administrator: ${fixes.join("; ")}`,
+  );
+}
+
 /** A driver's or server's message with the given secrets (passwords, user name) taken out. */
 export function redactMessage(message: string, hide: readonly string[]): string {
   let text = message;

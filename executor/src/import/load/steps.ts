@@ -2,7 +2,7 @@
  * Steps of a TargetConnection that every dialect runs the same way. A dialect session passes in only what
  * differs: its SQL, run on its own session.
  */
-import type { LoadedTable } from "./connection.js";
+import { qualifiedOf, type LoadedTable } from "./connection.js";
 
 /** A row of `<schema>._convex_tables` as `loadedTables` reads it. */
 export interface LoadedTableRow {
@@ -26,7 +26,7 @@ export async function loadedTables(schema: string, queries: LoadedTablesQueries)
   const out: LoadedTable[] = [];
   for (const r of await queries.tables(schema)) {
     out.push({
-      table: r.component ? `${r.component}/${r.convex_table}` : r.convex_table,
+      table: qualifiedOf(r),
       sqlTable: r.sql_table,
       rows: await queries.countRows(schema, r.sql_table),
       snapshotTs: r.snapshot_ts === null ? null : String(r.snapshot_ts),

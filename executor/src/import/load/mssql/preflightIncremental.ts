@@ -5,7 +5,7 @@
  * tables and the schema's applock need nothing granted. A warning, not a failure: the preflight does not know
  * the apps' sync modes. UNVERIFIED against a live SQL Server (HAS_PERMS_BY_NAME as Microsoft documents it).
  */
-import { checkLine, type PreflightCheck } from "../preflight.js";
+import { checkLine, incrementalMissingLine, type PreflightCheck } from "../preflight.js";
 import type { SchemaPermissions } from "./preflightSql.js";
 
 const q = (name: string) => `[${name.replace(/]/g, "]]")}]`;
@@ -36,15 +36,7 @@ export function incrementalLine(target: SchemaPermissions | undefined): Prefligh
     missing.push(`${permission} on ${denied[permission]} table(s) of ${schema} (denied on the table)`);
     grants.push(`REVOKE ${permission} ON ${schema}.<table> FROM <user> for each of them`);
   }
-  if (missing.length > 0)
-    return [
-      checkLine(
-        "incremental",
-        "warn",
-        `missing ${missing.join("; ")}: incremental runs (sync mode incremental or auto) would fail; ` +
-          `as an administrator: ${grants.join("; ")}`,
-      ),
-    ];
+  if (missing.length > 0) return [incrementalMissingLine(missing, grants)];
   return [
     checkLine("incremental", "ok", `UPDATE on schema ${schema}; none of its tables denies UPDATE or DELETE`),
   ];

@@ -28,6 +28,7 @@ import {
 } from "../connection.js";
 import { addPrimaryKey, loadedTables, StagingTables, type LoadedTableRow } from "../steps.js";
 import type { MssqlConnectionSpec } from "../target.js";
+import { checkColumnNames } from "./columnNames.js";
 import { mssqlPoolConfig, type PoolSettings } from "./config.js";
 import { encodeRow, mssqlValueRules, rowBytes, type Cell } from "./encode.js";
 import { DropRefusedError, replaceTable } from "./replace.js";
@@ -39,7 +40,6 @@ import {
   countRowsSql,
   createTableSql,
   dropTableSql,
-  equalNamesSql,
   loadedTablesSql,
   lockHeldSql,
   lockSql,
@@ -103,8 +103,6 @@ export const DEFAULT_TUNING: MssqlTuning = {
 };
 
 const RETRYABLE = new Set([1222, 1205]);
-/** Columns per table (non-wide tables; Microsoft's "Maximum capacity specifications for SQL Server"). */
-const MAX_COLUMNS = 1024;
 const LONG = { noTimeout: true };
 
 function errorNumber(err: unknown): number | undefined {
@@ -176,31 +174,6 @@ export class MssqlConnection implements TargetConnection {
     });
   }
 
-  /**
-   * Fails, naming them, when two column names are equal under the database's collation (the engine renames
-   * names equal ignoring case; a collation can equate more, e.g. accents under _AI or ß and ss), instead of
-   * letting CREATE/ALTER TABLE fail with Msg 2705.
-   */
-  private async checkDistinct(sqlTable: string, columns: readonly PlannedColumn[]): Promise<void> {
-    if (columns.length > MAX_COLUMNS) {
-      throw new Error(
-        `table ${sqlTable} needs ${columns.length} columns; a SQL Server table holds at most ${MAX_COLUMNS}`,
-      );
-    }
-    const params: Params = {};
-    columns.forEach((c, i) => (params[`n${i}`] = c.sqlName));
-    const rows = await this.wire.query<{ i: number; first_i: number }>(equalNamesSql(columns.length), params);
-    const clash = rows.find((r) => r.first_i !== r.i);
-    if (clash) {
-      const a = columns[clash.first_i]!;
-      const b = columns[clash.i]!;
-      throw new Error(
-        `table ${sqlTable}: columns "${a.sqlName}" (field ${JSON.stringify(a.field)}) and "${b.sqlName}" ` +
-          `(field ${JSON.stringify(b.field)}) are the same name under this database's collation`,
-      );
-    }
-  }
-
   async createStaging(sqlTable: string, columns: readonly PlannedColumn[]): Promise<void> {
     const leftover = this.undroppable.get(sqlTable);
     if (leftover !== undefined) {
@@ -209,7 +182,7 @@ export class MssqlConnection implements TargetConnection {
           `be dropped (${leftover}); drop it by hand`,
       );
     }
-    await this.checkDistinct(sqlTable, columns);
+    await checkColumnNames(this.wire, sqlTable, columns);
     await this.wire.query(createTableSql(this.staging, sqlTable, columns), {
       table: qualifiedName(this.staging, sqlTable),
     });
@@ -256,7 +229,7 @@ export class MssqlConnection implements TargetConnection {
       addColumns: async (added: readonly PlannedColumn[]) => {
         if (added.length === 0) return;
         await stop();
-        await this.checkDistinct(sqlTable, [...columns, ...added]);
+        await checkColumnNames(this.wire, sqlTable, [...columns, ...added]);
         await wire.query(addColumnsSql(this.staging, sqlTable, added));
         columns = [...columns, ...added];
       },

@@ -5,7 +5,13 @@
  * schema's tables and TEMPORARY on the database (each batch stages its changes in a temp table).
  */
 import { stagingSchemaName } from "../connection.js";
-import { checkLine, PREFLIGHT_TIMEOUT_MS, type PreflightCheck, redactMessage } from "../preflight.js";
+import {
+  checkLine,
+  incrementalMissingLine,
+  PREFLIGHT_TIMEOUT_MS,
+  type PreflightCheck,
+  redactMessage,
+} from "../preflight.js";
 import type { PgTransport } from "./transport.js";
 
 /** `_creationTimeUtc` is a stored generated column (postgres/sql.ts): PostgreSQL 12 and later. */
@@ -152,15 +158,7 @@ export function evaluateIncremental(server: PgServerFacts, target?: PgSchemaRigh
     );
     fixes.push(`GRANT ${lacking.join(", ")} ON ALL TABLES IN SCHEMA ${schema} TO <user>`);
   }
-  if (missing.length > 0)
-    return [
-      checkLine(
-        "incremental",
-        "warn",
-        `missing ${missing.join("; ")}: incremental runs (sync mode incremental or auto) would fail; ` +
-          `as an administrator: ${fixes.join("; ")}`,
-      ),
-    ];
+  if (missing.length > 0) return [incrementalMissingLine(missing, fixes)];
   if (!target) return [];
   return [
     checkLine(
