@@ -11,13 +11,11 @@ import {
   addColumnsSql,
   alterColumnSql,
   clearColumnsSql,
-  COLUMN_ROWS_PER_STATEMENT,
   existingColumnsSql,
   hasSqlType,
   primaryKeySql,
   qualifiedName,
-  recordColumnsSql,
-  recordedType,
+  recordColumnsQueries,
   type ExistingColumn,
 } from "../import/load/mssql/sql.js";
 import type { MssqlWire, Params } from "../import/load/mssql/wire.js";
@@ -162,17 +160,8 @@ export class MssqlTableApplier {
     }
     if (t.isNew || t.addedColumns.length > 0 || t.widenedColumns.length > 0) {
       await this.wire.query(deleteColumnRowsSql(this.schema), { sqlTable: t.sqlTable });
-      for (let from = 0; from < t.columns.length; from += COLUMN_ROWS_PER_STATEMENT) {
-        const chunk = t.columns.slice(from, from + COLUMN_ROWS_PER_STATEMENT);
-        const params: Params = { sqlTable: t.sqlTable };
-        chunk.forEach((c, i) => {
-          params[`f${i}`] = c.field;
-          params[`c${i}`] = c.sqlName;
-          params[`t${i}`] = recordedType(c.type);
-          params[`o${i}`] = { type: "int", value: from + i + 1 };
-        });
-        await this.wire.query(recordColumnsSql(this.schema, chunk.length), params);
-      }
+      for (const [text, params] of recordColumnsQueries(this.schema, t.sqlTable, t.columns))
+        await this.wire.query(text, params);
     }
   }
 }

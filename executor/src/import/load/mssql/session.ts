@@ -35,7 +35,6 @@ import { DropRefusedError, replaceTable } from "./replace.js";
 import { RowsChannel } from "./rows-channel.js";
 import {
   addColumnsSql,
-  COLUMN_ROWS_PER_STATEMENT,
   columnTypeFromRecorded,
   countRowsSql,
   createTableSql,
@@ -51,8 +50,7 @@ import {
   primaryKeySql,
   qualifiedName,
   readPriorSql,
-  recordColumnsSql,
-  recordedType,
+  recordColumnsQueries,
   recordTableSql,
 } from "./sql.js";
 import { PoolWire, type MssqlWire, type Params, type WireQuery } from "./wire.js";
@@ -328,17 +326,8 @@ export class MssqlConnection implements TargetConnection {
       },
       LONG,
     );
-    for (let from = 0; from < t.columns.length; from += COLUMN_ROWS_PER_STATEMENT) {
-      const chunk = t.columns.slice(from, from + COLUMN_ROWS_PER_STATEMENT);
-      const params: Params = { sqlTable: t.sqlTable };
-      chunk.forEach((c, i) => {
-        params[`f${i}`] = c.field;
-        params[`c${i}`] = c.sqlName;
-        params[`t${i}`] = recordedType(c.type);
-        params[`o${i}`] = { type: "int", value: from + i + 1 };
-      });
-      await tx.query(recordColumnsSql(this.schema, chunk.length), params, LONG);
-    }
+    for (const [text, params] of recordColumnsQueries(this.schema, t.sqlTable, t.columns))
+      await tx.query(text, params, LONG);
   }
 
   async cleanup(): Promise<void> {

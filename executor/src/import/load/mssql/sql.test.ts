@@ -17,6 +17,7 @@ import {
   prepareStagingSql,
   primaryKeySql,
   quoteIdent,
+  recordColumnsQueries,
   recordColumnsSql,
   recordedType,
   recordTableSql,
@@ -98,6 +99,31 @@ ALTER SCHEMA [convex] TRANSFER [convex__staging].[us]]ers];`,
     // 2100 parameters per request, 1000 rows per VALUES list.
     expect(1 + 4 * COLUMN_ROWS_PER_STATEMENT).toBeLessThan(2100);
     expect(COLUMN_ROWS_PER_STATEMENT).toBeLessThanOrEqual(1000);
+  });
+
+  it("writes a table's columns in statements of COLUMN_ROWS_PER_STATEMENT rows, positions counted across them", () => {
+    const many: PlannedColumn[] = Array.from({ length: COLUMN_ROWS_PER_STATEMENT + 2 }, (_, i) => ({
+      field: `f${i}`,
+      sqlName: `c${i}`,
+      type: i % 2 ? "string" : "int64",
+      required: false,
+    }));
+    const queries = recordColumnsQueries("convex", "users", many);
+    expect(queries.map(([text]) => text)).toEqual([
+      recordColumnsSql("convex", COLUMN_ROWS_PER_STATEMENT),
+      recordColumnsSql("convex", 2),
+    ]);
+    expect(queries[1]![1]).toEqual({
+      sqlTable: "users",
+      f0: `f${COLUMN_ROWS_PER_STATEMENT}`,
+      c0: `c${COLUMN_ROWS_PER_STATEMENT}`,
+      t0: recordedType("int64"),
+      o0: { type: "int", value: COLUMN_ROWS_PER_STATEMENT + 1 },
+      f1: `f${COLUMN_ROWS_PER_STATEMENT + 1}`,
+      c1: `c${COLUMN_ROWS_PER_STATEMENT + 1}`,
+      t1: recordedType("string"),
+      o1: { type: "int", value: COLUMN_ROWS_PER_STATEMENT + 2 },
+    });
   });
 
   it("creates the mapping tables only when missing, with binary names and keys within 900 bytes", () => {

@@ -9,6 +9,7 @@
 import type { IdentifierRules } from "../../mapping/names.js";
 import type { ColumnType, PlannedColumn } from "../../mapping/types.js";
 import { priorRowsSql } from "../connection.js";
+import type { Params } from "./wire.js";
 
 /**
  * The collation of `_id` and of every character column (strings, ids in reference fields, JSON, the mapping
@@ -249,6 +250,30 @@ export function recordColumnsSql(schema: string, rows: number): string {
   const values = Array.from({ length: rows }, (_, i) => `(@sqlTable, @f${i}, @c${i}, @t${i}, @o${i})`);
   return `INSERT INTO ${qualifiedName(schema, "_convex_columns")} (sql_table, convex_field, sql_column, sql_type, ordinal_position)
   VALUES ${values.join(", ")};`;
+}
+
+/**
+ * The statements that write a table's `_convex_columns` rows (its columns in order), COLUMN_ROWS_PER_STATEMENT
+ * rows each; the table's old rows must be gone first.
+ */
+export function recordColumnsQueries(
+  schema: string,
+  sqlTable: string,
+  columns: readonly PlannedColumn[],
+): [text: string, params: Params][] {
+  const queries: [string, Params][] = [];
+  for (let from = 0; from < columns.length; from += COLUMN_ROWS_PER_STATEMENT) {
+    const chunk = columns.slice(from, from + COLUMN_ROWS_PER_STATEMENT);
+    const params: Params = { sqlTable };
+    chunk.forEach((c, i) => {
+      params[`f${i}`] = c.field;
+      params[`c${i}`] = c.sqlName;
+      params[`t${i}`] = recordedType(c.type);
+      params[`o${i}`] = { type: "int", value: from + i + 1 };
+    });
+    queries.push([recordColumnsSql(schema, chunk.length), params]);
+  }
+  return queries;
 }
 
 /**
