@@ -294,3 +294,61 @@ describe("held pages", () => {
     }
   });
 });
+
+describe("the first run after a feed start minted before its snapshot", () => {
+  it("holds the pages behind the snapshot and commits only once past it, ending equal to the source", async () => {
+    const url = await duckdb.fresh();
+    const w = await syncedWarehouse(
+      url,
+      (d) => d.transaction((tx) => void tx.insert("users", { n: 0n })),
+      SMALL_PAGES,
+    );
+    try {
+      // The control plane mints the cursor at the export's in-progress start_ts; the snapshot is read later.
+      const mintedAt = w.deployment.latestTs;
+      for (let i = 1; i <= 6; i++)
+        w.deployment.transaction((tx) => void tx.insert("users", { n: BigInt(i) }));
+      const snapshotTs = w.deployment.latestTs;
+      const dir = await mkdtemp(path.join(os.tmpdir(), "early-mint-"));
+      const zip = path.join(dir, `snapshot_stand-in_${snapshotTs}.zip`);
+      await w.deployment.writeSnapshotZip(zip, snapshotTs);
+      await importSnapshot({
+        snapshotPath: zip,
+        target: url,
+        schema: w.schema,
+        snapshotTs: snapshotTs.toString(),
+      });
+      const cursor = await w.feed.cursorFromSnapshot(mintedAt);
+      const target = await openChangeTarget(url, w.schema);
+      try {
+        await target.initialize({
+          cursor,
+          syncId: "",
+          status: "stale",
+          snapshotTs,
+          appliedAt: new Date(),
+          detachedTables: [],
+        });
+        for (let i = 7; i <= 8; i++)
+          w.deployment.transaction((tx) => void tx.insert("users", { n: BigInt(i) }));
+        const committed: (bigint | null)[] = [];
+        const result = await runIncremental({
+          target,
+          feed: w.feed,
+          onBatch: (batch) => committed.push(batch.snapshotTs),
+        });
+        expect(result.outcome).toBe("upToDate");
+        expect(result.pages).toBeGreaterThan(2);
+        expect(committed.length).toBeGreaterThan(0);
+        for (const ts of committed) expect(ts! >= snapshotTs).toBe(true);
+      } finally {
+        await target.close();
+      }
+      const { warehouse, source } = await w.compareWithSource();
+      expect(source.get("users")).toHaveLength(9);
+      expect(warehouse).toEqual(source);
+    } finally {
+      await w.close();
+    }
+  });
+});

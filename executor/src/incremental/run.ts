@@ -99,6 +99,17 @@ function msBehind(now: Date, ts: bigint | null): number | null {
   return ts === null ? null : Math.max(0, now.getTime() - Number(ts / 1_000_000n));
 }
 
+/**
+ * A page whose position is still before the snapshot the warehouse holds. The cursor a feed starts from is minted
+ * at the export's in-progress `start_ts`, and the export reads its snapshot at or after it
+ * (crates/application/src/exports/worker.rs, crates/model/src/exports/types.rs `Export::completed`): the first run
+ * replays changes the snapshot already has. Committing there would show an older state than the snapshot, so such
+ * pages are held like inconsistent ones until the feed passes the snapshot.
+ */
+function behind(status: FeedPage["status"], warehouseTs: bigint | null): boolean {
+  return status.type !== "snapshotting" && warehouseTs !== null && status.snapshotTs < warehouseTs;
+}
+
 export async function runIncremental(options: IncrementalRunOptions): Promise<IncrementalRunResult> {
   const now = options.now ?? (() => new Date());
   const maxHeld = options.maxHeldEntries ?? DEFAULT_MAX_HELD_ENTRIES;
@@ -187,7 +198,8 @@ export async function runIncremental(options: IncrementalRunOptions): Promise<In
     cursor = page.pagination.nextCursor;
     if (page.truncates.length > 0) truncatePending = true;
     if (page.status.type === "upToDate") truncatePending = false;
-    const consistent = page.status.type !== "snapshotting" && !truncatePending;
+    const consistent =
+      page.status.type !== "snapshotting" && !truncatePending && !behind(page.status, start.snapshotTs);
     if (consistent && page.status.type !== "snapshotting") result.snapshotTs = page.status.snapshotTs;
     const lastPage = page.status.type === "upToDate" || result.pages === options.maxPages;
     const overBudget = heldEntries >= maxHeld || heldBytes >= maxHeldBytes;
