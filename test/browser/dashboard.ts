@@ -11,6 +11,7 @@ import { startHarness, type Harness } from "../harness/server.js";
 import { ensureSiteBuilt, SITE_BUILD_DIR } from "./build.js";
 import { findBrowser } from "./findBrowser.js";
 import { serveSite, type SiteServer } from "../harness/siteServer.js";
+import { startExecutorStandIn, type ExecutorStandIn } from "./standIns.js";
 
 const ROOT = path.resolve(import.meta.dirname, "../..");
 export const ARTIFACTS_DIR = path.join(ROOT, "test-artifacts");
@@ -96,4 +97,34 @@ export async function startDashboard(env: Record<string, string> = {}): Promise<
       await harness.close();
     },
   };
+}
+
+/**
+ * The dashboard with the executor stand-in (standIns.ts) as its executor: jobs go to the stand-in, whose
+ * callbacks go to the harness's site URL, known only once the harness runs. `env`: more of the control plane's
+ * environment, e.g. SECRETS_KEY.
+ */
+export async function startDashboardWithExecutor(
+  executorSecret: string,
+  env: Record<string, string> = {},
+): Promise<{ dashboard: Dashboard; executor: ExecutorStandIn }> {
+  let siteUrl = "";
+  const executor = await startExecutorStandIn(executorSecret, () => siteUrl);
+  try {
+    const dashboard = await startDashboard({
+      ...env,
+      EXECUTOR_URL: executor.url,
+      EXECUTOR_SECRET: executorSecret,
+    });
+    siteUrl = dashboard.harness.siteUrl;
+    return { dashboard, executor };
+  } catch (error) {
+    await executor.close();
+    throw error;
+  }
+}
+
+/** The text of the first element with this data-testid, its whitespace collapsed as a reader sees it. */
+export async function shownText(page: Page, testId: string): Promise<string> {
+  return ((await page.getByTestId(testId).first().textContent()) ?? "").replace(/\s+/g, " ").trim();
 }

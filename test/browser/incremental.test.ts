@@ -4,8 +4,9 @@ import type { Id } from "../../convex/_generated/dataModel.js";
 import type { IncrementalFigures, TableChanges } from "../../convex/contract/executor.js";
 import { startConvexSource, type ConvexSource } from "../standins/convexSource.js";
 import { contrastProblems } from "./contrast.js";
-import { startDashboard, type Dashboard } from "./dashboard.js";
-import { startExecutorStandIn, type ExecutorStandIn } from "./standIns.js";
+import { shownText, startDashboardWithExecutor, type Dashboard } from "./dashboard.js";
+import { appRow, type AppRow } from "./seed.js";
+import type { ExecutorStandIn } from "./standIns.js";
 
 // Sync modes and incremental runs in the dashboard (issue 13): the mode chosen in the form, what it does now on
 // the app page (with the warehouse's position and a live lag), and an incremental job's changes per table.
@@ -26,7 +27,7 @@ let dashboard: Dashboard;
 let source: ConvexSource;
 let executor: ExecutorStandIn;
 let page: Page;
-const ids: Record<"live" | "freePlan" | "expired", Id<"apps">> = {} as never;
+const ids: Record<"live" | "freePlan" | "expired" | "quarterHourly", Id<"apps">> = {} as never;
 const jobs: Record<"finished" | "fallback" | "running" | "needsSnapshot", Id<"jobs">> = {} as never;
 
 const changes: TableChanges[] = [
@@ -46,33 +47,15 @@ const upToDate: IncrementalFigures = {
 
 beforeAll(async () => {
   source = await startConvexSource({ deployKey: DEPLOY_KEY, tables: { root: ["messages", "users"] } });
-  let siteUrl = "";
-  executor = await startExecutorStandIn(EXECUTOR_SECRET, () => siteUrl);
-  dashboard = await startDashboard({
+  ({ dashboard, executor } = await startDashboardWithExecutor(EXECUTOR_SECRET, {
     SECRETS_KEY: Buffer.alloc(32, 7).toString("base64"),
-    EXECUTOR_URL: executor.url,
-    EXECUTOR_SECRET,
-  });
-  siteUrl = dashboard.harness.siteUrl;
+  }));
   await dashboard.harness.backend.seed(async (ctx) => {
-    const app = (name: string, fields: object) =>
-      ctx.db.insert("apps", {
-        name,
-        slug: name.toLowerCase().replace(/ /g, "-"),
-        deploymentUrl: "https://happy-animal-123.convex.cloud",
-        deployKeyCiphertext: "not-used",
-        deployKeyHint: "prod:happy-animal-123|••••0000",
-        tables: null,
-        targetSchema: name.toLowerCase().replace(/ /g, "_"),
-        schedule: { cron: "* * * * *", timeZone: "UTC" },
-        enabled: true,
-        retry: { maxAttempts: 3, baseDelayMs: 5_000, maxDelayMs: 60_000 },
-        includeStorage: false,
-        createdAt: NOW - 60 * MINUTE,
-        updatedAt: NOW - 60 * MINUTE,
-        failureStreak: 0,
-        ...fields,
-      });
+    const app = (name: string, fields: Partial<AppRow>) =>
+      ctx.db.insert(
+        "apps",
+        appRow(name, NOW - 60 * MINUTE, { schedule: { cron: "* * * * *", timeZone: "UTC" }, ...fields }),
+      );
     ids.live = await app("Feed Live", {
       syncMode: "auto",
       feed: {
@@ -88,6 +71,10 @@ beforeAll(async () => {
     ids.expired = await app("Expired Feed", {
       syncMode: "incremental",
       feed: { availability: "available", checkedAt: NOW - MINUTE, needsSnapshot: EXPIRED },
+    });
+    ids.quarterHourly = await app("Quarter Hourly", {
+      syncMode: "snapshot",
+      schedule: { cron: "*/15 * * * *", timeZone: "UTC" },
     });
     const finished = (createdAt: number) => ({ finishedAt: createdAt + 2_000, durationMs: 2_000 });
     const job = (createdAt: number, fields: object) =>
@@ -163,9 +150,6 @@ afterAll(async () => {
   await source?.close();
 });
 
-const text = async (p: Page, testId: string) =>
-  ((await p.getByTestId(testId).first().textContent()) ?? "").replace(/\s+/g, " ").trim();
-
 /** Seconds in a lag such as "42 s" or "1 min 05 s". */
 function lagSeconds(lag: string): number {
   const match = /^(?:(\d+) min )?(\d+) s$/.exec(lag);
@@ -193,7 +177,7 @@ describe.sequential("sync modes and incremental runs", () => {
     await page.getByRole("heading", { name: "Shop Incremental" }).waitFor();
     const appUrl = page.url();
     expect(await page.getByTestId("sync-mode").getAttribute("data-mode")).toBe("incremental");
-    expect(await text(page, "sync-runs")).toBe("Every minute");
+    expect(await shownText(page, "sync-runs")).toBe("Every minute");
 
     await page.goto(appUrl + "/edit");
     await mode("Incremental").waitFor();
@@ -203,17 +187,17 @@ describe.sequential("sync modes and incremental runs", () => {
     await page.getByRole("button", { name: "Save changes" }).click();
     await page.getByRole("heading", { name: "Shop Incremental" }).waitFor();
     await page.locator('[data-testid="sync-mode"][data-mode="snapshot"]').waitFor();
-    expect(await text(page, "sync-mode")).toBe("snapshot");
+    expect(await shownText(page, "sync-mode")).toBe("snapshot");
   });
 
   it("shows on the app page what auto does now, where the warehouse is, and a lag that ticks", async () => {
     await page.goto(`${dashboard.site.url}/apps/${ids.live}`);
     await page.getByRole("heading", { name: "Feed Live" }).waitFor();
-    expect(await text(page, "sync-mode")).toBe("auto → incremental");
+    expect(await shownText(page, "sync-mode")).toBe("auto → incremental");
     expect(await page.getByTestId("sync-mode").getAttribute("data-next")).toBe("incremental");
     // The position to the second, in UTC: nanoseconds above 2^53 read exactly.
     const at = new Date(POSITION_MS).toISOString().replace("T", " ").slice(0, 19);
-    expect(await text(page, "feed-position")).toMatch(new RegExp(`^warehouse at ${at} UTC`));
+    expect(await shownText(page, "feed-position")).toMatch(new RegExp(`^warehouse at ${at} UTC`));
     const lag = page.getByTestId("feed-lag");
     const first = (await lag.textContent()) ?? "";
     expect(lagSeconds(first)).toBeGreaterThanOrEqual(42);
@@ -225,7 +209,7 @@ describe.sequential("sync modes and incremental runs", () => {
     expect(lagSeconds((await lag.textContent()) ?? "")).toBeGreaterThan(lagSeconds(first));
     // The cursor's age from the newest incremental run with figures.
     await page.getByTestId("cursor-age").getByText("1 min 35 s").waitFor();
-    expect(await text(page, "sync-runs")).toBe("Every minute");
+    expect(await shownText(page, "sync-runs")).toBe("Every minute");
     await dashboard.screenshot(page, "incremental-app-live");
 
     // The Overview gives the same live lag for apps on the feed, and keeps "… ago" for the others.
@@ -245,15 +229,46 @@ describe.sequential("sync modes and incremental runs", () => {
 
     await page.goto(`${dashboard.site.url}/apps/${ids.freePlan}`);
     await page.getByRole("heading", { name: "Free Plan" }).waitFor();
-    expect(await text(page, "sync-mode")).toBe(`auto → snapshot: ${NO_FEED}`);
+    expect(await shownText(page, "sync-mode")).toBe(`auto → snapshot: ${NO_FEED}`);
     expect(await page.getByTestId("sync-mode").getAttribute("data-next")).toBe("snapshot");
-    expect(await text(page, "feed-availability")).toMatch(/^unavailable: the deployment's plan/);
+    expect(await shownText(page, "feed-availability")).toMatch(/^unavailable: the deployment's plan/);
 
     await page.goto(`${dashboard.site.url}/apps/${ids.expired}`);
     await page.getByRole("heading", { name: "Expired Feed" }).waitFor();
-    expect(await text(page, "sync-mode")).toBe(`incremental: needs a snapshot: ${EXPIRED}`);
-    expect(await text(page, "feed-position")).toBe("no feed position stored");
+    expect(await shownText(page, "sync-mode")).toBe(`incremental: needs a snapshot: ${EXPIRED}`);
+    expect(await shownText(page, "feed-position")).toBe("no feed position stored");
     expect(await page.getByTestId("feed-lag").count()).toBe(0);
+  });
+
+  it("warns in the schedule form of a snapshot-mode app that runs more often than hourly, not hourly or on auto", async () => {
+    const warning = page.getByTestId("snapshot-cadence-warning");
+    const mode = (name: string) => page.getByRole("radio", { name: new RegExp(`^${name}`) });
+    /** The preview of the cron now typed has arrived: five runs, each passing `runs`. */
+    const previewed = (runs: RegExp) =>
+      page.waitForFunction((source) => {
+        const items = [...document.querySelectorAll('[data-testid="next-runs"] li')];
+        return items.length === 5 && items.every((li) => new RegExp(source).test(li.textContent ?? ""));
+      }, runs.source);
+
+    await page.goto(`${dashboard.site.url}/apps/${ids.quarterHourly}/edit`);
+    await warning.waitFor();
+    expect(await mode("Snapshot").isChecked()).toBe(true);
+    expect(await page.getByLabel(/^Cron/).inputValue()).toBe("*/15 * * * *");
+    expect(await warning.textContent()).toMatch(/more often than hourly.*snapshot mode.*whole deployment/s);
+    await dashboard.screenshot(page, "snapshot-cadence-warning");
+
+    await page.getByLabel(/^Cron/).fill("0 * * * *");
+    await previewed(/:00 UTC$/);
+    expect(await warning.count()).toBe(0);
+
+    // Auto at every minute: no warning, until the same schedule is chosen for snapshots.
+    await page.goto(`${dashboard.site.url}/apps/${ids.live}/edit`);
+    await previewed(/UTC$/);
+    expect(await mode("Auto").isChecked()).toBe(true);
+    expect(await page.getByLabel(/^Cron/).inputValue()).toBe("* * * * *");
+    expect(await warning.count()).toBe(0);
+    await mode("Snapshot").check();
+    await warning.waitFor();
   });
 
   it("lists jobs with their kind, an incremental run's changes instead of rows, and why a kind was chosen", async () => {
@@ -274,13 +289,13 @@ describe.sequential("sync modes and incremental runs", () => {
     const job = { jobId: jobs.running, attempt: 1 };
     await page.goto(`${dashboard.site.url}/logs/${jobs.running}`);
     await page.getByTestId("job-progress").waitFor();
-    expect(await text(page, "job-kind")).toBe("incremental");
+    expect(await shownText(page, "job-kind")).toBe("incremental");
 
     await executor.applying(job, [changes[0]!]);
     await page.getByText("Applying the source's changes").waitFor();
     const row = (table: string) => page.locator(`[data-testid="change-row"][data-table="${table}"]`);
     await row("messages").waitFor();
-    expect(await text(page, "changes-summary")).toBe("Committed so far: +1,200 ~30 −4 in 1 table");
+    expect(await shownText(page, "changes-summary")).toBe("Committed so far: +1,200 ~30 −4 in 1 table");
     await executor.applying(job, changes);
     await row("chat/threads").waitFor();
     expect(await row("chat/threads").getByTestId("change-truncated").textContent()).toMatch(/yes/);
@@ -293,12 +308,16 @@ describe.sequential("sync modes and incremental runs", () => {
       (await row(table).locator("td").allTextContents()).map((t) => t.trim());
     expect(await cells("messages")).toEqual(["messages", "1,200", "30", "4", "no"]);
     expect(await cells("chat/threads")).toEqual(["chat/threads", "5", "0", "0", "yes, emptied first"]);
-    expect(await text(page, "incremental-pages")).toBe("3");
-    expect(await text(page, "incremental-transactions")).toMatch(/^2 committed/);
-    expect(await text(page, "incremental-lag")).toBe("1 s");
-    expect(await text(page, "incremental-cursor-age")).toMatch(/^1 min 35 s when the run started/);
-    expect(await text(page, "incremental-position")).toMatch(/^\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2} UTC$/);
-    expect(await text(page, "changes-summary")).toBe("Changes: +1,205 ~30 −4 in 2 tables, 1 emptied first");
+    expect(await shownText(page, "incremental-pages")).toBe("3");
+    expect(await shownText(page, "incremental-transactions")).toMatch(/^2 committed/);
+    expect(await shownText(page, "incremental-lag")).toBe("1 s");
+    expect(await shownText(page, "incremental-cursor-age")).toMatch(/^1 min 35 s when the run started/);
+    expect(await shownText(page, "incremental-position")).toMatch(
+      /^\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2} UTC$/,
+    );
+    expect(await shownText(page, "changes-summary")).toBe(
+      "Changes: +1,205 ~30 −4 in 2 tables, 1 emptied first",
+    );
     await dashboard.screenshot(page, "incremental-job-detail");
   });
 
@@ -310,8 +329,8 @@ describe.sequential("sync modes and incremental runs", () => {
     expect(await outcome.textContent()).toMatch(
       /cannot continue from the warehouse's position.*full snapshot/s,
     );
-    expect(await text(page, "incremental-reason")).toBe("tables dropped in the source: orders");
-    expect(await text(page, "incremental-dropped")).toBe("orders");
+    expect(await shownText(page, "incremental-reason")).toBe("tables dropped in the source: orders");
+    expect(await shownText(page, "incremental-dropped")).toBe("orders");
     expect(await page.getByText("No changes: the source had nothing new.").count()).toBe(1);
   });
 
@@ -325,6 +344,7 @@ describe.sequential("sync modes and incremental runs", () => {
       [`/logs/${jobs.finished}`, "job-changes"],
       [`/logs/${jobs.needsSnapshot}`, "incremental-outcome"],
       [`/logs?app=${ids.live}`, "job-row"],
+      [`/apps/${ids.quarterHourly}/edit`, "snapshot-cadence-warning"],
       ["/apps/new", ""],
     ];
     const found: string[] = [];

@@ -4,8 +4,8 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { TableChanges } from "../../convex/contract/executor.js";
 import { startConvexSource, type ConvexSource } from "../standins/convexSource.js";
 import { FeedDeployment } from "../standins/dataSyncFeed.js";
-import { startDashboard, type Dashboard } from "./dashboard.js";
-import { startExecutorStandIn, type ExecutorStandIn } from "./standIns.js";
+import { shownText, startDashboardWithExecutor, type Dashboard } from "./dashboard.js";
+import type { ExecutorStandIn } from "./standIns.js";
 
 // An auto-mode app on a plan with the change feed, through the control plane's own steps: the feed probed at
 // save, a first snapshot that starts the feed, then an incremental run whose changes show live on the app page.
@@ -20,8 +20,6 @@ let source: ConvexSource;
 let executor: ExecutorStandIn;
 let page: Page;
 
-const text = async (testId: string) =>
-  ((await page.getByTestId(testId).first().textContent()) ?? "").replace(/\s+/g, " ").trim();
 const utcSeconds = (ns: string) =>
   new Date(Number(BigInt(ns) / 1_000_000n)).toISOString().replace("T", " ").slice(0, 19);
 
@@ -32,14 +30,9 @@ beforeAll(async () => {
     tx.insert("chat/threads", { title: "welcome" });
   });
   source = await startConvexSource({ deployKey: DEPLOY_KEY, feed, exportDelayMs: 200 });
-  let siteUrl = "";
-  executor = await startExecutorStandIn(EXECUTOR_SECRET, () => siteUrl);
-  dashboard = await startDashboard({
+  ({ dashboard, executor } = await startDashboardWithExecutor(EXECUTOR_SECRET, {
     SECRETS_KEY: Buffer.alloc(32, 3).toString("base64"),
-    EXECUTOR_URL: executor.url,
-    EXECUTOR_SECRET,
-  });
-  siteUrl = dashboard.harness.siteUrl;
+  }));
   const appId = (await dashboard.admin.action(makeFunctionReference<"action">("apps:create"), {
     name: "Feed Shop",
     slug: "feed-shop",
@@ -64,18 +57,20 @@ describe.sequential("an auto app from its first snapshot to incremental runs", (
   it("is auto by default, and knows from the probe at save that the first run loads a snapshot", async () => {
     await page.getByRole("heading", { name: "Feed Shop" }).waitFor();
     expect(await page.getByTestId("sync-mode").getAttribute("data-mode")).toBe("auto");
-    expect(await text("sync-mode")).toBe(
+    expect(await shownText(page, "sync-mode")).toBe(
       "auto → incremental: the first run loads a snapshot, then the change feed continues from it",
     );
-    expect(await text("feed-availability")).toMatch(/^available · checked/);
-    expect(await text("feed-position")).toBe("no feed position stored");
+    expect(await shownText(page, "feed-availability")).toMatch(/^available · checked/);
+    expect(await shownText(page, "feed-position")).toBe("no feed position stored");
   });
 
   it("runs a first snapshot that starts the feed, then shows where the warehouse is and the lag", async () => {
     await page.getByRole("button", { name: "Sync Now" }).click();
     await page.getByTestId("kind-reason").first().waitFor();
-    expect(await text("kind-reason")).toMatch(/^first load: the change feed starts from this snapshot/);
-    expect(await text("job-kind")).toBe("snapshot");
+    expect(await shownText(page, "kind-reason")).toMatch(
+      /^first load: the change feed starts from this snapshot/,
+    );
+    expect(await shownText(page, "job-kind")).toBe("snapshot");
     const job = await executor.waitForJob();
     if (job.kind !== "snapshot") throw new Error(`expected a snapshot job, got ${job.kind}`);
     expect(job.feedStart?.cursor).toBeTruthy();
@@ -87,12 +82,12 @@ describe.sequential("an auto app from its first snapshot to incremental runs", (
       { feedStart: { stored: true, position: job.snapshot.snapshotTs } },
     );
     await page.locator('[data-testid="sync-mode"][data-next="incremental"]').waitFor();
-    expect(await text("sync-mode")).toBe("auto → incremental");
-    expect(await text("feed-position")).toMatch(
+    expect(await shownText(page, "sync-mode")).toBe("auto → incremental");
+    expect(await shownText(page, "feed-position")).toMatch(
       new RegExp(`^warehouse at ${utcSeconds(job.snapshot.snapshotTs)} UTC`),
     );
     await page.getByTestId("feed-lag").waitFor();
-    expect(await text("feed-lag")).toMatch(/^\d+ s$|min/);
+    expect(await shownText(page, "feed-lag")).toMatch(/^\d+ s$|min/);
   });
 
   it("runs incrementally next, with the changes live on the app page and the cursor's age after", async () => {
@@ -129,7 +124,9 @@ describe.sequential("an auto app from its first snapshot to incremental runs", (
     });
     await page.locator('[data-testid="job-progress"][data-status="succeeded"]').waitFor();
     await page.getByTestId("cursor-age").getByText("1 min 01 s").waitFor();
-    expect(await text("feed-position")).toMatch(new RegExp(`^warehouse at ${utcSeconds(position)} UTC`));
+    expect(await shownText(page, "feed-position")).toMatch(
+      new RegExp(`^warehouse at ${utcSeconds(position)} UTC`),
+    );
     const recent = page.getByTestId("job-row");
     expect(await recent.getByTestId("job-kind").allTextContents()).toEqual(["incremental", "snapshot"]);
     expect((await recent.getByTestId("job-amount").allTextContents()).map((t) => t.trim())).toEqual([

@@ -1,6 +1,7 @@
 import type { Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startDashboard, type Dashboard } from "./dashboard.js";
+import { appRow } from "./seed.js";
 
 // The Logs page over many jobs: pagination and filters, and the Overview's last runs. Jobs are written straight
 // into the harness's database, in the control plane's own schema.
@@ -21,24 +22,14 @@ const daysAgo = (k: number) => dateInput(TODAY - k * DAY + 12 * HOUR);
 beforeAll(async () => {
   dashboard = await startDashboard({ SECRETS_KEY: Buffer.alloc(32, 5).toString("base64") });
   await dashboard.harness.backend.seed(async (ctx) => {
+    // alpha runs hourly, so its day-old data is behind schedule; beta is manual only.
     const app = (slug: string) =>
-      ctx.db.insert("apps", {
-        name: slug,
-        slug,
-        deploymentUrl: "https://happy-animal-123.convex.cloud",
-        deployKeyCiphertext: "not-used",
-        deployKeyHint: "prod:happy-animal-123|••••0000",
-        tables: null,
-        targetSchema: slug.replace(/-/g, "_"),
-        // alpha runs hourly, so its day-old data is behind schedule; beta is manual only.
-        schedule: slug === "alpha" ? { cron: "0 * * * *", timeZone: "UTC" } : null,
-        enabled: true,
-        retry: { maxAttempts: 3, baseDelayMs: 5_000, maxDelayMs: 60_000 },
-        includeStorage: false,
-        createdAt: TODAY - 60 * DAY,
-        updatedAt: TODAY - 60 * DAY,
-        failureStreak: 0,
-      });
+      ctx.db.insert(
+        "apps",
+        appRow(slug, TODAY - 60 * DAY, {
+          schedule: slug === "alpha" ? { cron: "0 * * * *", timeZone: "UTC" } : null,
+        }),
+      );
     const apps = [await app("alpha"), await app("beta")];
     // Job i was created (floor(i/2) + 1) days ago: alpha (even i) at 18:00, beta (odd i) at 06:00. So each of
     // the last 20 days holds one job of each app; the failed ones (i = 3, 13, 23, 33) are beta's, 2, 7, 12

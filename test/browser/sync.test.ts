@@ -4,9 +4,9 @@ import { makeFunctionReference } from "convex/server";
 import type { Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { contrastProblems } from "./contrast.js";
-import { startDashboard, type Dashboard } from "./dashboard.js";
+import { startDashboardWithExecutor, type Dashboard } from "./dashboard.js";
 import { startConvexSource, type ConvexSource } from "../standins/convexSource.js";
-import { startExecutorStandIn, type ExecutorStandIn } from "./standIns.js";
+import type { ExecutorStandIn } from "./standIns.js";
 
 // One app's life in the dashboard: created through the form, synced, failed, found in the logs.
 const run = promisify(execFile);
@@ -22,14 +22,9 @@ let appUrl: string;
 
 beforeAll(async () => {
   source = await startConvexSource({ deployKey: DEPLOY_KEY, tables: { root: TABLES }, exportDelayMs: 300 });
-  let siteUrl = "";
-  executor = await startExecutorStandIn(EXECUTOR_SECRET, () => siteUrl);
-  dashboard = await startDashboard({
+  ({ dashboard, executor } = await startDashboardWithExecutor(EXECUTOR_SECRET, {
     SECRETS_KEY: Buffer.alloc(32, 9).toString("base64"),
-    EXECUTOR_URL: executor.url,
-    EXECUTOR_SECRET,
-  });
-  siteUrl = dashboard.harness.siteUrl;
+  }));
   page = await dashboard.openSignedIn("/apps");
 });
 afterAll(async () => {
