@@ -11,7 +11,7 @@ import { FeedDeployment } from "../test/standins/dataSyncFeed";
 import { api, internal } from "./_generated/api";
 import type { Id } from "./_generated/dataModel";
 import { applyCompletion } from "./callbacks";
-import { snapshotJobPayload, type CompletionCallback } from "./contract/executor";
+import { snapshotJobPayload } from "./contract/executor";
 import { MAX_MINT_TRIES } from "./exports";
 import { FEED_START_MAX_FAILURES } from "./feeds";
 import { MIN_SCHEDULED_SNAPSHOT_INTERVAL_MS } from "./lib/jobKind";
@@ -20,6 +20,7 @@ import type { AppFeed } from "./schema";
 import { asAdmin, createApp, insertJob, newTest, type T } from "./test/harness.testkit";
 import { expectUserError } from "./test/productionErrors.testkit";
 import { startExecutor, type StandIn } from "./test/standins.testkit";
+import { appOf, completion, eventsOf, jobOf, jobsOf, trigger } from "./test/feeds.testkit";
 
 const KEY = "prod:feed-shop|0123456789abcdefabcdef";
 let closers: (() => Promise<void>)[] = [];
@@ -85,43 +86,8 @@ async function setup(
   return { t, source, executor, appId, proxy };
 }
 
-const trigger = async (t: T, appId: Id<"apps">) =>
-  (await (await asAdmin(t)).mutation(api.jobs.trigger, { appId })).jobId;
-const jobOf = (t: T, jobId: Id<"jobs">) => t.run((ctx) => ctx.db.get(jobId));
-const appOf = (t: T, appId: Id<"apps">) => t.run((ctx) => ctx.db.get(appId));
-const jobsOf = (t: T, appId: Id<"apps">) =>
-  t.run((ctx) =>
-    ctx.db
-      .query("jobs")
-      .withIndex("by_app_created", (q) => q.eq("appId", appId))
-      .collect(),
-  );
-const eventsOf = async (t: T, jobId: Id<"jobs">) =>
-  (
-    await t.run((ctx) =>
-      ctx.db
-        .query("jobEvents")
-        .withIndex("by_job", (q) => q.eq("jobId", jobId))
-        .collect(),
-    )
-  ).map((e) => e.message);
 const mintRequests = (source: ConvexSource) =>
   source.requests.filter((r) => r.path === "/api/data_sync_cursor_from_deltas");
-
-function completion(jobId: Id<"jobs">, extra: Partial<CompletionCallback> = {}): CompletionCallback {
-  return {
-    eventId: `complete-${Math.random()}`,
-    executorId: "pc-1",
-    at: Date.now(),
-    jobId,
-    attempt: 1,
-    outcome: "succeeded",
-    tables: [],
-    totalRows: 4,
-    durationMs: 500,
-    ...extra,
-  };
-}
 
 const appFields = {
   name: "Orders",

@@ -14,7 +14,6 @@ import {
   incrementalJobPayload,
   jobPayload,
   snapshotJobPayload,
-  type CompletionCallback,
   type IncrementalFigures,
 } from "./contract/executor";
 import { FIRST_FEED_LOAD, INCREMENTAL_ATTEMPT_DEADLINE_MS } from "./lib/jobKind";
@@ -22,6 +21,7 @@ import { FEED_REASONS } from "./lib/sourceFeed";
 import type { AppFeed } from "./schema";
 import { asAdmin, createApp, newTest, scheduled, setTestEnv, type T } from "./test/harness.testkit";
 import { startExecutor, type StandIn } from "./test/standins.testkit";
+import { appOf, completion, eventsOf, jobOf, jobsOf, trigger } from "./test/feeds.testkit";
 
 const KEY = "prod:feed-shop|0123456789abcdefabcdef";
 let servers: (StandIn | ConvexSource)[] = [];
@@ -57,27 +57,6 @@ async function setup(
   return { t, feed, source, executor, appId };
 }
 
-const trigger = async (t: T, appId: Id<"apps">) =>
-  (await (await asAdmin(t)).mutation(api.jobs.trigger, { appId })).jobId;
-const jobOf = (t: T, jobId: Id<"jobs">) => t.run((ctx) => ctx.db.get(jobId));
-const appOf = (t: T, appId: Id<"apps">) => t.run((ctx) => ctx.db.get(appId));
-const eventsOf = async (t: T, jobId: Id<"jobs">) =>
-  (
-    await t.run((ctx) =>
-      ctx.db
-        .query("jobEvents")
-        .withIndex("by_job", (q) => q.eq("jobId", jobId))
-        .collect(),
-    )
-  ).map((e) => e.message);
-const jobsOf = (t: T, appId: Id<"apps">) =>
-  t.run((ctx) =>
-    ctx.db
-      .query("jobs")
-      .withIndex("by_app_created", (q) => q.eq("appId", appId))
-      .collect(),
-  );
-
 /** The export requested, run to completion on the stand-in, and checked once. */
 async function exportCompletes(t: T, source: ConvexSource, jobId: Id<"jobs">) {
   await t.action(internal.exports.startExport, { jobId, attempt: 1 });
@@ -103,21 +82,6 @@ function figures(extra: Partial<IncrementalFigures> = {}): IncrementalFigures {
     position: "1800000000000000500",
     lagMs: 800,
     cursorAgeMs: 60_000,
-    ...extra,
-  };
-}
-
-function completion(jobId: Id<"jobs">, extra: Partial<CompletionCallback> = {}): CompletionCallback {
-  return {
-    eventId: `complete-${Math.random()}`,
-    executorId: "pc-1",
-    at: Date.now(),
-    jobId,
-    attempt: 1,
-    outcome: "succeeded",
-    tables: [],
-    totalRows: 4,
-    durationMs: 500,
     ...extra,
   };
 }
