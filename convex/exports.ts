@@ -188,11 +188,14 @@ export const MAX_MINT_TRIES = 5;
  * sooner the call, the smaller that window. The in_progress `start_ts` is at or before the snapshot the export
  * takes (lib/sourceDeployment.ts): the feed then replays from a little before the snapshot, which converges to the
  * same rows. Never seen in progress (it went by between two checks): at completion, at the snapshot's timestamp.
- * A cursor minted later than the completed snapshot (not expected) is minted again at the snapshot.
+ * A cursor minted later than the completed snapshot (not expected) is minted again at the snapshot. Transient
+ * failures count against MAX_MINT_TRIES in both states, the last try at completion, which then gives up.
  */
 export function mintAt(feedStart: Doc<"jobs">["feedStart"], state: ExportState): string | undefined {
   if (!feedStart || feedStart.error !== undefined) return undefined;
-  if (state.state === "in_progress") return feedStart.cursor ? undefined : state.startTs;
+  // In progress, at most MAX_MINT_TRIES - 1 transient failures: the last try is kept for the completed export.
+  if (state.state === "in_progress")
+    return feedStart.cursor || (feedStart.mintTries ?? 0) >= MAX_MINT_TRIES - 1 ? undefined : state.startTs;
   if (state.state !== "completed") return undefined;
   if (!feedStart.cursor) return state.startTs;
   return feedStart.ts !== undefined && BigInt(feedStart.ts) > BigInt(state.startTs)

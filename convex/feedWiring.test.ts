@@ -289,6 +289,27 @@ describe("minting the feed cursor", () => {
     expect(job.feedStart?.error).toMatch(new RegExp(`^gave up after ${MAX_MINT_TRIES} tries: .*503`));
     expect(job.step?.name).toBe("dispatch:dispatchJob");
   });
+  test("tries while the export runs count too: at most MAX_MINT_TRIES in all, the last at completion", async () => {
+    const { t, source, appId, proxy } = await setup({ proxy: true });
+    const jobId = await trigger(t, appId);
+    await t.action(internal.exports.startExport, { jobId, attempt: 1 });
+    source.exportWorker.step(); // requested → in_progress, and it stays there for many checks
+    proxy!.failMints = 100;
+    for (let check = 1; check <= MAX_MINT_TRIES + 3; check++)
+      await t.action(internal.exports.checkExport, { jobId, attempt: 1, check });
+    expect(mintRequests(source)).toHaveLength(0); // the proxy answered them all
+    let job = (await jobOf(t, jobId))!;
+    expect(job).toMatchObject({ status: "exporting", feedStart: { mintTries: MAX_MINT_TRIES - 1 } });
+    const tries = (await eventsOf(t, jobId)).filter((e) => e.startsWith("could not mint"));
+    expect(tries).toHaveLength(MAX_MINT_TRIES - 1);
+
+    source.exportWorker.step(); // in_progress → completed
+    await source.exportWorker.settled();
+    await t.action(internal.exports.checkExport, { jobId, attempt: 1, check: MAX_MINT_TRIES + 4 });
+    job = (await jobOf(t, jobId))!;
+    expect(job.feedStart?.error).toMatch(new RegExp(`^gave up after ${MAX_MINT_TRIES} tries: .*503`));
+    expect(job.step?.name).toBe("dispatch:dispatchJob");
+  });
 });
 
 describe("the minted cursor's lifetime and what the executor reports with it", () => {
