@@ -6,7 +6,7 @@
 import { afterEach, describe, expect, test, vi } from "vitest";
 import { api } from "./_generated/api";
 import type { Id } from "./_generated/dataModel";
-import { DAY_MS } from "./dailyStats";
+import { ALL_APPS_SHARDS, DAY_MS, shardOf } from "./dailyStats";
 import { transitionJob } from "./jobs";
 import type { JobStatus } from "./schema";
 import { asAdmin, createApp, insertJob, newTest, type T } from "./test/harness.testkit";
@@ -43,7 +43,13 @@ describe("per-day job counts for the daily chart", () => {
     await finish(t, b, T0 + DAY_MS + 9_000, 1_000, "cancelled");
 
     const rows = await t.run((ctx) => ctx.db.query("dailyJobStats").collect());
-    expect(rows).toHaveLength(2); // day 1: a; day 2: b (no all-apps row)
+    const appRows = rows.filter((r) => r.appId !== undefined);
+    expect(appRows).toHaveLength(2); // day 1: a; day 2: b
+    // And one all-apps shard row a day (each day had one app).
+    expect(rows.filter((r) => r.shard !== undefined).map((r) => [r.day, r.shard])).toEqual([
+      [T0, shardOf(a)],
+      [T0 + DAY_MS, shardOf(b)],
+    ]);
     expect(rows.find((r) => r.appId === a && r.day === T0)).toMatchObject({
       succeeded: 27,
       failed: 3,
@@ -92,7 +98,7 @@ describe("per-day job counts for the daily chart", () => {
     expect(chart.days[0]).toMatchObject({ succeeded: 1, rows: 1 });
   });
 
-  test("apps finishing on the same day write only their own rows; the all-apps chart sums them, skipping old all-apps rows", async () => {
+  test("apps finishing on the same day write their own rows and their shard's; the all-apps chart sums the shards, skipping old all-apps rows", async () => {
     const t = newTest();
     vi.setSystemTime(T0);
     const a = await createApp(t, { slug: "a" });
@@ -101,9 +107,15 @@ describe("per-day job counts for the daily chart", () => {
     await finish(t, b, T0 + 120_000, 3_000, "succeeded", 7);
     await finish(t, b, T0 + 180_000, 1_000, "failed");
     const rows = await t.run((ctx) => ctx.db.query("dailyJobStats").collect());
-    // No row both apps' jobs patch: jobs of different apps ending together do not conflict.
-    expect(rows.map((r) => r.appId).sort()).toEqual([a, b].sort());
-    // An all-apps row from before: its jobs are in the app rows too, so it is not added again.
+    expect(
+      rows
+        .filter((r) => r.appId !== undefined)
+        .map((r) => r.appId)
+        .sort(),
+    ).toEqual([a, b].sort());
+    const shards = rows.filter((r) => r.shard !== undefined);
+    expect(shards.reduce((n, r) => n + r.succeeded + r.failed, 0)).toBe(3);
+    // An all-apps row from before shards: its jobs are in the shard rows too, so it is not added again.
     await t.run((ctx) =>
       ctx.db.insert("dailyJobStats", {
         day: T0,
@@ -127,6 +139,29 @@ describe("per-day job counts for the daily chart", () => {
         avgDurationMs: 2_000,
         maxDurationMs: 3_000,
       },
+    ]);
+  });
+
+  test("the all-apps chart reads at most one row per shard and day, however many apps: 40 apps over 3 days", async () => {
+    const t = newTest();
+    vi.setSystemTime(T0);
+    const apps: Id<"apps">[] = [];
+    for (let i = 0; i < 40; i++) apps.push(await createApp(t, { slug: `app-${i}`, targetSchema: `s${i}` }));
+    for (let day = 0; day < 3; day++)
+      for (const [i, app] of apps.entries())
+        await finish(t, app, T0 + day * DAY_MS + 60_000 * (i + 1), 1_000, "succeeded", i);
+    const rows = await t.run((ctx) => ctx.db.query("dailyJobStats").collect());
+    const shardRows = rows.filter((r) => r.shard !== undefined);
+    const used = new Set(apps.map(shardOf));
+    expect(used.size).toBeGreaterThan(1); // the apps spread over several shards
+    expect(shardRows).toHaveLength(3 * used.size);
+    expect(Math.max(...shardRows.map((r) => r.shard!))).toBeLessThan(ALL_APPS_SHARDS);
+    const chart = await (await asAdmin(t)).query(api.stats.daily, { from: T0, to: T0 + 3 * DAY_MS });
+    const rowsPerDay = (40 * 39) / 2;
+    expect(chart.days.map((d) => [d.succeeded, d.rows])).toEqual([
+      [40, rowsPerDay],
+      [40, rowsPerDay],
+      [40, rowsPerDay],
     ]);
   });
 });

@@ -234,7 +234,10 @@ export default defineSchema({
    */
   dailyJobStats: defineTable({
     day: v.number(),
+    /** An app's row; absent on the all-apps shard rows (and on all-apps rows from before shards). */
     appId: v.optional(v.id("apps")),
+    /** All-apps rows: one per (day, shard), the jobs of the apps hashed to that shard (dailyStats.ts). */
+    shard: v.optional(v.number()),
     succeeded: v.number(),
     failed: v.number(),
     cancelled: v.number(),
@@ -244,6 +247,7 @@ export default defineSchema({
     maxDurationMs: v.optional(v.number()),
   })
     .index("by_app_day", ["appId", "day"])
+    .index("by_shard_day", ["shard", "day"])
     .index("by_day", ["day"]),
 
   /** One row: when `dailyJobStats` began counting; the chart reads jobs that finished before it from `jobs`. */
