@@ -6,8 +6,8 @@
  *
  *   BEGIN TRANSACTION
  *   SELECT cursor FROM _convex_sync_state                     -- must still be the batch's starting cursor
- *   per table: CREATE TABLE | ALTER TABLE ADD COLUMN (or reuse a column the mapping lacks) / ALTER COLUMN TYPE
- *              JSON (values re-encoded, see widen);
+ *   per table: CREATE TABLE | ALTER TABLE ADD COLUMN (or reuse a column the mapping lacks); widened columns:
+ *              the table rebuilt with them as JSON, values re-encoded (duckdbWiden.ts);
  *              DELETE (truncate); per slice: appender → temp table of deletes, DELETE … USING;
  *              per slice: appender → temp table of changes, DELETE the older versions, INSERT the rows not there;
  *              _convex_tables / _convex_columns rows
@@ -45,7 +45,6 @@ import {
   quoteIdent,
   tablesInSchemaSql,
 } from "../import/load/duckdb/sql.js";
-import { toExportJson, type ConvexObject, type ConvexValue } from "../import/values.js";
 import {
   detachedTablesText,
   SYNC_STATE_TABLE,
@@ -60,6 +59,7 @@ import {
   type TableApplyResult,
 } from "./apply.js";
 import { DuckdbRowWriter, sliceBytesFor } from "./duckdbRows.js";
+import { DuckdbWidener } from "./duckdbWiden.js";
 
 export function syncStateTableSql(schema: string): string {
   // One row (id = 1); no key, like the mapping tables (sql.ts): writeState deletes, then inserts.
@@ -75,12 +75,6 @@ export function syncStateColumnsSql(schema: string): string {
   return `ALTER TABLE ${qualifiedName(schema, SYNC_STATE_TABLE)} ADD COLUMN IF NOT EXISTS detached_tables VARCHAR`;
 }
 
-/** A DuckDB value read back (getRowObjectsJS) as the Convex value the import had appended. */
-function convexValueOf(value: unknown): ConvexValue {
-  if (value instanceof Uint8Array) return Buffer.from(value.buffer, value.byteOffset, value.byteLength);
-  return value as ConvexValue;
-}
-
 export interface DuckdbChangeTargetOptions {
   settings?: DuckdbSettings;
   /** Called before each statement is sent (appender writes count as one); the crash tests kill the process here. */
@@ -91,6 +85,7 @@ export class DuckdbChangeTarget implements ChangeTarget {
   readonly identifierRules = duckdbIdentifierRules;
   readonly valueRules = defaultValueRules;
   private readonly rowWriter: DuckdbRowWriter;
+  private readonly widener: DuckdbWidener;
   private readonly writes = transactionalWrites((body) => this.transaction(body), {
     createBookkeeping: () => this.createBookkeeping(),
     // No row locks in DuckDB; none needed: instance.ts lets one writer at a time open the file.
@@ -112,6 +107,12 @@ export class DuckdbChangeTarget implements ChangeTarget {
     memoryLimit: string,
   ) {
     this.rowWriter = new DuckdbRowWriter(
+      opened.connection,
+      (sql) => this.run(sql),
+      onStatement,
+      sliceBytesFor(memoryLimit),
+    );
+    this.widener = new DuckdbWidener(
       opened.connection,
       (sql) => this.run(sql),
       onStatement,
@@ -224,41 +225,11 @@ export class DuckdbChangeTarget implements ChangeTarget {
     );
   }
 
-  /**
-   * Turns columns into JSON holding exactly what the import writes for their values (append.ts: toExportJson):
-   * the values are read back and re-encoded here rather than in SQL, whose number formatting is not
-   * JavaScript's. DuckDB refuses to commit a transaction that alters a table after changing its rows ("another
-   * transaction has altered this table"), so every ALTER comes first, then the UPDATEs (in slices). Reads
-   * the widened columns' non-null values into the process's memory (not DuckDB's): widening is rare.
-   */
+  /** Widened columns become JSON by rebuilding the table (duckdbWiden.ts says why), before its row changes. */
   private async widen(t: TableApplyPlan): Promise<void> {
     if (t.widenedColumns.length === 0) return;
-    const target = qualifiedName(this.schema, t.sqlTable);
-    const names = t.widenedColumns.map(({ column }) => quoteIdent(column.sqlName));
-    // Streamed, one chunk at a time re-encoded: a materialized result of large values would not fit DuckDB's
-    // memory_limit ("failed to pin block", seen with 64 MiB of strings at 64MB). A truncated table keeps none.
-    const json: ConvexObject[] = [];
-    if (!t.truncated) {
-      const sql =
-        `SELECT "_id" AS id, ${names.map((n, i) => `${n} AS v${i}`).join(", ")} FROM ${target} ` +
-        `WHERE ${names.map((n) => `${n} IS NOT NULL`).join(" OR ")}`;
-      this.onStatement(sql);
-      for await (const chunk of (await this.db.stream(sql)).yieldRowObjectJs()) {
-        for (const r of chunk) {
-          const row: ConvexObject = { _id: r.id as string };
-          names.forEach((_, i) => {
-            const v = r[`v${i}`];
-            if (v !== null && v !== undefined) row[`v${i}`] = toExportJson(convexValueOf(v));
-          });
-          json.push(row);
-        }
-      }
-    }
-    for (const [i, { column }] of t.widenedColumns.entries())
-      await this.run(
-        `ALTER TABLE ${target} ALTER COLUMN ${names[i]} SET DATA TYPE ${duckdbType(column.type)} USING CAST(NULL AS JSON)`,
-      );
-    await this.rowWriter.updateColumns(target, names, json);
+    const names = t.widenedColumns.map(({ column }) => column.sqlName);
+    await this.widener.rebuild(this.schema, t.sqlTable, names, t.truncated);
   }
 
   /**

@@ -1,5 +1,5 @@
 /**
- * The row changes of one table in a DuckDB batch — deletes, upserts, widened values — staged through temp tables
+ * The row changes of one table in a DuckDB batch — deletes and upserts — staged through temp tables
  * in slices bounded by bytes, all inside the batch's one transaction (duckdb.ts opens and commits it).
  *
  * Why slices: an `INSERT … SELECT` from a temp table holding a whole feed page of large documents (4,096 × 16 KiB)
@@ -86,8 +86,6 @@ export function* byteSlices<T>(
 const rowBytes = (columns: readonly PlannedColumn[]) => (row: ConvexObject) =>
   columns.reduce((n, c) => n + approxBytes(cellValue(row, c.field)) + 8, 0);
 
-export const ID_COLUMN: PlannedColumn = { field: "_id", sqlName: "_id", type: "id", required: true };
-
 export class DuckdbRowWriter {
   constructor(
     private readonly db: DuckDBConnection,
@@ -149,31 +147,6 @@ export class DuckdbRowWriter {
     }
     if (upserts.length > 0) await this.run(`DROP TABLE ${temp(CHANGES_TABLE)}`);
     return { inserted: written - updated, updated };
-  }
-
-  /** Writes re-encoded values into already-altered columns, by `_id`: `rows` are `{_id, v0, v1, …}`. */
-  async updateColumns(
-    target: string,
-    names: readonly string[],
-    rows: readonly ConvexObject[],
-  ): Promise<void> {
-    const columns: PlannedColumn[] = [
-      ID_COLUMN,
-      ...names.map((_, i): PlannedColumn => ({
-        field: `v${i}`,
-        sqlName: `v${i}`,
-        type: "string",
-        required: false,
-      })),
-    ];
-    for (const slice of byteSlices(rows, rowBytes(columns), this.sliceBytes)) {
-      await this.fillTemp(CHANGES_TABLE, columns, slice);
-      await this.run(
-        `UPDATE ${target} SET ${names.map((n, i) => `${n} = CAST(w.v${i} AS JSON)`).join(", ")} ` +
-          `FROM ${temp(CHANGES_TABLE)} AS w WHERE ${target}."_id" = w."_id"`,
-      );
-    }
-    if (rows.length > 0) await this.run(`DROP TABLE ${temp(CHANGES_TABLE)}`);
   }
 
   /** (Re)creates a temp table and fills it through the appender. */
