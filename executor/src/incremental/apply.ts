@@ -152,6 +152,22 @@ export class CursorMovedError extends Error {
   }
 }
 
+/**
+ * A step the warehouse cannot hold in one transaction (DuckDB out of memory at its memory_limit): retrying meets the
+ * same step, so the run asks for a snapshot instead, which loads any size table by table. Nothing was applied.
+ */
+export class StepTooLargeError extends Error {
+  constructor(cause: unknown) {
+    super(
+      `a step of the change feed needs more memory than the warehouse allows in one transaction (${
+        cause instanceof Error ? cause.message.slice(0, 300) : String(cause)
+      }): loading a snapshot instead`,
+      { cause },
+    );
+    this.name = "StepTooLargeError";
+  }
+}
+
 /** A dialect's parts of `ChangeTarget.apply`; `applyPlanSteps` runs them in order inside its transaction. */
 export interface ApplySteps {
   /** Creates the mapping and sync-state tables when missing. */

@@ -47,6 +47,7 @@ import {
 } from "../import/load/duckdb/sql.js";
 import {
   detachedTablesText,
+  StepTooLargeError,
   SYNC_STATE_TABLE,
   syncStateOfRow,
   transactionalWrites,
@@ -189,8 +190,12 @@ export class DuckdbChangeTarget implements ChangeTarget {
     return rows.map(qualifiedOf);
   }
 
-  apply(plan: ApplyPlan): Promise<TableApplyResult[]> {
-    return this.writes.apply(plan);
+  async apply(plan: ApplyPlan): Promise<TableApplyResult[]> {
+    try {
+      return await this.writes.apply(plan);
+    } catch (err) {
+      throw isOutOfMemory(err) ? new StepTooLargeError(err) : err;
+    }
   }
 
   initialize(state: SyncState): Promise<void> {
@@ -322,4 +327,11 @@ export class DuckdbChangeTarget implements ChangeTarget {
   async close(): Promise<void> {
     this.opened.close();
   }
+}
+
+/** DuckDB's "Out of Memory Error: …" (memory_limit reached), possibly wrapped by applyPlanSteps' table context. */
+function isOutOfMemory(err: unknown): boolean {
+  for (let e: unknown = err; e instanceof Error; e = e.cause)
+    if (/Out of Memory Error/.test(e.message)) return true;
+  return false;
 }

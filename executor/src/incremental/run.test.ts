@@ -352,3 +352,45 @@ describe("the first run after a feed start minted before its snapshot", () => {
     }
   });
 });
+
+describe("a step the warehouse cannot hold in memory", () => {
+  it("ends the run needing a snapshot (retrying would meet the same step), with nothing of that step applied", async () => {
+    const url = await duckdb.fresh();
+    const w = await syncedWarehouse(url, (d) => d.transaction((tx) => void tx.insert("users", { n: 0n })));
+    try {
+      w.deployment.transaction((tx) => void tx.insert("users", { n: 1n }));
+      const before = await w.rows(w.schema);
+      let armed = true;
+      // What DuckDB throws at its memory_limit, from inside the step's transaction.
+      const target = await openChangeTarget(url, w.schema, {
+        onStatement: (sql) => {
+          if (armed && /^INSERT/i.test(sql)) {
+            armed = false;
+            throw new Error(
+              "Out of Memory Error: failed to allocate data of size 8.0 MiB (60.9 MiB/61.0 MiB used)",
+            );
+          }
+        },
+      });
+      try {
+        const state = (await target.readState())!;
+        const result = await runIncremental({ target, feed: w.feed });
+        expect(result).toMatchObject({
+          outcome: "needsSnapshot",
+          transactions: 0,
+          snapshotTs: state.snapshotTs,
+        });
+        expect(result.reason).toMatch(
+          /^a step of the change feed needs more memory than the warehouse allows/,
+        );
+        expect(result.reason).toMatch(/Out of Memory Error/);
+        expect((await target.readState())!.cursor).toBe(state.cursor);
+      } finally {
+        await target.close();
+      }
+      expect(await w.rows(w.schema)).toEqual(before);
+    } finally {
+      await w.close();
+    }
+  });
+});

@@ -14,7 +14,7 @@
  * anyway (bounded memory); the state table then says `snapshotting` until the feed is consistent again.
  */
 import type { DataSyncSelection } from "../../../convex/contract/dataSync.js";
-import { applyBatch, type ChangeTarget, type TableApplyResult } from "./apply.js";
+import { applyBatch, StepTooLargeError, type ChangeTarget, type TableApplyResult } from "./apply.js";
 import { CursorExpiredError, InvalidCursorError, type FeedPage } from "./feedClient.js";
 
 export const DEFAULT_MAX_HELD_ENTRIES = 100_000;
@@ -200,10 +200,18 @@ export async function runIncremental(options: IncrementalRunOptions): Promise<In
     if (page.status.type === "upToDate") truncatePending = false;
     const consistent =
       page.status.type !== "snapshotting" && !truncatePending && !behind(page.status, start.snapshotTs);
+    const committedTs = result.snapshotTs;
     if (consistent && page.status.type !== "snapshotting") result.snapshotTs = page.status.snapshotTs;
     const lastPage = page.status.type === "upToDate" || result.pages === options.maxPages;
     const overBudget = heldEntries >= maxHeld || heldBytes >= maxHeldBytes;
-    if (consistent || overBudget || lastPage) await flush(consistent);
+    try {
+      if (consistent || overBudget || lastPage) await flush(consistent);
+    } catch (err) {
+      if (!(err instanceof StepTooLargeError)) throw err;
+      result.snapshotTs = committedTs;
+      result.lagMs = msBehind(now(), committedTs);
+      return finish({ ...result, outcome: "needsSnapshot", reason: err.message });
+    }
     if (page.status.type === "upToDate") {
       result.outcome = "upToDate";
       break;
