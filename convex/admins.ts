@@ -106,11 +106,13 @@ export const storeInvite = internalMutation({
   args: { email: v.string(), tokenHash: v.string(), expiresAt: v.number() },
   handler: async (ctx, args): Promise<null> => {
     // One live invite per email: a new one replaces any earlier, unused one.
+    // At most one is unused (each new one deletes the earlier); used ones stay as history and are not read.
     const earlier = await ctx.db
       .query("adminInvites")
       .withIndex("by_email", (q) => q.eq("email", args.email))
-      .collect();
-    for (const invite of earlier) if (invite.usedAt === undefined) await ctx.db.delete(invite._id);
+      .filter((q) => q.eq(q.field("usedAt"), undefined))
+      .take(10);
+    for (const invite of earlier) await ctx.db.delete(invite._id);
     await ctx.db.insert("adminInvites", { ...args, createdAt: Date.now() });
     await recordAudit(ctx, {
       actor: "system",

@@ -5,6 +5,7 @@
 import { api } from "../_generated/api";
 import type { Id } from "../_generated/dataModel";
 import type { CompletionCallback } from "../contract/executor";
+import { MAX_EVENTS_PER_JOB } from "../jobs";
 import { asAdmin, type T } from "./harness.testkit";
 
 export const trigger = async (t: T, appId: Id<"apps">) =>
@@ -16,7 +17,7 @@ export const jobsOf = (t: T, appId: Id<"apps">) =>
     ctx.db
       .query("jobs")
       .withIndex("by_app_created", (q) => q.eq("appId", appId))
-      .collect(),
+      .take(100),
   );
 export const eventsOf = async (t: T, jobId: Id<"jobs">) =>
   (
@@ -24,7 +25,7 @@ export const eventsOf = async (t: T, jobId: Id<"jobs">) =>
       ctx.db
         .query("jobEvents")
         .withIndex("by_job", (q) => q.eq("jobId", jobId))
-        .collect(),
+        .take(MAX_EVENTS_PER_JOB),
     )
   ).map((e) => e.message);
 

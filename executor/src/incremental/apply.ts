@@ -210,11 +210,25 @@ export function transactionalWrites(
   transaction: InTransaction,
   steps: ApplySteps,
 ): Pick<ChangeTarget, "apply" | "initialize"> {
+  // The bookkeeping DDL (CREATE … IF NOT EXISTS, the state table's added column: an exclusive lock on PostgreSQL)
+  // runs in this target's transactions until one of them has committed; after that the tables exist.
+  let bookkept = false;
+  const once: ApplySteps = {
+    ...steps,
+    createBookkeeping: async () => {
+      if (!bookkept) await steps.createBookkeeping();
+    },
+  };
+  const committed = async <T>(body: () => Promise<T>): Promise<T> => {
+    const result = await transaction(body);
+    bookkept = true;
+    return result;
+  };
   return {
-    apply: (plan) => transaction(() => applyPlanSteps(steps, plan)),
+    apply: (plan) => committed(() => applyPlanSteps(once, plan)),
     initialize: (state) =>
-      transaction(async () => {
-        await steps.createBookkeeping();
+      committed(async () => {
+        await once.createBookkeeping();
         await steps.writeState(state);
       }),
   };

@@ -116,4 +116,14 @@ describe("transactionalWrites", () => {
     await expect(writes.apply(plan("c1"))).rejects.toThrow("table messages");
     expect(calls).toEqual(["begin", "bookkeeping", "cursor", "table users", "table messages", "rollback"]);
   });
+
+  it("creates the bookkeeping tables until a transaction has committed, then no more", async () => {
+    const { steps, calls } = recordingSteps("c1", "messages");
+    const writes = transactionalWrites(recordingTransaction(calls), steps);
+    await expect(writes.apply(plan("c1"))).rejects.toThrow("table messages");
+    await writes.initialize(plan(null).state);
+    calls.length = 0;
+    await writes.initialize(plan(null).state);
+    expect(calls).toEqual(["begin", "state c2", "commit"]);
+  });
 });

@@ -5,184 +5,29 @@
  * guarantees rest on, and int64 values beyond 2^53 reach the driver's wire encoding exact. No SQL Server runs
  * here: what the server does with these statements is UNVERIFIED unless the MSSQL_URL suites ran.
  */
-import sql from "mssql";
-import tedious from "tedious";
-import WritableTrackingBuffer from "tedious/lib/tracking-buffer/writable-tracking-buffer.js";
 import { describe, expect, it } from "vitest";
-import type { PriorRow } from "../import/load/connection.js";
-import { existingColumnsSql, lockHeldSql, lockSql, unlockSql } from "../import/load/mssql/sql.js";
-import { RecordingWire, type Sent } from "../import/load/mssql/testing/recording-wire.js";
-import { scriptedServer } from "../import/load/mssql/testing/scripted-server.js";
+import { lockHeldSql, lockSql, unlockSql } from "../import/load/mssql/sql.js";
 import { tsqlSyntaxErrors } from "../import/load/mssql/testing/tsql-grammar.js";
-import { mssqlRequest, type Params } from "../import/load/mssql/wire.js";
-import type { PlannedColumn } from "../import/mapping/types.js";
-import { toExportJson } from "../import/values.js";
 import { applyBatch, CursorMovedError, type SyncState } from "./apply.js";
-import type { FeedPage } from "./feedClient.js";
 import { MssqlChangeTarget } from "./mssql.js";
 import { openChangeTarget } from "./openTarget.js";
-import { beginSql, commitSql, rollbackSql } from "./mssqlSql.js";
-
-const BIG = 2n ** 60n + 7n; // above 2^53: a double would round it
-const TS = 1_764_400_000_000_000_123n;
-const SCHEMA = "My]Sch'ema";
-
-/** What the scripted server holds: the state row, the mapping rows, the rows widened columns hold. */
-interface ServerState {
-  cursor: string | null;
-  snapshotTs?: string | null;
-  appliedAt?: Date;
-  /** The state row's detached_tables; absent: a state table from before that column. */
-  detachedTables?: string | null;
-  prior: PriorRow[];
-  widened: Record<string, unknown>[];
-  /** sp_getapplock's answers, first to last (then 0: granted). */
-  lockResults: number[];
-  rowCount: number;
-  /** sys.columns of existing tables, by quoted name (existingColumnsSql). */
-  existing?: Record<string, unknown[]>;
-}
-
-class CapturingWire extends RecordingWire {
-  /** The rows each bulk load sent, by table. */
-  readonly bulkRows = new Map<string, unknown[][]>();
-
-  override async bulkLoad(table: string, columns: readonly PlannedColumn[], rows: AsyncIterable<unknown[]>) {
-    const taken: unknown[][] = [];
-    this.bulkRows.set(table, taken);
-    async function* tap() {
-      for await (const row of rows) {
-        taken.push(row);
-        yield row;
-      }
-    }
-    return super.bulkLoad(table, columns, tap());
-  }
-}
-
-function server(state: ServerState): CapturingWire {
-  const fallback = scriptedServer({});
-  return new CapturingWire((text, params) => {
-    if (text === lockSql) return [{ result: state.lockResults.shift() ?? 0 }];
-    if (text === lockHeldSql) return [{ mode: "Exclusive" }];
-    if (text.includes("WITH (UPDLOCK, HOLDLOCK)"))
-      return state.cursor === null ? [] : [{ cursor: state.cursor }];
-    if (text.startsWith("IF OBJECT_ID(@stateTable, N'U') IS NOT NULL\nSELECT *"))
-      return state.cursor === null
-        ? []
-        : [
-            {
-              id: 1,
-              cursor: state.cursor,
-              sync_id: "sync",
-              status: "upToDate",
-              snapshot_ts: state.snapshotTs ?? null,
-              applied_at: state.appliedAt ?? new Date(0),
-              ...(state.detachedTables === undefined ? {} : { detached_tables: state.detachedTables }),
-              snapshot_text: state.snapshotTs ?? null,
-            },
-          ];
-    if (text.startsWith("IF OBJECT_ID(@metaTables, N'U') IS NOT NULL AND")) return state.prior;
-    if (text.startsWith("SELECT [_id] AS id,")) return state.widened;
-    if (text.endsWith("SELECT @@ROWCOUNT AS n;")) return [{ n: state.rowCount }];
-    if (text === existingColumnsSql) return state.existing?.[params.target as string] ?? [];
-    return fallback(text, params);
-  });
-}
-
-const page = (
-  values: FeedPage["values"],
-  truncates: FeedPage["truncates"] = [],
-  nextCursor = "c2",
-): FeedPage => ({
-  status: { type: "upToDate", snapshotTs: TS },
-  truncates,
-  values,
-  syncId: "sync",
-  pagination: { hasMore: true, nextCursor },
-});
-
-const doc = (table: string, id: string, ts: bigint, fields: Record<string, unknown> | null) => ({
-  component: table.includes("/") ? table.split("/")[0]! : "",
-  table: table.split("/").at(-1)!,
-  ts,
-  deleted: fields === null,
-  value: { _id: id, _creationTime: 1745162191687.5, ...(fields ?? {}) } as never,
-});
-
-const prior = (table: string, columns: [string, string][]): PriorRow[] =>
-  [
-    ["_id", "NVARCHAR(128)"],
-    ["_creationTime", "FLOAT"],
-    ["_creationTimeUtc", "DATETIME2(3)"],
-    ...columns,
-  ].map(([field, type]) => ({
-    component: "",
-    convex_table: table,
-    sql_table: table,
-    convex_field: field!,
-    sql_column: field!,
-    sql_type: type!,
-  }));
-
-async function target(wire: RecordingWire): Promise<MssqlChangeTarget> {
-  return MssqlChangeTarget.open(wire, SCHEMA, { lockRetryMs: 0 });
-}
-
-const texts = (sent: readonly Sent[]) => sent.map((s) => s.text);
-
-function expectAllParse(wire: RecordingWire): void {
-  const failures = [...wire.texts("query"), ...wire.texts("batch")]
-    .map((text) => ({ text, errors: tsqlSyntaxErrors(text) }))
-    .filter((f) => f.errors.length);
-  expect(failures).toEqual([]);
-  for (const bulk of wire.texts("bulk")) {
-    const list = /^insert bulk (#\w+)\((.*)\) WITH \(KEEP_NULLS,TABLOCK\)$/s.exec(bulk);
-    expect(list, bulk).not.toBeNull();
-    expect(tsqlSyntaxErrors(`CREATE TABLE ${list![1]} (${list![2]});`)).toEqual([]);
-  }
-}
-
-/** The requests of each BEGIN … COMMIT/ROLLBACK batch pair, in order. */
-function transactions(sent: readonly Sent[]): { body: Sent[]; end: string }[] {
-  const out: { body: Sent[]; end: string }[] = [];
-  let current: Sent[] | undefined;
-  for (const s of sent) {
-    if (s.kind === "batch" && s.text === beginSql) {
-      expect(current, "BEGIN inside a transaction").toBeUndefined();
-      current = [];
-    } else if (s.kind === "batch" && (s.text === commitSql || s.text === rollbackSql)) {
-      out.push({ body: current!, end: s.text });
-      current = undefined;
-    } else if (current) current.push(s);
-  }
-  expect(current, "a transaction left open").toBeUndefined();
-  return out;
-}
-
-/** The bytes tedious writes for a parameter as mssql hands it over (tedious' data-types writeValue). */
-function tdsValueBytes(params: Params, name: string): Buffer {
-  const pool = new sql.ConnectionPool({ server: "localhost", user: "u", password: "p", database: "d" });
-  const req = mssqlRequest(pool, params, {}) as unknown as {
-    parameters: Record<string, { type: () => unknown; value: unknown }>;
-  };
-  const param = req.parameters[name]!;
-  expect(param.type).toBe(sql.BigInt); // mssql maps it to tedious' TYPES.BigInt (tedious/request.js)
-  const type = tedious.TYPES.BigInt as unknown as {
-    validate(v: unknown): unknown;
-    writeValue(b: unknown, p: { value: unknown }): void;
-  };
-  const buffer = new WritableTrackingBuffer();
-  type.writeValue(buffer, { value: type.validate(param.value) });
-  return buffer.data;
-}
-
-const int64Bytes = (n: bigint) => {
-  const b = Buffer.alloc(9);
-  b.writeUInt8(8);
-  b.writeBigInt64LE(n, 1);
-  return b;
-};
+import { commitSql, rollbackSql } from "./mssqlSql.js";
+import {
+  BIG,
+  doc,
+  expectAllParse,
+  int64Bytes,
+  page,
+  prior,
+  SCHEMA,
+  server,
+  target,
+  tdsValueBytes,
+  texts,
+  transactions,
+  TS,
+  type ServerState,
+} from "./mssqlTesting.js";
 
 describe("SQL Server change target (recording wire, T-SQL grammar)", () => {
   it("applies a batch in one transaction: cursor checked first, guarded changes through #temp tables, state last", async () => {
@@ -380,138 +225,6 @@ describe("SQL Server change target (recording wire, T-SQL grammar)", () => {
     expect(tx!.end).toBe(rollbackSql);
     expect(texts(tx!.body).some((s) => /^(CREATE TABLE \[|ALTER|DELETE|UPDATE|INSERT)/.test(s))).toBe(false);
     expect(wire.texts("bulk")).toEqual([]);
-  });
-
-  it("widens columns to the import's JSON text: values read back, re-encoded in JavaScript, written through #convex_widened", async () => {
-    const floats = [0.1 + 0.2, -0, 1e21, 5];
-    const state: ServerState = {
-      cursor: "c1",
-      prior: prior("m", [
-        ["n", "BIGINT"],
-        ["b", "VARBINARY(MAX)"],
-        ["s", "NVARCHAR(MAX)"],
-        ["f", "FLOAT"],
-        ["ok", "BIT"],
-      ]),
-      // As tedious returns them (value-parser.js): BIGINT as a decimal string, FLOAT a double, VARBINARY a Buffer.
-      widened: floats.map((f, i) => ({
-        id: `r${i}`,
-        v0: (BIG + BigInt(i)).toString(),
-        v1: Buffer.from([i, 255]),
-        v2: `s"${i}`,
-        v3: f,
-        v4: i % 2 === 0,
-      })),
-      lockResults: [],
-      rowCount: 0,
-    };
-    const wire = server(state);
-    const t = await target(wire);
-    await applyBatch(t, {
-      fromCursor: "c1",
-      pages: [page([doc("m", "new", TS, { n: "text", b: 1n, s: 2n, f: "x", ok: "y" })])],
-    });
-    expectAllParse(wire);
-    const body = texts(transactions(wire.sent)[0]!.body);
-    const at = (re: RegExp) => body.findIndex((s) => re.test(s));
-    const read = at(
-      /^SELECT \[_id\] AS id, \[n\] AS v0, \[b\] AS v1, \[s\] AS v2, \[f\] AS v3, \[ok\] AS v4 FROM/,
-    );
-    const clear = at(
-      /^UPDATE \[My\]\]Sch'ema\]\.\[m\] SET \[n\] = NULL, \[b\] = NULL, \[f\] = NULL, \[ok\] = NULL;$/,
-    );
-    const alter = at(
-      /^ALTER TABLE \[My\]\]Sch'ema\]\.\[m\] ALTER COLUMN \[n\] NVARCHAR\(MAX\) COLLATE Latin1_General_100_BIN2 NULL;$/,
-    );
-    const write = at(
-      /^UPDATE cur SET \[n\] = w\.v0, \[b\] = w\.v1, \[s\] = w\.v2, \[f\] = w\.v3, \[ok\] = w\.v4\n/,
-    );
-    const upsert = at(/^UPDATE cur SET \[_creationTime\]/);
-    expect(
-      [read, clear, alter, write, upsert].every((i, k, all) => i >= 0 && (k === 0 || i > all[k - 1]!)),
-    ).toBe(true);
-    // The string column is NVARCHAR(MAX) already: only its values change, no ALTER.
-    expect(body.filter((s) => s.includes("ALTER COLUMN"))).toHaveLength(4);
-    expect(body.some((s) => s.includes("ALTER COLUMN [s]"))).toBe(false);
-    expect(wire.bulkRows.get("#convex_widened")).toEqual(
-      state.widened.map((r, i) => [
-        `r${i}`,
-        (BIG + BigInt(i)).toString(),
-        toExportJson(Buffer.from([i, 255])),
-        JSON.stringify(`s"${i}`),
-        toExportJson(floats[i]!),
-        i % 2 === 0 ? "true" : "false",
-      ]),
-    );
-    expect(wire.bulkRows.get("#convex_widened")!.map((r) => r[4])).toEqual([
-      "0.30000000000000004",
-      "-0.0",
-      "1e+21",
-      "5.0",
-    ]);
-    const types = wire.sent.find((s) =>
-      s.text.startsWith("INSERT INTO [My]]Sch'ema].[_convex_columns]"),
-    )!.params;
-    expect(types.t3).toBe("NVARCHAR(MAX) JSON"); // n
-  });
-
-  it("a truncated table that widens is emptied first and only changes type (nothing read back)", async () => {
-    const state: ServerState = {
-      cursor: "c1",
-      prior: prior("m", [["n", "BIGINT"]]),
-      widened: [{ id: "x", v0: "1" }],
-      lockResults: [],
-      rowCount: 0,
-    };
-    const wire = server(state);
-    const t = await target(wire);
-    await applyBatch(t, {
-      fromCursor: "c1",
-      pages: [page([doc("m", "new", TS, { n: "text" })], [{ component: "", table: "m" }])],
-    });
-    const body = texts(transactions(wire.sent)[0]!.body);
-    const del = body.indexOf("DELETE FROM [My]]Sch'ema].[m];");
-    const alter = body.findIndex((s) => s.includes("ALTER COLUMN [n]"));
-    expect(del).toBeGreaterThan(0);
-    expect(alter).toBeGreaterThan(del);
-    expect(body.some((s) => s.startsWith("SELECT [_id] AS id"))).toBe(false);
-    expect(body.find((s) => s.startsWith("UPDATE [My]]Sch'ema].[_convex_tables]"))).toMatch(
-      /CASE WHEN @truncated = 1 THEN 0/,
-    );
-    expectAllParse(wire);
-  });
-
-  it("after a snapshot sync refilled a table in place, reuses the columns it kept (_ts among them) instead of adding them again", async () => {
-    const state: ServerState = {
-      cursor: "c1",
-      prior: prior("users", [["n", "BIGINT"]]),
-      widened: [],
-      lockResults: [],
-      rowCount: 1,
-      existing: {
-        "[My]]Sch'ema].[users]": [
-          { name: "_ts", type: "bigint", max_length: 8, scale: 0 }, // kept by the refill, stale values
-          { name: "old", type: "bit", max_length: 1, scale: 0 }, // a field the source dropped, back as text
-        ],
-      },
-    };
-    const wire = server(state);
-    const t = await target(wire);
-    await applyBatch(t, {
-      fromCursor: "c1",
-      pages: [page([doc("users", "u1", TS, { n: 1n, old: "text", fresh: true })])],
-    });
-    const body = texts(transactions(wire.sent)[0]!.body);
-    const u = "[My]]Sch'ema].[users]";
-    const clear = body.indexOf(`UPDATE ${u} SET [_ts] = NULL, [old] = NULL;`);
-    const add = body.indexOf(`ALTER TABLE ${u} ADD [fresh] BIT NULL;`);
-    const alter = body.indexOf(
-      `ALTER TABLE ${u} ALTER COLUMN [old] NVARCHAR(MAX) COLLATE Latin1_General_100_BIN2 NULL;`,
-    );
-    expect([clear, add, alter].every((i) => i > 0)).toBe(true);
-    expect(clear).toBeLessThan(alter);
-    expect(body.filter((s) => s.includes("ALTER COLUMN"))).toHaveLength(1); // _ts has the type already
-    expectAllParse(wire);
   });
 
   it("waits for the schema's lock a while, then says another import or sync holds it; closes the connection", async () => {
